@@ -1,0 +1,334 @@
+"""Configuration: YAML in, validated and frozen settings out.
+
+The reference file is ``shared/contract/config.yaml``; every key there keeps its meaning. Validation
+happens once, at start, so that a practice owner sees a wrong key before a person is left
+unanswered; every error names the key path and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SERVICES = ("individual", "couples", "family", "child", "teen", "group", "emdr", "medication", "assessment", "court")
+CATEGORIES = ("new_inquiry", "professional_referral", "existing_client", "crisis", "automated", "solicitation")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+Service = Literal["individual", "couples", "family", "child", "teen", "group", "emdr", "medication", "assessment", "court"]
+Modality = Literal["telehealth", "in_person"]
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
+_ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+
+
+class ConfigError(Exception):
+    """A configuration that cannot run; the message is meant for the practice owner."""
+
+
+class _Model(BaseModel):
+    # Unknown keys are refused: a misspelt key silently ignored is a setting the practice thinks it has.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _address(value: str) -> str:
+    if not _ADDRESS.match(value):
+        raise ValueError(f"expected an email address, got {value!r}")
+    return value.lower()
+
+
+Address = Annotated[str, BeforeValidator(lambda v: _address(str(v)))]
+
+
+def _mode(value: Any) -> Any:
+    # YAML 1.1 reads a bare `off` as false; the contract says both mean off.
+    return "off" if value is False else value
+
+
+class Plan(_Model):
+    id: str
+    name: str
+    aliases: list[str] = []
+
+
+class Insurance(_Model):
+    plans: list[Plan] = []
+    # Plans the practice is not in network with, recognised so the person gets the out-of-network
+    # answer rather than the generic one. Added to a built-in list (classify.OTHER_PLANS).
+    other_aliases: list[str] = []
+    out_of_network: Literal["superbill", "none"] = "none"
+    self_pay_rate: float | None = None
+    sliding_scale: bool = False
+
+
+class Consultation(_Model):
+    offered: bool = False
+    minutes: int = 15
+    price: float = 0
+    format: str = "phone or video"
+    booking_url: str | None = None
+
+
+class Availability(_Model):
+    accepting_new_clients: bool = True
+    hours: dict[Day, str] = {}
+    modalities: list[Modality] = []
+    typical_wait: str | None = None
+    calendar_ics: str | None = None
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: dict[str, str]) -> dict[str, str]:
+        for day, span in value.items():
+            if not _HOURS.match(str(span)):
+                raise ValueError(f"{day}: expected a time range like \"09:00-17:00\", got {span!r}")
+            start, end = span.split("-")
+            if end <= start:
+                raise ValueError(f"{day}: the range {span!r} ends before it starts")
+        return value
+
+
+class Payment(_Model):
+    methods: list[str] = []
+    collected: str | None = None
+    cancellation_policy: str | None = None
+
+
+class ReferralPartner(_Model):
+    name: str
+    serves: list[Service]
+    phone: str | None = None
+    email: str | None = None
+    website: str | None = None
+
+
+class Services(_Model):
+    offered: list[Service] = []
+    referral_partners: list[ReferralPartner] = []
+
+
+class Crisis(_Model):
+    resources: list[str] = Field(min_length=1)
+
+
+class Notify(_Model):
+    email: Address | None = None
+    sms: str | None = None
+
+
+class Practice(_Model):
+    name: str
+    email: Address
+    aliases: list[Address] = []
+    phone: str | None = None
+    website: str | None = None
+    timezone: str = "UTC"
+    notify: Notify = Notify()
+    consultation: Consultation = Consultation()
+    availability: Availability = Availability()
+    insurance: Insurance = Insurance()
+    payment: Payment = Payment()
+    services: Services = Services()
+    crisis: Crisis
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"expected an IANA time zone such as America/Chicago, got {value!r}") from None
+        return value
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        return frozenset([self.email, *self.aliases])
+
+
+class Imap(_Model):
+    host: str
+    port: int = 993
+    ssl: bool = True
+    username: str
+    password: str
+    folder: str = "INBOX"
+    idle: bool = True
+    poll_seconds: float = Field(60, gt=0)
+
+
+class Smtp(_Model):
+    host: str
+    port: int = 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password: str | None = None
+    timeout_seconds: float = Field(30, gt=0)
+
+
+class Maildir(_Model):
+    """A local mailbox pair: the embedded default that runs with no accounts at all."""
+
+    inbox: Path | None = None  # watched like an IMAP folder; drop an .eml into it or its new/
+    outbox: Path | None = None  # replies are written here instead of being sent over SMTP
+    poll_seconds: float = Field(1, gt=0)
+
+
+class Email(_Model):
+    imap: Imap | None = None
+    smtp: Smtp | None = None
+    maildir: Maildir | None = None
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> Email:
+        if self.smtp is not None and self.maildir is not None and self.maildir.outbox is not None:
+            raise ValueError("email.smtp and email.maildir.outbox are both set: choose one way to send mail")
+        return self
+
+
+class Twilio(_Model):
+    account_sid: str
+    auth_token: str
+    from_number: str
+    api_base_url: str = "https://api.twilio.com"
+
+
+class Sms(_Model):
+    twilio: Twilio
+    webhook_url: str | None = None
+    poll: bool = False
+    poll_seconds: float = Field(30, gt=0)
+
+
+class Storage(_Model):
+    url: str = "sqlite:///var/responder.db"
+
+
+class Server(_Model):
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+class Reply(_Model):
+    mode: Annotated[Literal["auto", "approve", "off"], BeforeValidator(_mode)] = "off"
+
+
+class Replies(_Model):
+    new_inquiry: Reply = Reply(mode="auto")
+    professional_referral: Reply = Reply(mode="approve")
+    existing_client: Reply = Reply(mode="off")
+    crisis: Reply = Reply(mode="auto")
+    automated: Reply = Reply(mode="off")
+    solicitation: Reply = Reply(mode="off")
+    throttle_days: float = Field(7, ge=0)
+    # The first run against a mailbox must not answer its whole history: what arrived more than
+    # this many hours before the first run is recorded but not answered.
+    first_run_window_hours: float = Field(24, ge=0)
+
+    def mode(self, category: str) -> str:
+        return getattr(self, category).mode
+
+
+class Classification(_Model):
+    """Words a practice adds to the built-in rules, per category (matched case-insensitively)."""
+
+    crisis: list[str] = []
+    solicitation: list[str] = []
+    professional_referral: list[str] = []
+    existing_client: list[str] = []
+
+
+class Config(_Model):
+    practice: Practice
+    email: Email | None = None
+    sms: Sms | None = None
+    storage: Storage = Storage()
+    templates: Path | None = None
+    server: Server = Server()
+    replies: Replies = Replies()
+    classification: Classification = Classification()
+    base_dir: Path = Path(".")
+
+    @property
+    def domain(self) -> str:
+        return self.practice.email.rpartition("@")[2]
+
+
+def load(path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> Config:
+    """Read, fill and validate the configuration at ``path``, or raise ConfigError saying why."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the configuration ({error.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    data = _fill(data, os.environ if environ is None else environ, ())
+    base = path.resolve().parent
+    data["base_dir"] = base
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"{path}: " + "; ".join(_describe(e) for e in error.errors())) from None
+    return _resolve_paths(config, base)
+
+
+def _fill(value: Any, environ: dict[str, str] | os._Environ[str], where: tuple[str, ...]) -> Any:
+    """Replace ${NAME} in every string with the environment variable NAME."""
+    if isinstance(value, dict):
+        return {key: _fill(item, environ, (*where, str(key))) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fill(item, environ, (*where, str(i))) for i, item in enumerate(value)]
+    if isinstance(value, str):
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in environ:
+                raise ConfigError(f"environment variable {name} is not set (used at {'.'.join(where)})")
+            return environ[name]
+
+        return _ENV.sub(substitute, value)
+    return value
+
+
+def _describe(error: Any) -> str:
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = error["msg"]
+    if error["type"] == "missing":
+        message = "required, but missing"
+    elif error["type"] == "extra_forbidden":
+        message = "not a known setting (misspelt?)"
+    elif error["type"] == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        message = f"expected one of {expected}, got {error.get('input')!r}"
+    return f"{key}: {message}"
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    """Make relative paths relative to the folder holding the configuration file."""
+    updates: dict[str, Any] = {"storage": config.storage.model_copy(update={"url": _sqlite_url(config.storage.url, base)})}
+    if config.templates is not None:
+        updates["templates"] = base / config.templates
+    if config.email is not None and config.email.maildir is not None:
+        maildir = config.email.maildir
+        updates["email"] = config.email.model_copy(update={"maildir": maildir.model_copy(update={
+            "inbox": None if maildir.inbox is None else base / maildir.inbox,
+            "outbox": None if maildir.outbox is None else base / maildir.outbox,
+        })})
+    return config.model_copy(update=updates)
+
+
+def _sqlite_url(url: str, base: Path) -> str:
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == "sqlite:///:memory:" or url[len(prefix):].startswith("/"):
+        return url
+    return prefix + str(base / url[len(prefix):])

@@ -1,0 +1,188 @@
+"""Bytes or a webhook form in, an Inbound out: the only place that knows MIME.
+
+Real mail is messy (wrong or missing charsets, raw 8-bit headers, broken boundaries, HTML only).
+Parsing never raises for such mail: it does its best and notes the defects. The compat32 policy is
+used on purpose: ``policy.default`` parses headers lazily and can raise long after parsing
+"succeeded", when a malformed address header is first read.
+"""
+
+from __future__ import annotations
+
+import codecs
+import email
+import hashlib
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from email.header import decode_header
+from email.message import Message
+from email.utils import getaddresses, parsedate_to_datetime
+
+from .model import Inbound
+from .text import fresh_text, html_to_text
+
+_MSGID = re.compile(r"<[^<>\s]+>")
+_CHARSET_ALIASES = {"unicode-1-1-utf-7": "utf-7", "x-unknown": "latin-1", "unknown-8bit": "latin-1", "ks_c_5601-1987": "cp949"}
+
+
+def parse_email(raw: bytes) -> Inbound:
+    """Read one RFC 5322 message. Raises ValueError only for bytes that are not mail at all."""
+    if not raw.strip():
+        raise ValueError("empty message")
+    message = email.message_from_bytes(raw)
+    headers = {name.lower(): _header_text(message, name) for name in dict.fromkeys(message.keys())}
+    sender_name, sender = _first_address(headers.get("from", ""))
+    reply_to = tuple(address for _, address in _addresses(headers.get("reply-to", "")) if address)
+    recipients = tuple(a for _, a in _addresses(", ".join(filter(None, (headers.get("to"), headers.get("cc"))))) if a)
+    text = _body_text(message)
+    message_id = _first_msgid(headers.get("message-id", ""))
+    return Inbound(
+        channel="email",
+        key=message_id or "sha256:" + hashlib.sha256(_header_block(raw)).hexdigest(),
+        sender=sender,
+        sender_name=sender_name,
+        reply_to=reply_to,
+        recipients=recipients,
+        subject=_one_line(headers.get("subject", "")),
+        text=text,
+        fresh_text=fresh_text(text),
+        headers=headers,
+        content_type=message.get_content_type(),
+        part_types=tuple(dict.fromkeys(part.get_content_type() for part in message.walk())),
+        message_id=message_id,
+        references=tuple(_MSGID.findall(headers.get("references", "")))[-20:],
+        date=_date(headers.get("date")),
+        defects=tuple(sorted({type(d).__name__ for part in message.walk() for d in part.defects})),
+    )
+
+
+def parse_sms(form: Mapping[str, str]) -> Inbound:
+    """Read the form Twilio posts for an inbound text (or the same saved as .sms.json)."""
+    sid = str(form.get("MessageSid") or form.get("SmsSid") or "")
+    sender = str(form.get("From", "")).strip()
+    if not sid or not sender:
+        raise ValueError("an SMS needs MessageSid and From")
+    body = str(form.get("Body", ""))
+    return Inbound(channel="sms", key=sid, sender=sender, recipients=(str(form.get("To", "")),), text=body, fresh_text=body)
+
+
+def _header_text(message: Message, name: str) -> str:
+    """Decode encoded words and stray 8-bit bytes; never raise."""
+    value = message.get(name, "")
+    try:
+        chunks = decode_header(value)
+        text = "".join(_decode(chunk, charset) if isinstance(chunk, bytes) else chunk for chunk, charset in chunks)
+    except Exception:  # noqa: BLE001 - a header we cannot decode is still worth its raw text
+        text = str(value)
+    return _unsurrogate(text)
+
+
+def _unsurrogate(text: str) -> str:
+    """compat32 keeps raw 8-bit header bytes as surrogates; read them as UTF-8, else cp1252."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return text
+    return _decode(text.encode("utf-8", "surrogateescape"), None)
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def _addresses(value: str) -> list[tuple[str, str]]:
+    try:
+        pairs = getaddresses([value])
+    except Exception:  # noqa: BLE001 - malformed address headers are common in real mail
+        return []
+    return [(_one_line(name), address.strip().lower()) for name, address in pairs if "@" in address or not address]
+
+
+def _first_address(value: str) -> tuple[str, str]:
+    for name, address in _addresses(value):
+        if address:
+            return name, address
+    return "", ""
+
+
+def _first_msgid(value: str) -> str | None:
+    found = _MSGID.search(value)
+    return found.group(0) if found else None
+
+
+def _date(value: str | None) -> datetime | None:
+    try:
+        return parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _header_block(raw: bytes) -> bytes:
+    end = re.search(rb"\r?\n\r?\n", raw)
+    return raw[: end.start()] if end else raw
+
+
+def _codec(charset: str | None) -> str:
+    name = (charset or "utf-8").strip().strip('"').lower()
+    name = _CHARSET_ALIASES.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return "utf-8"
+
+
+def _decode(payload: bytes, charset: str | None) -> str:
+    codec = _codec(charset)
+    try:
+        return payload.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        pass
+    for fallback in ("utf-8", "cp1252"):
+        try:
+            return payload.decode(fallback)
+        except UnicodeDecodeError:
+            continue
+    return payload.decode("latin-1")
+
+
+def _body_text(message: Message) -> str:
+    """The readable text a person wrote: plain parts, else HTML turned to text. Attachments and
+    enclosed messages (forwarded mail, bounce copies) are not what this sender wrote."""
+    plain: list[str] = []
+    html: list[str] = []
+    for part in _readable_parts(message):
+        try:
+            payload = part.get_payload(decode=True)
+        except Exception:  # noqa: BLE001 - a broken transfer encoding still leaves other parts
+            continue
+        if not isinstance(payload, bytes):
+            continue
+        content = _decode(payload, part.get_content_charset())
+        (html if part.get_content_type() == "text/html" else plain).append(content)
+    if any(p.strip() for p in plain):
+        text = "\n\n".join(plain)
+    else:
+        text = "\n\n".join(html_to_text(h) for h in html)
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _readable_parts(part: Message) -> list[Message]:
+    if part.is_multipart():
+        payload = part.get_payload()
+        if not isinstance(payload, list):
+            return []
+        subtype = part.get_content_subtype()
+        found: list[Message] = []
+        for child in payload:
+            if not isinstance(child, Message) or child.get_content_maintype() == "message":
+                continue
+            found.extend(_readable_parts(child))
+            if subtype == "report":
+                break  # the human-readable first part; the rest is machine data and the returned mail
+        return found
+    if part.get_content_type() in ("text/plain", "text/html") and not _is_attachment(part):
+        return [part]
+    return []
+
+
+def _is_attachment(part: Message) -> bool:
+    disposition = str(part.get("Content-Disposition", "")).split(";")[0].strip().lower()
+    return disposition == "attachment"

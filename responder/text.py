@@ -1,0 +1,57 @@
+"""Plain text out of HTML, and what a person wrote this time out of a reply thread."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, NavigableString
+
+_BLOCKS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "blockquote", "pre", "hr")
+
+# Lines where an earlier message begins inside a reply: everything from there on is quoted.
+_QUOTE_HEADERS = re.compile(
+    r"""^\s*(
+        On\s.{0,200}\swrote:\s*$                     # Gmail, Apple Mail, Thunderbird
+      | El\s.{0,200}\sescribió:\s*$                   # the same in Spanish
+      | -{2,}\s*Original\s+Message\s*-{2,}            # Outlook (older)
+      | -{2,}\s*Mensaje\s+original\s*-{2,}
+      | _{10,}\s*$                                    # Outlook's rule before the quoted header block
+      | From:\s.+\s*$(?=\n\s*(Sent|Date|De|Enviado):) # Outlook's quoted header block
+      | Begin\s+forwarded\s+message:
+      | -{2,}\s*Forwarded\s+message\s*-{2,}
+    )""",
+    re.IGNORECASE | re.MULTILINE | re.VERBOSE,
+)
+_SIGNATURE = re.compile(r"^-- ?$", re.MULTILINE)
+
+
+def html_to_text(html: str) -> str:
+    """Readable text of an HTML body; quoted earlier messages become '> ' lines."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        soup = BeautifulSoup(html, "html.parser")
+    for hidden in soup(["script", "style", "head", "title"]):
+        hidden.decompose()
+    for quote in reversed(soup.find_all("blockquote")):
+        quoted = quote.get_text("\n")
+        quote.replace_with(NavigableString("\n" + "\n".join("> " + line for line in quoted.splitlines()) + "\n"))
+    for element in soup.find_all(_BLOCKS):
+        element.insert_before(NavigableString("\n"))
+        element.insert_after(NavigableString("\n"))
+    text = soup.get_text()
+    lines = [" ".join(line.replace("\xa0", " ").split()) for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def fresh_text(text: str) -> str:
+    """The part of a message its sender wrote this time: no quoted lines, earlier messages or
+    signature, so an old message in the thread cannot decide how this one is read."""
+    cut = _QUOTE_HEADERS.search(text)
+    if cut:
+        text = text[: cut.start()]
+    signature = _SIGNATURE.search(text)
+    if signature:
+        text = text[: signature.start()]
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
+    return "\n".join(lines).strip()
