@@ -1,0 +1,1 @@
+"""responder: kind, fast first replies for therapy practices, with clinicians in control."""

@@ -1,0 +1,94 @@
+"""Delivery of due replies: claim, send, mark; retry what may work later, record what will not."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .redact import mask, scrub
+from .store import Due, Store, utcnow
+from .transports import ConnectionLost, PermanentError, TransientError, Transport
+
+log = logging.getLogger(__name__)
+
+# Seconds to wait before each retry: the first two within 30 seconds in all (a greylisting server
+# or a brief outage), then growing to a cap, for up to GIVE_UP_AFTER.
+RETRY_DELAYS = (5, 20, 60, 180, 600)
+GIVE_UP_AFTER = timedelta(days=2)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The wait after the given number of failed attempts."""
+    return timedelta(seconds=RETRY_DELAYS[min(attempts, len(RETRY_DELAYS)) - 1])
+
+
+@dataclass
+class Summary:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Delivery:
+    """Sends what the outbox owes, through one transport per channel."""
+
+    def __init__(self, store: Store, transports: dict[str, Transport]) -> None:
+        self.store = store
+        self.transports = transports
+        self._lock = threading.Lock()  # one run at a time in this process; other processes are kept apart by claims
+
+    def run(self) -> Summary:
+        summary = Summary()
+        if not self.transports:
+            return summary
+        with self._lock:
+            while batch := self.store.claim_due(list(self.transports)):
+                for channel, transport in self.transports.items():
+                    rows = [row for row in batch if row.channel == channel]
+                    if rows:
+                        self._send(transport, rows, summary)
+        return summary
+
+    def next_due_at(self) -> datetime | None:
+        return self.store.next_due_at(list(self.transports)) if self.transports else None
+
+    def _send(self, transport: Transport, rows: list[Due], summary: Summary) -> None:
+        try:
+            with transport.session() as session:
+                for index, row in enumerate(rows):
+                    try:
+                        session.send(row.to_addr, row.raw)
+                    except PermanentError as error:
+                        self._failed(row, str(error), summary)
+                    except TransientError as error:
+                        self._retry(row, str(error), summary)
+                        if isinstance(error, ConnectionLost):
+                            for rest in rows[index + 1:]:
+                                self._retry(rest, str(error), summary)
+                            return
+                    else:
+                        self.store.mark_sent(row.id)
+                        summary.sent += 1
+                        log.info("%s %s sent to %s by %s", row.kind, row.id, mask(row.to_addr), transport.name)
+        except TransientError as error:  # the connection itself failed: every row waits
+            for row in rows:
+                self._retry(row, str(error), summary)
+
+    def _retry(self, row: Due, error: str, summary: Summary) -> None:
+        if utcnow() - row.created_at > GIVE_UP_AFTER:
+            self._failed(row, f"gave up after {row.attempts} attempts: {error}", summary)
+            return
+        at = utcnow() + retry_delay(row.attempts)
+        self.store.retry_later(row.id, error, at)
+        summary.retrying += 1
+        summary.errors.append(error)
+        log.warning("%s %s to %s will be retried (attempt %s): %s", row.kind, row.id, mask(row.to_addr), row.attempts, scrub(error))
+
+    def _failed(self, row: Due, error: str, summary: Summary) -> None:
+        self.store.mark_failed(row.id, error)
+        summary.failed += 1
+        summary.errors.append(error)
+        log.error("%s %s to %s failed for good: %s", row.kind, row.id, mask(row.to_addr), scrub(error))

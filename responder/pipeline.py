@@ -1,0 +1,119 @@
+"""One inbound message from bytes to recorded decision and outbox rows.
+
+The pure steps (parse, guard, classify, decide, compose) run first; then one transaction records
+the message and the replies it is owed, so a crash leaves either both or neither. A message that
+cannot be read, or that breaks a rule or a template, is recorded as such and skipped: it never
+stops the loop and is never lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .classify import classify
+from .compose import Composer
+from .config import Config
+from .model import Classification, Decision, Inbound, Outgoing
+from .parse import parse_email
+from .policy import decide
+from .redact import mask
+from .store import Store, naive_utc, utcnow
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class Outcome:
+    message_id: int | None  # the store's row; None only for a message already recorded
+    status: str  # answered, held, alerted, skipped, unreadable, error, duplicate
+    category: str | None = None
+    action: str | None = None
+
+
+class Pipeline:
+    def __init__(self, config: Config, store: Store, composer: Composer) -> None:
+        self.config = config
+        self.store = store
+        self.composer = composer
+
+    def ingest_email(self, source: str, raw: bytes, arrived_at: datetime | None = None,
+                     answer_from: datetime | None = None) -> Outcome:
+        """Record one email from ``source`` once and owe it its replies. Mail that arrived before
+        ``answer_from`` (the first-run window) is recorded but not answered."""
+        try:
+            inbound = parse_email(raw)
+        except Exception as error:  # noqa: BLE001 - unreadable mail is recorded, never fatal
+            return self._record_unreadable(source, raw, arrived_at, error)
+        if self.store.seen(source, inbound.key):
+            return Outcome(None, "duplicate")
+        return self._process(source, inbound, raw, naive_utc(arrived_at), naive_utc(answer_from))
+
+    def _process(self, source: str, inbound: Inbound, raw: bytes, arrived_at: datetime | None,
+                 answer_from: datetime | None) -> Outcome:
+        try:
+            classification = classify(inbound, self.config)
+            decision = decide(classification, self.config)
+            outgoing = self.composer.outgoing(inbound, classification, decision)
+        except Exception as error:  # noqa: BLE001 - a rule or template that breaks must not stop the loop
+            log.error("message %s from %s could not be processed: %s", _short(inbound.key), mask(inbound.sender), type(error).__name__)
+            return self._record(source, inbound, raw, arrived_at, None, None, "error", [f"processing failed: {type(error).__name__}"])
+
+        reasons = [*classification.reasons, *decision.reasons]
+        with self.store.transaction() as conn:
+            if answer_from is not None and arrived_at is not None and arrived_at < answer_from:
+                reasons.append("arrived before the first run's window: recorded, not answered")
+                outgoing = []
+            reply = next((o for o in outgoing if o.kind == "reply"), None)
+            if reply is not None and decision.action != "crisis":
+                since = utcnow() - timedelta(days=self.config.replies.throttle_days)
+                if self.store.replied_recently(conn, reply.to, since):
+                    reasons.append(f"already answered this address within {self.config.replies.throttle_days:g} days")
+                    outgoing = [o for o in outgoing if o.kind != "reply"]
+            status = _status(decision, outgoing)
+            recorded = self.store.record(conn, _row(source, inbound, raw, arrived_at, classification, decision, status, reasons))
+            if recorded.duplicate:
+                return Outcome(None, "duplicate")
+            for item in outgoing:
+                self.store.add_outgoing(conn, recorded.id, item.kind, item.channel, item.to, item.message_id, item.subject,
+                                        item.body, item.raw, held=item.kind == "reply" and decision.action == "approve")
+        log.info("message %s from %s: %s, %s, %s", recorded.id, mask(inbound.sender), classification.category, decision.action, status)
+        return Outcome(recorded.id, status, classification.category, decision.action)
+
+    def _record_unreadable(self, source: str, raw: bytes, arrived_at: datetime | None, error: Exception) -> Outcome:
+        key = "sha256:" + hashlib.sha256(raw).hexdigest()
+        if self.store.seen(source, key):
+            return Outcome(None, "duplicate")
+        log.warning("unreadable message %s skipped: %s", key[:19], type(error).__name__)
+        inbound = Inbound(channel="email", key=key, sender="")
+        return self._record(source, inbound, raw, naive_utc(arrived_at), None, None, "unreadable", [f"unreadable: {error}"])
+
+    def _record(self, source: str, inbound: Inbound, raw: bytes, arrived_at: datetime | None,
+                classification: Classification | None, decision: Decision | None, status: str, reasons: list[str]) -> Outcome:
+        with self.store.transaction() as conn:
+            recorded = self.store.record(conn, _row(source, inbound, raw, arrived_at, classification, decision, status, reasons))
+        return Outcome(None if recorded.duplicate else recorded.id, "duplicate" if recorded.duplicate else status)
+
+
+def _status(decision: Decision, outgoing: list[Outgoing]) -> str:
+    kinds = {o.kind for o in outgoing}
+    if "reply" in kinds:
+        return "held" if decision.action == "approve" else "answered"
+    return "alerted" if "alert" in kinds else "skipped"
+
+
+def _row(source: str, inbound: Inbound, raw: bytes, arrived_at: datetime | None, classification: Classification | None,
+         decision: Decision | None, status: str, reasons: list[str]) -> dict[str, object]:
+    facts = classification.facts if classification else None
+    return {
+        "source": source, "key": inbound.key[:500], "channel": inbound.channel, "sender": inbound.sender[:320],
+        "reply_to": facts.reply_to if facts else None, "subject": inbound.subject, "received_at": arrived_at, "raw": raw,
+        "category": classification.category if classification else None,
+        "action": decision.action if decision else None, "status": status, "reasons": reasons,
+        "facts": {"insurance": facts.insurance, "services": list(facts.services), "modality": facts.modality} if facts else {},
+    }
+
+
+def _short(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:12]

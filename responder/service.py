@@ -1,0 +1,107 @@
+"""Everything one configuration builds: store, pipeline, sources, transports, health."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from .compose import Composer
+from .config import Config
+from .outbox import Delivery, Summary
+from .pipeline import Pipeline
+from .sources import Source
+from .sources.imap import ImapSource
+from .sources.maildir import MaildirSource
+from .store import Store
+from .transports import Transport
+from .transports.maildir import MaildirTransport
+from .transports.smtp import SmtpTransport
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Health:
+    """Which sources are failing right now, and why (for /healthz and ``poll``)."""
+
+    failing: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ok(self, name: str) -> None:
+        with self._lock:
+            self.failing.pop(name, None)
+
+    def fail(self, name: str, why: str) -> None:
+        with self._lock:
+            self.failing[name] = why
+
+    def snapshot(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self.failing)
+
+
+@dataclass(frozen=True)
+class Round:
+    new_messages: int
+    delivery: Summary
+    source_errors: dict[str, str]
+
+
+class Service:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.store = Store(config.storage.url)
+        self.composer = Composer(config)
+        self.pipeline = Pipeline(config, self.store, self.composer)
+        self.sources = _sources(config, self.pipeline, self.store)
+        self.delivery = Delivery(self.store, _transports(config))
+        self.health = Health()
+
+    def poll_source(self, source: Source) -> int:
+        """Fetch from one source, keeping its health; raises what the source raised."""
+        try:
+            count = source.poll()
+        except Exception as error:
+            self.health.fail(source.name, f"{type(error).__name__}: {error}"[:300])
+            raise
+        self.health.ok(source.name)
+        return count
+
+    def run_once(self) -> Round:
+        """One full round: every source, then every reply that is due."""
+        count = 0
+        errors: dict[str, str] = {}
+        for source in self.sources:
+            try:
+                count += self.poll_source(source)
+            except Exception as error:  # noqa: BLE001 - one failing source must not hide the others
+                errors[source.name] = f"{type(error).__name__}: {error}"[:300]
+        return Round(count, self.delivery.run(), errors)
+
+    def close(self) -> None:
+        for source in self.sources:
+            source.close()
+        self.store.engine.dispose()
+
+
+def _sources(config: Config, pipeline: Pipeline, store: Store) -> list[Source]:
+    window = timedelta(hours=config.replies.first_run_window_hours)
+    email = config.email
+    sources: list[Source] = []
+    if email is not None and email.imap is not None:
+        sources.append(ImapSource(email.imap, pipeline, store, window))
+    if email is not None and email.maildir is not None and email.maildir.inbox is not None:
+        sources.append(MaildirSource(email.maildir.inbox, pipeline, store, email.maildir.poll_seconds, window))
+    return sources
+
+
+def _transports(config: Config) -> dict[str, Transport]:
+    email = config.email
+    if email is not None and email.maildir is not None and email.maildir.outbox is not None:
+        return {"email": MaildirTransport(email.maildir.outbox)}
+    if email is not None and email.smtp is not None:
+        return {"email": SmtpTransport(email.smtp, config.practice.email)}
+    log.warning("no email.smtp and no email.maildir.outbox: email replies are recorded but not sent")
+    return {}

@@ -1,0 +1,172 @@
+"""The practice mailbox over IMAP, with imapclient.
+
+Two connections, each with one job: the fetching one (used by ``poll``, from the scheduler's
+safety-net poll and whenever the bell rings) and the bell, which sits in IDLE and rings on news.
+Keeping IDLE off the fetching connection means a ring is never lost while a fetch is running:
+the ring just waits for the lock and fetches again.
+
+Messages are fetched with BODY.PEEK[] so the clinicians' unread marks stay theirs. The cursor
+(UIDVALIDITY, last UID) advances only after the messages below it are recorded; a new
+UIDVALIDITY rescans the folder, and the store's (source, Message-ID) key keeps anyone from
+being answered twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from ..config import Imap
+from ..pipeline import Pipeline
+from ..store import Store
+
+log = logging.getLogger(__name__)
+
+FETCH_BATCH = 50
+IDLE_RENEW_SECONDS = 300  # re-issue IDLE well inside the 29 minutes after which servers may drop it
+TIMEOUT_SECONDS = 30
+NETWORK_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError)
+
+
+class ImapSource:
+    def __init__(self, settings: Imap, pipeline: Pipeline, store: Store, window: timedelta) -> None:
+        self.settings = settings
+        self.pipeline = pipeline
+        self.store = store
+        self.window = window
+        self.poll_seconds = settings.poll_seconds
+        self.name = f"imap:{settings.username}@{settings.host}:{settings.port}/{settings.folder}"
+        self._client: IMAPClient | None = None
+        self._lock = threading.Lock()
+
+    def poll(self) -> int:
+        with self._lock:
+            try:
+                if self._client is None:
+                    self._client = self._connect()
+                return self._fetch_new(self._client)
+            except NETWORK_ERRORS:
+                self._drop()
+                raise
+
+    def check(self) -> str:
+        client = self._connect()
+        try:
+            info = client.select_folder(self.settings.folder, readonly=True)
+            idle = "offers IDLE" if b"IDLE" in client.capabilities() else "no IDLE: polling"
+            return f"IMAP {self.settings.host}:{self.settings.port} login ok, {self.settings.folder} has {info.get(b'EXISTS', 0)} messages, {idle}"
+        finally:
+            _logout(client)
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+    def watch(self, stop: threading.Event, ring: Callable[[], None]) -> None:
+        """The bell: until ``stop``, wait in IDLE and call ``ring`` when mail arrives. Reconnects
+        with backoff (capped at 30 seconds) when the server goes away; never returns for that."""
+        failures = 0
+        while not stop.is_set():
+            client = None
+            try:
+                client = self._connect()
+                if b"IDLE" not in client.capabilities():
+                    log.info("%s offers no IDLE: polling every %ss", self.settings.host, self.poll_seconds)
+                    return
+                client.select_folder(self.settings.folder, readonly=True)
+                if failures:
+                    ring()  # what arrived while the server was away
+                failures = 0
+                self._idle(client, stop, ring)
+            except NETWORK_ERRORS as error:
+                failures += 1
+                delay = backoff(failures)
+                log.warning("IMAP IDLE on %s lost (%s); reconnecting in %ss", self.settings.host, type(error).__name__, delay)
+                stop.wait(delay)
+            finally:
+                if client is not None:
+                    _logout(client)
+
+    def _idle(self, client: IMAPClient, stop: threading.Event, ring: Callable[[], None]) -> None:
+        while not stop.is_set():
+            client.idle()
+            renew_at = time.monotonic() + IDLE_RENEW_SECONDS
+            news = False
+            while not stop.is_set() and time.monotonic() < renew_at and not news:
+                responses = client.idle_check(timeout=1)
+                news = any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
+                if any(r and r[0] == b"BYE" for r in responses):
+                    raise IMAPClientError("server said BYE")
+            client.idle_done()
+            if news:
+                ring()
+
+    def _connect(self) -> IMAPClient:
+        s = self.settings
+        context = ssl.create_default_context()
+        client = IMAPClient(s.host, port=s.port, ssl=s.ssl, ssl_context=context if s.ssl else None, timeout=TIMEOUT_SECONDS)
+        try:
+            if not s.ssl and b"STARTTLS" in client.capabilities():
+                client.starttls(context)
+            client.login(s.username, s.password)
+        except BaseException:
+            _logout(client)
+            raise
+        client.normalise_times = False  # INTERNALDATE with its zone, not as naive local time
+        return client
+
+    def _fetch_new(self, client: IMAPClient) -> int:
+        folder = client.select_folder(self.settings.folder, readonly=True)
+        uidvalidity = int(folder[b"UIDVALIDITY"])
+        cursor = self.store.cursor(self.name)
+        last_uid = cursor.last_uid
+        if cursor.uidvalidity is not None and cursor.uidvalidity != uidvalidity:
+            log.warning("%s: UIDVALIDITY changed; rescanning the folder (no one is answered twice)", self.settings.folder)
+            last_uid = 0
+        elif cursor.uidvalidity is None:
+            last_uid = 0
+        uids = sorted(uid for uid in client.search(["UID", f"{last_uid + 1}:*"]) if uid > last_uid)
+        answer_from = cursor.first_run_at - self.window
+        count = 0
+        for start in range(0, len(uids), FETCH_BATCH):
+            chunk = uids[start:start + FETCH_BATCH]
+            fetched = client.fetch(chunk, ["BODY.PEEK[]", "INTERNALDATE"])
+            for uid in chunk:
+                item = fetched.get(uid)
+                if not item or b"BODY[]" not in item:
+                    log.warning("%s: message UID %s vanished before it could be read", self.settings.folder, uid)
+                    continue
+                outcome = self.pipeline.ingest_email(self.name, item[b"BODY[]"], item.get(b"INTERNALDATE"), answer_from)
+                count += outcome.status != "duplicate"
+            self.store.advance(self.name, uidvalidity, chunk[-1])
+        if not uids and cursor.uidvalidity != uidvalidity:
+            self.store.advance(self.name, uidvalidity, last_uid)
+        return count
+
+    def _drop(self) -> None:
+        if self._client is not None:
+            _logout(self._client)
+            self._client = None
+
+
+def backoff(failures: int) -> float:
+    """1, 2, 4, ... seconds, capped at 30."""
+    return float(min(30, 2 ** max(0, failures - 1)))
+
+
+def _logout(client: IMAPClient) -> None:
+    try:
+        client.logout()
+    except Exception:  # noqa: BLE001 - a connection that is already gone needs no goodbye
+        try:
+            client.shutdown()
+        except Exception:  # noqa: BLE001
+            pass

@@ -1,0 +1,65 @@
+"""A local Maildir watched like a mailbox: the embedded default, and a way to try responder.
+
+New mail is what sits in ``new/`` (as a delivery agent leaves it) or, for convenience, a plain
+file dropped straight into the folder. Once recorded it moves to ``cur/``, as a mail program
+would move it; a crash between the two only means it is seen again, and the store knows it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from ..pipeline import Pipeline
+from ..store import Store
+
+log = logging.getLogger(__name__)
+
+
+class MaildirSource:
+    def __init__(self, path: Path, pipeline: Pipeline, store: Store, poll_seconds: float, window: timedelta) -> None:
+        self.path = path
+        self.pipeline = pipeline
+        self.store = store
+        self.poll_seconds = poll_seconds
+        self.window = window
+        self.name = f"maildir:{path}"
+
+    def poll(self) -> int:
+        for sub in ("new", "cur", "tmp"):
+            (self.path / sub).mkdir(parents=True, exist_ok=True)
+        answer_from = self.store.cursor(self.name).first_run_at - self.window
+        count = 0
+        for file in self._waiting():
+            try:
+                raw = file.read_bytes()
+                arrived = datetime.fromtimestamp(file.stat().st_mtime, timezone.utc)
+            except OSError:
+                continue  # moved away or still being written; the next poll sees it
+            outcome = self.pipeline.ingest_email(self.name, raw, arrived, answer_from)
+            count += outcome.status != "duplicate"
+            self._file_away(file)
+        return count
+
+    def check(self) -> str:
+        self.path.mkdir(parents=True, exist_ok=True)
+        return f"watching the Maildir {self.path}"
+
+    def close(self) -> None:
+        pass
+
+    def _waiting(self) -> list[Path]:
+        files = [p for p in (self.path / "new").iterdir() if p.is_file() and not p.name.startswith(".")]
+        files += [p for p in self.path.iterdir() if p.is_file() and not p.name.startswith(".")]
+        recent = time.time() - 0.2  # a file written this instant may still be growing
+        return sorted((p for p in files if p.stat().st_mtime < recent), key=lambda p: p.stat().st_mtime)
+
+    def _file_away(self, file: Path) -> None:
+        name = file.name if ":2," in file.name else f"{file.name}:2,"
+        try:
+            os.replace(file, self.path / "cur" / name)
+        except OSError as error:
+            log.warning("could not move a message to cur/: %s", error.strerror)

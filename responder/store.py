@@ -1,0 +1,264 @@
+"""The only place that knows SQL: messages seen, replies owed, mailbox cursors.
+
+Exactly once rests on three rules kept here:
+- a message is recorded under a unique (source, key); a second sight is a no-op;
+- recording a message and creating its replies is one transaction, so a kill between the two
+  cannot lose a reply;
+- a reply row is claimed by a conditional UPDATE before it is sent, so two workers (threads or
+  processes sharing PostgreSQL) never send the same row at once.
+
+A crash after the transport accepted a reply but before it was marked sent leaves the claim to
+expire; the reply is then sent again, byte for byte the same and with the same Message-ID, so the
+person's mail program shows it once. Losing a reply is worse than that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON, BigInteger, Column, DateTime, ForeignKey, Integer, LargeBinary, MetaData, String, Table, Text,
+    UniqueConstraint, create_engine, event, func, insert, select, update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+metadata = MetaData()
+
+messages = Table(
+    "messages", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(300), nullable=False),  # which mailbox or number it came through
+    Column("key", String(500), nullable=False),  # Message-ID, header hash or MessageSid
+    Column("channel", String(10), nullable=False),
+    Column("sender", String(320), nullable=False, default=""),
+    Column("reply_to", String(320)),
+    Column("subject", Text, nullable=False, default=""),
+    Column("received_at", DateTime),  # the server's arrival time
+    Column("recorded_at", DateTime, nullable=False),
+    Column("raw", LargeBinary),
+    Column("category", String(40)),
+    Column("action", String(20)),
+    Column("status", String(20), nullable=False),  # answered, held, skipped, unreadable
+    Column("reasons", JSON, nullable=False, default=list),
+    Column("facts", JSON, nullable=False, default=dict),
+    UniqueConstraint("source", "key", name="uq_messages_source_key"),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_id", Integer, ForeignKey("messages.id"), nullable=False),
+    Column("kind", String(20), nullable=False),  # reply, alert
+    Column("channel", String(10), nullable=False),
+    Column("to_addr", String(320), nullable=False),
+    Column("msgid", String(300), nullable=False),  # the Message-ID it carries: the same on every attempt
+    Column("subject", Text, nullable=False, default=""),
+    Column("body", Text, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("state", String(20), nullable=False),  # held, pending, sending, sent, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("claimed_until", DateTime),
+    Column("last_error", Text),
+    Column("created_at", DateTime, nullable=False),
+    Column("sent_at", DateTime),
+    UniqueConstraint("message_id", "kind", name="uq_outbox_message_kind"),
+)
+
+cursors = Table(
+    "cursors", metadata,
+    Column("source", String(300), primary_key=True),
+    Column("uidvalidity", BigInteger),
+    Column("last_uid", BigInteger, nullable=False, default=0),
+    Column("first_run_at", DateTime, nullable=False),
+)
+
+
+def utcnow() -> datetime:
+    """Naive UTC: what every DateTime column holds, on SQLite and PostgreSQL alike."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def naive_utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The row a message was recorded under, and whether it had been recorded before."""
+
+    id: int
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class Due:
+    id: int
+    kind: str
+    channel: str
+    to_addr: str
+    msgid: str
+    raw: bytes
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Cursor:
+    uidvalidity: int | None
+    last_uid: int
+    first_run_at: datetime
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.engine = _engine(url)
+        metadata.create_all(self.engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # -- messages -------------------------------------------------------------------------------
+
+    def seen(self, source: str, key: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(messages.c.id).where(messages.c.source == source, messages.c.key == key)).first() is not None
+
+    def record(self, conn: Connection, values: dict[str, Any]) -> Recorded:
+        """Insert one message inside the caller's transaction; a second sight is reported, not
+        inserted. A savepoint keeps the caller's transaction usable after the conflict."""
+        try:
+            with conn.begin_nested():
+                new_id = conn.execute(insert(messages).values(recorded_at=utcnow(), **values)).inserted_primary_key[0]
+        except IntegrityError:
+            found = conn.execute(select(messages.c.id).where(messages.c.source == values["source"], messages.c.key == values["key"])).scalar_one()
+            return Recorded(found, duplicate=True)
+        return Recorded(new_id, duplicate=False)
+
+    def replied_recently(self, conn: Connection, to_addr: str, since: datetime) -> bool:
+        """Whether a reply to this address was made (and not refused by the server) since then."""
+        query = select(outbox.c.id).where(
+            outbox.c.kind == "reply", func.lower(outbox.c.to_addr) == to_addr.lower(),
+            outbox.c.created_at >= since, outbox.c.state != "failed",
+        ).limit(1)
+        return conn.execute(query).first() is not None
+
+    def add_outgoing(self, conn: Connection, message_id: int, kind: str, channel: str, to_addr: str,
+                     msgid: str, subject: str, body: str, raw: bytes, held: bool = False) -> int:
+        now = utcnow()
+        return conn.execute(insert(outbox).values(
+            message_id=message_id, kind=kind, channel=channel, to_addr=to_addr, msgid=msgid, subject=subject,
+            body=body, raw=raw, state="held" if held else "pending", attempts=0, next_attempt_at=now, created_at=now,
+        )).inserted_primary_key[0]
+
+    def message(self, message_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(messages).where(messages.c.id == message_id)).mappings().first()
+            return dict(row) if row else None
+
+    def outgoing(self, message_id: int | None = None) -> list[dict[str, Any]]:
+        query = select(outbox).order_by(outbox.c.id)
+        if message_id is not None:
+            query = query.where(outbox.c.message_id == message_id)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    # -- delivery ------------------------------------------------------------------------------
+
+    def claim_due(self, channels: Sequence[str], limit: int = 100, lease: timedelta = timedelta(minutes=2)) -> list[Due]:
+        """Rows due for sending, each claimed by a conditional UPDATE that only one worker wins.
+        A claim that outlived its lease (a worker died mid-send) is due again."""
+        now = utcnow()
+        due = (outbox.c.state == "pending") & (outbox.c.next_attempt_at <= now)
+        abandoned = (outbox.c.state == "sending") & (outbox.c.claimed_until < now)
+        claimed: list[Due] = []
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(outbox.c.id, outbox.c.kind, outbox.c.channel, outbox.c.to_addr, outbox.c.msgid, outbox.c.raw,
+                       outbox.c.attempts, outbox.c.created_at)
+                .where(due | abandoned, outbox.c.channel.in_(channels))
+                .order_by(outbox.c.kind == "reply", outbox.c.id)  # alerts first
+                .limit(limit)
+            ).all()
+            for row in rows:
+                won = conn.execute(
+                    update(outbox).where(outbox.c.id == row.id, due | abandoned)
+                    .values(state="sending", claimed_until=now + lease, attempts=outbox.c.attempts + 1)
+                ).rowcount
+                if won:
+                    claimed.append(Due(row.id, row.kind, row.channel, row.to_addr, row.msgid, row.raw, row.attempts + 1, row.created_at))
+        return claimed
+
+    def mark_sent(self, outbox_id: int) -> None:
+        self._finish(outbox_id, state="sent", sent_at=utcnow(), claimed_until=None, last_error=None)
+
+    def mark_failed(self, outbox_id: int, error: str) -> None:
+        self._finish(outbox_id, state="failed", claimed_until=None, last_error=error[:1000])
+
+    def retry_later(self, outbox_id: int, error: str, at: datetime) -> None:
+        self._finish(outbox_id, state="pending", next_attempt_at=at, claimed_until=None, last_error=error[:1000])
+
+    def _finish(self, outbox_id: int, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(outbox).where(outbox.c.id == outbox_id, outbox.c.state == "sending").values(**values))
+
+    def next_due_at(self, channels: Sequence[str]) -> datetime | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.min(outbox.c.next_attempt_at)).where(outbox.c.state == "pending", outbox.c.channel.in_(channels))).scalar()
+
+    # -- cursors -------------------------------------------------------------------------------
+
+    def cursor(self, source: str) -> Cursor:
+        """The mailbox position; the first call for a source starts it, remembering when."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(cursors).where(cursors.c.source == source)).first()
+            if row is None:
+                now = utcnow()
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(cursors).values(source=source, uidvalidity=None, last_uid=0, first_run_at=now))
+                except IntegrityError:
+                    row = conn.execute(select(cursors).where(cursors.c.source == source)).one()
+                    return Cursor(row.uidvalidity, row.last_uid, row.first_run_at)
+                return Cursor(None, 0, now)
+            return Cursor(row.uidvalidity, row.last_uid, row.first_run_at)
+
+    def advance(self, source: str, uidvalidity: int, last_uid: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(cursors).where(cursors.c.source == source).values(uidvalidity=uidvalidity, last_uid=last_uid))
+
+
+def _engine(url: str) -> Engine:
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        # WAL lets the web app read while the scheduler writes; a killed process loses nothing
+        # committed. The driver's own transaction handling is replaced by SQLAlchemy's BEGIN so
+        # that a transaction really starts where the code says it does.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,36 @@
+"""How replies leave: one small interface, one module per way of sending.
+
+A transport opens a session (one SMTP connection for a whole batch) and sends raw messages
+through it. It says whether a failure is worth retrying by the exception it raises.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+
+class TransientError(Exception):
+    """Try again later: the server is busy, away or asked us to wait (SMTP 4xx, timeouts)."""
+
+
+class ConnectionLost(TransientError):
+    """The connection broke mid-batch: the rest of the batch waits for the next run."""
+
+
+class PermanentError(Exception):
+    """Trying again will not help (SMTP 5xx for this recipient): record it and alert."""
+
+
+class Session(Protocol):
+    def send(self, to: str, raw: bytes) -> None: ...
+
+
+class Transport(Protocol):
+    name: str
+
+    def session(self) -> AbstractContextManager[Session]: ...
+
+    def check(self) -> str:
+        """Try the connection (and login) without sending; a line for ``check``. Raises on failure."""
+        ...

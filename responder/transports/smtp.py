@@ -1,0 +1,93 @@
+"""Sending over SMTP: STARTTLS, implicit TLS or plain; AUTH only when credentials are set."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ..config import Smtp
+from . import ConnectionLost, PermanentError, TransientError
+
+
+class SmtpTransport:
+    name = "smtp"
+
+    def __init__(self, settings: Smtp, envelope_from: str) -> None:
+        self.settings = settings
+        self.envelope_from = envelope_from
+
+    @contextmanager
+    def session(self) -> Iterator[_SmtpSession]:
+        try:
+            client = self._connect()
+        except smtplib.SMTPAuthenticationError as error:
+            # Wrong credentials are the operator's to fix; the replies wait rather than fail.
+            raise TransientError(f"SMTP login refused: {error.smtp_code}") from None
+        except (OSError, smtplib.SMTPException) as error:
+            raise TransientError(f"SMTP connection failed: {_describe(error)}") from None
+        try:
+            yield _SmtpSession(client, self.envelope_from)
+        finally:
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                client.close()
+
+    def check(self) -> str:
+        client = self._connect()
+        client.quit()
+        s = self.settings
+        return f"SMTP {s.host}:{s.port} ({s.security}) accepted the connection" + (" and the login" if s.username else "")
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        context = ssl.create_default_context()
+        client: smtplib.SMTP
+        if s.security == "ssl":
+            client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
+        else:
+            client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+        try:
+            client.ehlo()
+            if s.security == "starttls":
+                client.starttls(context=context)
+                client.ehlo()
+            if s.username and s.password is not None:
+                client.login(s.username, s.password)
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+
+class _SmtpSession:
+    def __init__(self, client: smtplib.SMTP, envelope_from: str) -> None:
+        self.client = client
+        self.envelope_from = envelope_from
+
+    def send(self, to: str, raw: bytes) -> None:
+        try:
+            refused = self.client.sendmail(self.envelope_from, [to], raw)
+        except smtplib.SMTPRecipientsRefused as error:
+            code, message = next(iter(error.recipients.values()))
+            raise _by_code(code, message) from None
+        except smtplib.SMTPResponseException as error:
+            raise _by_code(error.smtp_code, error.smtp_error) from None
+        except (smtplib.SMTPServerDisconnected, OSError, socket.timeout) as error:
+            raise ConnectionLost(f"SMTP connection lost: {_describe(error)}") from None
+        if refused:
+            code, message = next(iter(refused.values()))
+            raise _by_code(code, message)
+
+
+def _by_code(code: int, message: bytes | str) -> Exception:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    error_type = PermanentError if 500 <= code < 600 else TransientError
+    return error_type(f"SMTP {code} {text}"[:500])
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:300]
