@@ -109,6 +109,9 @@ _SOLICITATION = _rules(
     (r"\bwebinar\b|\bce credits?\b|\bcontinuing education\b|\bsponsor(?:ed|ship)?\b|\bpartnership opportunit", "promotion"),
     (r"\bunsubscribe\b|\bopt out of (?:these|future) (?:emails|messages)", "carries an unsubscribe line"),
     (r"\bgtube\b|XJS\*C4JDBQADN1", "spam test string"),
+    (r"\b(?:having )?(?:trouble|problems?) viewing\b|\bview (?:this (?:e-?mail|message) )?(?:online|in (?:your|a) browser)\b|\bproblemas para visualizar\b|\bver on-?line\b|\bclick aqu[ií]\b", "newsletter or advertising layout"),
+    (r"\b(?:limited[- ]time|special) offer\b|\bfree shipping\b|\b\d+% off\b|\bnuevo producto\b|\boferta\b|\bdescuento\b", "advertising"),
+    (r"\bserious relationship\b|\bpictures of me\b|\bhello dear\b|\bdear friend\b|\bget to know you\b", "unsolicited personal approach (spam)"),
 )
 _REFERRAL = _rules(
     (r"\b(?:i(?:'m| am| would like to| want to|'d like to)|we(?:'re| are| would like to|'d like to)|writing to|hoping to)\s+(?:\w+\s+){0,2}refer(?:ring)?\b", "refers someone"),

@@ -29,7 +29,7 @@ def parse_email(raw: bytes) -> Inbound:
     """Read one RFC 5322 message. Raises ValueError only for bytes that are not mail at all."""
     if not raw.strip():
         raise ValueError("empty message")
-    message = email.message_from_bytes(raw)
+    message = _with_boundary(email.message_from_bytes(raw))
     headers = {name.lower(): _header_text(message, name) for name in dict.fromkeys(message.keys())}
     sender_name, sender = _first_address(headers.get("from", ""))
     reply_to = tuple(address for _, address in _addresses(headers.get("reply-to", "")) if address)
@@ -54,6 +54,19 @@ def parse_email(raw: bytes) -> Inbound:
         date=_date(headers.get("date")),
         defects=tuple(sorted({type(d).__name__ for part in message.walk() for d in part.defects})),
     )
+
+
+def _with_boundary(message: Message) -> Message:
+    """A multipart message whose boundary parameter was lost (seen in real spam and broken
+    mailers) is read again with the boundary its body actually uses."""
+    payload = message.get_payload()
+    if message.get_content_maintype() != "multipart" or not isinstance(payload, str):
+        return message
+    found = re.search(r"^--([^\s]{1,200}?)\s*$", payload, re.MULTILINE)
+    if not found:
+        return message
+    message.set_param("boundary", found.group(1))
+    return email.message_from_bytes(message.as_bytes())
 
 
 def parse_sms(form: Mapping[str, str]) -> Inbound:

@@ -101,7 +101,12 @@ class ImapSource:
             renew_at = time.monotonic() + IDLE_RENEW_SECONDS
             news = False
             while not stop.is_set() and time.monotonic() < renew_at and not news:
+                asked = time.monotonic()
                 responses = client.idle_check(timeout=1)
+                if not responses and time.monotonic() - asked < 0.5:
+                    # imapclient reports a closed connection as "no news", at once; a wait that
+                    # ends early with nothing to show is the server gone.
+                    raise IMAPClientError("connection closed during IDLE")
                 news = any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses)
                 if any(r and r[0] == b"BYE" for r in responses):
                     raise IMAPClientError("server said BYE")

@@ -1,0 +1,104 @@
+"""The first classifier: right on plain cases, and a crisis never gets the routine reply."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from responder.classify import classify
+from responder.config import Config
+from responder.parse import parse_email, parse_sms
+from responder.policy import decide
+from support import CORPUS, inquiry
+
+DEV = CORPUS / "dev"
+LABELS = yaml.safe_load((DEV / "labels.yaml").read_text())
+CRISIS = sorted(name for name, label in LABELS.items() if label["category"] == "crisis")
+
+
+def read(name: str):  # type: ignore[no-untyped-def]
+    path = DEV / name
+    return parse_sms(json.loads(path.read_text())) if name.endswith(".json") else parse_email(path.read_bytes())
+
+
+def text(body: str, subject: str = "Question", config: Config | None = None, **headers: str):  # type: ignore[no-untyped-def]
+    assert config is not None
+    return classify(parse_email(inquiry(subject=subject, body=body, **headers)), config)
+
+
+@pytest.mark.parametrize("name", CRISIS)
+def test_every_crisis_in_the_development_set_gets_the_crisis_action(name: str, config: Config) -> None:
+    result = classify(read(name), config)
+    assert result.category == "crisis", result.reasons
+    decision = decide(result, config)
+    assert decision.action == "crisis" and decision.alert
+
+
+@pytest.mark.parametrize("body", [
+    "I don't want to be alive anymore. I'm not sure therapy can help.",
+    "I have been cutting myself again and I'm scared. Do you take Aetna?",
+    "My son (15) left a goodbye note on his bed tonight and isn't answering his phone.",
+    "Honestly everyone would be better off without me.",
+    "I think about ending my life most nights. I have Blue Cross.",
+])
+def test_plain_risk_is_crisis(body: str, config: Config) -> None:
+    assert text(body, config=config).category == "crisis"
+
+
+@pytest.mark.parametrize("body", [
+    "This job is killing me, I need someone to talk to about burnout. I have Cigna.",
+    "My husband and I need couples counseling before we kill each other lol. Do you take Aetna?",
+    "My brother died by suicide six years ago and I want help with the grief. I'm safe and not having thoughts of hurting myself.",
+])
+def test_figures_of_speech_and_the_past_are_not_crisis(body: str, config: Config) -> None:
+    assert text(body, config=config).category == "new_inquiry"
+
+
+def test_a_plain_inquiry_and_its_facts(config: Config) -> None:
+    result = text("Hi, I'm looking for a therapist for my anxiety. I have Aetna and would prefer video sessions.", config=config)
+    assert result.category == "new_inquiry"
+    assert (result.facts.insurance, result.facts.services, result.facts.modality) == ("aetna", ("individual",), "telehealth")
+    assert result.facts.reply_to == "jordan.lee@example.org"
+    assert result.reasons
+
+
+@pytest.mark.parametrize(("body", "insurance"), [
+    ("We have Blue Cross through my job.", "bcbs"),
+    ("My plan is Optum behavioral health.", "uhc"),
+    ("I have Kaiser, do you take it?", "other"),
+    ("I don't have insurance, what is your self-pay rate?", "self_pay"),
+    ("What are your hours?", "unknown"),
+    ("I used to have Aetna but I switched to Cigna in January.", "cigna"),
+])
+def test_insurance_is_read_from_the_configured_aliases(body: str, insurance: str, config: Config) -> None:
+    assert text("I'm looking for a therapist. " + body, config=config).facts.insurance == insurance
+
+
+def test_the_reply_goes_where_the_person_asks(config: Config) -> None:
+    asked = text("Hi, I need a counselor. Please reply to my personal address, sam.w@example.net, not this work one.", config=config)
+    assert asked.facts.reply_to == "sam.w@example.net"
+    form = text("Name: Sam\nEmail: sam.form@example.net\nMessage: I'd like to start therapy.", config=config,
+                Reply_To="other@example.net")
+    assert form.facts.reply_to == "sam.form@example.net"
+    reply_to = text("I'd like to start therapy.", config=config, Reply_To="Sam <Sam.Home@Example.net>, b@example.net")
+    assert reply_to.facts.reply_to == "sam.home@example.net"
+
+
+def test_the_main_categories_on_plain_cases(config: Config) -> None:
+    assert text("Hi Dr. Holloway, I need to reschedule my appointment on Thursday.", config=config).category == "existing_client"
+    assert text("I'm a pediatrician and I'd like to refer a patient, age 15, for anxiety. Dr. Jane Roe, MD", config=config).category == "professional_referral"
+    assert text("We help therapists rank #1 on Google with our SEO package. Book a quick call?", config=config).category == "solicitation"
+
+
+def test_a_practice_adds_its_own_words(config: Config, tmp_path: Path) -> None:
+    custom = config.model_copy(update={"classification": config.classification.model_copy(update={"crisis": ["unalive"]})})
+    assert text("I keep thinking I should unalive.", config=custom).category == "crisis"
+    assert text("I keep thinking I should unalive.", config=config).category != "crisis"
+
+
+def test_category_accuracy_on_the_development_set_stays_high(config: Config) -> None:
+    wrong = [name for name, label in LABELS.items() if classify(read(name), config).category != label["category"]]
+    assert len(wrong) / len(LABELS) <= 0.05, wrong
