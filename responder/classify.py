@@ -67,6 +67,7 @@ _CRISIS = _rules(
     (r"\b(?:want|wanted|going|gonna|afraid i(?:'ll| will| might)|scared i(?:'ll| will| might))\s+(?:to\s+)?(?:hurt|harm|kill|stab|shoot|strangle)\s+(?:him|her|them|someone|somebody|people|my\s+\w+|the baby|a coworker)\b", "may harm someone"),
     (r"\b(?:hits?|hitting|beats?|beating|chok(?:es|ing)|punch(?:es|ing)|hurts|hurting)\s+(?:me|us|my mom|my kids?|the kids)\b", "violence against them"),
     (r"\b(?:is|'s|was)\s+(?:hitting|beating|choking|hurting|attacking)\b", "violence happening"),
+    (r"\b(?:not sure|do\s*n[o']?t know if|unsure (?:if|whether))\s+i\s+(?:still\s+)?(?:want|wanna)\s+to\s+(?:be alive|live|be here|keep going|go on)\b", "unsure they want to live"),
     (r"\bno\s+quiero\s+(?:vivir|seguir|estar aqu[ií])\b|\bquitarme\s+la\s+vida\b|\bmatarme\b|\bhacerme\s+da[ñn]o\b|\bquiero\s+morir(?:me)?\b", "expresses wanting to die (Spanish)"),
     (r"\bdriv(?:e|ing) (?:off|into) (?:the|a) (?:road|bridge|wall|tree|river)\b|\bhow many (?:of (?:my|the) )?(?:\w+ )?(?:pills|tablets)\b", "thinks about how to die"),
     (r"\bnot\s+(?:going to|gonna)\s+be\s+(?:around|here)\s+(?:much longer|for long|anymore)\b", "says they will not be around"),
@@ -79,8 +80,15 @@ _PAST = re.compile(
     re.I,
 )
 _NOW = re.compile(r"\b(?:now|tonight|today|again|lately|these days|this week|right now|currently|anymore|keep|started)\b", re.I)
+# A negation that governs the risk itself ("not suicidal", "no thoughts of hurting myself",
+# "denies suicidal ideation"), ending right where the risk phrase begins. Deliberately narrow:
+# "can't stop thinking about killing myself" must stay a crisis.
 _NEGATED = re.compile(
-    r"(?:\b(?:not|no|never|nor|without|denies|deny|denied)\b|n't|n'?t)\s+(?:\w+\s+){0,4}$", re.I
+    r"(?:\b(?:not|no|never|nor|without|deny|denies|denied)\s+(?:\w+\s+)?(?:any\s+)?(?:thoughts?|plans?|intent(?:ions?)?|urges?|history|desire|wish)\s+(?:of|about|to|for)\s+(?:\w+\s+)?"
+    r"|\bnot\s+(?:going|planning|trying|wanting)\s+to\s+|\b(?:deny|denies|denied)\s+(?:any\s+)?(?:current\s+)?"
+    r"|\b(?:not|never)\s+(?:having|had|have|feeling|felt|experiencing|experienced)\s+(?:any\s+)?|\bno\s+(?:current\s+|active\s+|recent\s+)?"
+    r"|\b(?:would|will|could)\s*n[o']?t\s+(?:ever\s+)?|\bnot\s+(?:currently\s+)?|\bnever\s+)$",
+    re.I,
 )
 _FIGURE = re.compile(r"\b(?:lol|lmao|haha|jk|kidding|figure of speech|metaphorically)\b", re.I)
 
@@ -230,7 +238,7 @@ def _crisis(text: str, config: Config) -> list[str]:
             if not match:
                 continue
             before = sentence[: match.start()]
-            if _NEGATED.search(before) and not re.search(r"\b(?:know|sure|care|understand|remember) (?:why|if|how)\b", before, re.I):
+            if _NEGATED.search(before):
                 discounted.append(f"{rule.reason} (negated)")
             elif _FIGURE.search(sentence):
                 discounted.append(f"{rule.reason} (figure of speech)")

@@ -43,6 +43,10 @@ def test_every_crisis_in_the_development_set_gets_the_crisis_action(name: str, c
     "My son (15) left a goodbye note on his bed tonight and isn't answering his phone.",
     "Honestly everyone would be better off without me.",
     "I think about ending my life most nights. I have Blue Cross.",
+    "I want to kill myself tonight.",
+    "I can't stop thinking about killing myself.",
+    "I don't know why but I want to die.",
+    "I'm not sure I want to be alive anymore.",
 ])
 def test_plain_risk_is_crisis(body: str, config: Config) -> None:
     assert text(body, config=config).category == "crisis"
@@ -52,6 +56,8 @@ def test_plain_risk_is_crisis(body: str, config: Config) -> None:
     "This job is killing me, I need someone to talk to about burnout. I have Cigna.",
     "My husband and I need couples counseling before we kill each other lol. Do you take Aetna?",
     "My brother died by suicide six years ago and I want help with the grief. I'm safe and not having thoughts of hurting myself.",
+    "I'm not suicidal, but I'm exhausted and I need someone to talk to.",
+    "I would never hurt myself, I just feel stuck.",
 ])
 def test_figures_of_speech_and_the_past_are_not_crisis(body: str, config: Config) -> None:
     assert text(body, config=config).category == "new_inquiry"
