@@ -7,6 +7,7 @@ import email
 import json
 import logging
 import os
+import signal
 import sys
 from email.policy import default as default_policy
 from pathlib import Path
@@ -81,6 +82,11 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     server = uvicorn.Server(uvicorn.Config(create_app(service), host=config.server.host, port=config.server.port,
                                            log_level="warning", access_log=False, lifespan="off"))
     log.info("serving on http://%s:%s with %s source(s)", config.server.host, config.server.port, len(service.sources))
+    # uvicorn stops on SIGTERM/SIGINT, then raises the signal again for whatever handler was there
+    # before it; with this one in place that second delivery is a no-op and the scheduler below is
+    # stopped cleanly instead of the process dying mid-job.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: None)
     try:
         server.run()
     finally:

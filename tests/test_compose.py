@@ -121,8 +121,7 @@ def test_check_refuses_templates_that_escape_the_sandbox_or_use_unknown_names(co
 
 
 def test_contract_configuration_renders_every_template(tmp_path: Path) -> None:
-    from support import CONTRACT_ENV, ROOT
+    from support import CONTRACT_ENV, CORPUS
 
-    contract = ROOT.parent / "shared" / "contract" / "config.yaml"
-    (tmp_path / "config.yaml").write_text(contract.read_text())
+    (tmp_path / "config.yaml").write_text((CORPUS / "contract-config.yaml").read_text())
     assert Composer(load(tmp_path / "config.yaml", environ=CONTRACT_ENV)).validate() == []

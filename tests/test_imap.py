@@ -1,0 +1,115 @@
+"""The whole email route on real servers: Dovecot in, responder in between, SMTP out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from servers.dovecot import Dovecot
+from servers.smtp import SmtpSink
+from support import CORPUS, inquiry, responder, write_config
+
+
+@pytest.fixture
+def env(tls_files) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The environment under which responder trusts the test servers' certificate."""
+    return {"SSL_CERT_FILE": str(tls_files.ca_file), "IMAP_PASSWORD": "intake-password"}
+
+
+def mail_config(folder: Path, dovecot: Dovecot, smtp: SmtpSink, *, ssl: bool = True, **imap: object) -> Path:
+    settings = {"host": "127.0.0.1", "port": dovecot.ssl_port if ssl else dovecot.port, "ssl": ssl,
+                "username": dovecot.user, "password": "${IMAP_PASSWORD}", "folder": "INBOX", **imap}
+    return write_config(folder, email={"imap": settings, "smtp": {"host": smtp.host, "port": smtp.port, "security": "none"}})
+
+
+def poll(config: Path, env: dict[str, str]) -> str:
+    return responder(config, "poll", "--once", env=env, check=True).stdout
+
+
+def test_a_new_inquiry_is_answered_once_with_the_right_headers(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink, env: dict[str, str]) -> None:
+    config = mail_config(tmp_path, dovecot, smtp)
+    raw = inquiry(sender="Jordan Lee <jordan.lee@example.org>", subject="Therapy for anxiety",
+                  body="Hello, I'm looking for a therapist for my anxiety. I have Cigna. Is telehealth possible?")
+    dovecot.deliver(raw)
+    assert "1 new message(s); 1 sent" in poll(config, env)
+    assert "0 new message(s); 0 sent" in poll(config, env)
+    [sent] = smtp.wait_for(1)
+    reply = sent.message
+    assert sent.rcpt_tos == ["jordan.lee@example.org"]
+    assert reply["From"] == "Harbor Light Counseling <intake@practice.test>"
+    assert reply["Subject"] == "Re: Therapy for anxiety"
+    original_id = [line for line in raw.decode().splitlines() if line.startswith("Message-ID:")][0].split(" ", 1)[1]
+    assert reply["In-Reply-To"] == original_id and original_id in reply["References"]
+    assert reply["Auto-Submitted"] == "auto-replied"
+    assert "in network with Cigna" in reply.get_content()
+    with dovecot.client() as client:
+        client.select_folder("INBOX", readonly=True)
+        flags = client.get_flags(client.search("ALL"))
+    assert all(b"\\Seen" not in f for f in flags.values()), "fetching must not mark mail read"
+
+
+def test_what_must_not_be_answered_is_not(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink, env: dict[str, str]) -> None:
+    config = mail_config(tmp_path, dovecot, smtp)
+    dovecot.deliver((CORPUS / "real" / "auto" / "sisimai_lhost-postfix-01.eml").read_bytes())  # a bounce
+    dovecot.deliver((CORPUS / "real" / "auto" / "bounceparser_aol-vacation.eml").read_bytes())  # a vacation notice
+    dovecot.deliver(inquiry(sender="hello@practice.test", body="Forwarding to intake: looking for a therapist."))
+    dovecot.deliver(inquiry(sender="sam@example.net", subject="First"))
+    dovecot.deliver(inquiry(sender="sam@example.net", subject="Second, same person"))
+    assert "5 new message(s); 1 sent" in poll(config, env)
+    assert [m.rcpt_tos for m in smtp.wait_for(1)] == [["sam@example.net"]]
+
+
+def test_a_crisis_gets_the_crisis_reply_and_the_clinician_is_alerted(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink, env: dict[str, str]) -> None:
+    config = mail_config(tmp_path, dovecot, smtp)
+    dovecot.deliver(inquiry(sender="Riley <riley@example.org>", body="I have Aetna. I have the pills counted out and I want to die tonight."))
+    poll(config, env)
+    alert, reply = smtp.wait_for(2)
+    assert alert.rcpt_tos == ["clinician@practice.test"] and "riley@example.org" in alert.message.get_content()
+    assert reply.rcpt_tos == ["riley@example.org"]
+    body = reply.message.get_content()
+    assert "988" in body and "$" not in body and "Aetna" not in body and "consultation" not in body
+
+
+def test_the_first_run_does_not_answer_old_mail(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink, env: dict[str, str]) -> None:
+    config = mail_config(tmp_path, dovecot, smtp)
+    dovecot.deliver(inquiry(sender="old@example.org"), when=datetime.now(timezone.utc) - timedelta(days=3))
+    dovecot.deliver(inquiry(sender="recent@example.org"), when=datetime.now(timezone.utc) - timedelta(hours=2))
+    assert "2 new message(s); 1 sent" in poll(config, env)
+    assert [m.rcpt_tos for m in smtp.wait_for(1)] == [["recent@example.org"]]
+
+
+def test_a_new_uidvalidity_rescans_without_answering_anyone_twice(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink, env: dict[str, str]) -> None:
+    config = mail_config(tmp_path, dovecot, smtp)
+    dovecot.deliver(inquiry(sender="a@example.org"))
+    dovecot.deliver(inquiry(sender="b@example.org"))
+    poll(config, env)
+    dovecot.change_uidvalidity()
+    dovecot.deliver(inquiry(sender="c@example.org"))
+    assert "1 new message(s); 1 sent" in poll(config, env)
+    assert sorted(m.rcpt_tos[0] for m in smtp.wait_for(3)) == ["a@example.org", "b@example.org", "c@example.org"]
+
+
+def test_plain_imap_is_upgraded_with_starttls(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink, env: dict[str, str]) -> None:
+    config = mail_config(tmp_path, dovecot, smtp, ssl=False)
+    dovecot.deliver(inquiry())
+    assert "1 sent" in poll(config, env)
+    untrusted = responder(config, "poll", "--once", env={**env, "SSL_CERT_FILE": "/dev/null"})
+    assert untrusted.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr, "STARTTLS must really be used"
+
+
+def test_check_reports_each_connection(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink, env: dict[str, str]) -> None:
+    config = mail_config(tmp_path, dovecot, smtp)
+    result = responder(config, "check", env=env)
+    assert result.returncode == 0, result.stdout
+    assert "ok   IMAP 127.0.0.1" in result.stdout and "ok   SMTP" in result.stdout
+    wrong = responder(config, "check", env={**env, "IMAP_PASSWORD": "wrong"})
+    assert wrong.returncode == 1 and "FAIL imap:" in wrong.stdout
+
+
+def test_poll_says_clearly_when_the_mailbox_is_unreachable(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink, env: dict[str, str]) -> None:
+    config = mail_config(tmp_path, dovecot, smtp)
+    dovecot.stop()
+    result = responder(config, "poll", "--once", env=env)
+    assert result.returncode == 1 and "source imap:" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,125 @@
+"""`responder serve` as a practice runs it: the embedded default, IMAP IDLE, servers that go away,
+and SIGKILL at any moment."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+import yaml
+
+from servers.dovecot import Dovecot
+from servers.smtp import SmtpSink
+from support import CORPUS, ROOT, eventually, free_port, inquiry, responder, start_responder, write_config
+
+
+@pytest.fixture
+def env(tls_files) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {"SSL_CERT_FILE": str(tls_files.ca_file), "IMAP_PASSWORD": "intake-password"}
+
+
+def health(port: int) -> tuple[int, dict[str, object]]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+    except OSError:
+        return 0, {}
+
+
+def stop(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGTERM)
+    return process.wait(timeout=15)
+
+
+def test_the_shipped_example_answers_an_eml_dropped_into_the_inbox(tmp_path: Path) -> None:
+    port = free_port()
+    text = (ROOT / "config.example.yaml").read_text().replace("port: 8000", f"port: {port}")
+    (tmp_path / "config.yaml").write_text(text)
+    process = start_responder(tmp_path / "config.yaml", "serve", log=tmp_path / "serve.log")
+    try:
+        eventually(lambda: health(port)[0] == 200, timeout=15, message="/healthz answering")
+        inbox = tmp_path / "mail" / "inbox"
+        shutil.copy(CORPUS / "dev" / "094-anxious-grad-student.eml", inbox / "question.eml")
+        outbox = tmp_path / "mail" / "outbox" / "new"
+        replies = eventually(lambda: list(outbox.glob("*")) if outbox.exists() else [], timeout=8, message="a reply in the outbox")
+        reply = replies[0].read_text()
+        assert "Auto-Submitted: auto-replied" in reply and "Subject: Re: " in reply
+        assert list((inbox / "cur").iterdir()), "the message is filed as read by responder"
+    finally:
+        assert stop(process) == 0, (tmp_path / "serve.log").read_text()
+    log = (tmp_path / "serve.log").read_text()
+    assert "@example.org" not in log.replace("r***@example.org", ""), "no full address in the log"
+
+
+def serve_mail(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink, env: dict[str, str], **imap: object) -> tuple[subprocess.Popen[bytes], int]:
+    settings = {"host": "127.0.0.1", "port": dovecot.ssl_port, "ssl": True, "username": dovecot.user,
+                "password": "${IMAP_PASSWORD}", "idle": True, "poll_seconds": 60, **imap}
+    config = write_config(tmp_path, email={"imap": settings, "smtp": {"host": smtp.host, "port": smtp.port, "security": "none"}})
+    port = yaml.safe_load(config.read_text())["server"]["port"]
+    process = start_responder(config, "serve", env=env, log=tmp_path / "serve.log")
+    eventually(lambda: health(port)[0] == 200, timeout=15, message="/healthz answering")
+    return process, port
+
+
+def test_with_idle_new_mail_is_answered_without_waiting_for_the_poll(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink, env: dict[str, str]) -> None:
+    process, _ = serve_mail(tmp_path, dovecot, smtp, env)
+    try:
+        time.sleep(1.5)  # let the first poll and the IDLE bell settle
+        for n in range(3):
+            started = time.monotonic()
+            dovecot.deliver(inquiry(sender=f"idle{n}@example.org"))
+            smtp.wait_for(n + 1, timeout=10)
+            assert time.monotonic() - started < 5, "answered by IDLE, not by the 60-second poll"
+    finally:
+        assert stop(process) == 0
+
+
+def test_serve_survives_the_mailbox_server_restarting(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink, env: dict[str, str]) -> None:
+    process, port = serve_mail(tmp_path, dovecot, smtp, env, poll_seconds=5)
+    try:
+        dovecot.deliver(inquiry(sender="before@example.org"))
+        smtp.wait_for(1, timeout=10)
+        dovecot.stop()
+        eventually(lambda: health(port)[0] == 503, timeout=15, message="/healthz reporting the failing mailbox")
+        time.sleep(2)
+        dovecot.start()
+        dovecot.deliver(inquiry(sender="after@example.org"))
+        received = smtp.wait_for(2, timeout=40)
+        assert [m.rcpt_tos[0] for m in received] == ["before@example.org", "after@example.org"]
+        assert process.poll() is None, "serve kept running"
+        eventually(lambda: health(port)[0] == 200, timeout=10, message="/healthz recovering")
+    finally:
+        assert stop(process) == 0, (tmp_path / "serve.log").read_text()[-3000:]
+
+
+def test_sigkill_at_random_moments_leaves_everyone_answered_exactly_once(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink, env: dict[str, str]) -> None:
+    senders = [f"person{n}@example.org" for n in range(40)]
+    for sender in senders:
+        dovecot.deliver(inquiry(sender=sender))
+    config = write_config(tmp_path, email={
+        "imap": {"host": "127.0.0.1", "port": dovecot.ssl_port, "username": dovecot.user, "password": "${IMAP_PASSWORD}"},
+        "smtp": {"host": smtp.host, "port": smtp.port, "security": "none"}})
+    chance = random.Random(7)
+    for _ in range(8):
+        process = start_responder(config, "poll", "--once", env=env)
+        time.sleep(chance.uniform(0.3, 1.2))
+        process.kill()
+        process.wait()
+    responder(config, "poll", "--once", env=env, check=True)
+    eventually(lambda: len({m.rcpt_tos[0] for m in smtp.messages}) == len(senders), timeout=10, message="every sender answered")
+    ids: dict[str, set[str]] = defaultdict(set)
+    for message in smtp.messages:
+        ids[message.rcpt_tos[0]].add(message.message["Message-ID"])
+    assert sorted(ids) == sorted(senders)
+    assert all(len(found) == 1 for found in ids.values()), {k: v for k, v in ids.items() if len(v) > 1}
