@@ -27,7 +27,7 @@ from .redact import mask
 
 log = logging.getLogger(__name__)
 
-DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
+DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True))
 REPLY_TEMPLATES = {
     "new_inquiry": "email/first_reply.j2",
     "professional_referral": "email/referral_thanks.j2",

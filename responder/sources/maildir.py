@@ -52,10 +52,20 @@ class MaildirSource:
         pass
 
     def _waiting(self) -> list[Path]:
-        files = [p for p in (self.path / "new").iterdir() if p.is_file() and not p.name.startswith(".")]
-        files += [p for p in self.path.iterdir() if p.is_file() and not p.name.startswith(".")]
-        recent = time.time() - 0.2  # a file written this instant may still be growing
-        return sorted((p for p in files if p.stat().st_mtime < recent), key=lambda p: p.stat().st_mtime)
+        """Files waiting, oldest first; one written this instant may still be growing."""
+        recent = time.time() - 0.2
+        found: list[tuple[float, Path]] = []
+        for folder in (self.path / "new", self.path):
+            for entry in os.scandir(folder):
+                try:
+                    if entry.name.startswith(".") or not entry.is_file():
+                        continue
+                    mtime = entry.stat().st_mtime
+                except OSError:
+                    continue  # moved away meanwhile
+                if mtime < recent:
+                    found.append((mtime, Path(entry.path)))
+        return [path for _, path in sorted(found)]
 
     def _file_away(self, file: Path) -> None:
         name = file.name if ":2," in file.name else f"{file.name}:2,"
