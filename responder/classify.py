@@ -173,8 +173,12 @@ _TELEHEALTH = re.compile(r"\btele-?health\b|\btelemedicine\b|\bvideo\b|\bvirtual
 _IN_PERSON = re.compile(r"\bin[- ]person\b|\bin (?:the |your )?office\b|\bface[- ]to[- ]face\b|\bcome in\b|\bcome to (?:your|the) office\b|\bin-office\b|\ben persona\b|\bpresencial\b", re.I)
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _FORM_FIELD = re.compile(r"^\s*(?:your\s+)?(?:e-?mail(?:\s+address)?|correo(?:\s+electr[oó]nico)?|reply[- ]to)\s*[:=]\s*(\S+@\S+)", re.I | re.M)
+_FORM_NAME = re.compile(r"^\s*(?:your\s+)?(?:full\s+)?(?:name|nombre)\s*:", re.I | re.M)
+# The person asks, in the first person, to be answered at an address written in the message.
 _ASKS_REPLY = re.compile(
-    r"\b(?:reply|respond|write|email|e-mail|contact|reach|answer|get back to|send|responder|escribir|escr[ií]banme|cont[aá]ct\w*)\b[^.?!]{0,80}$", re.I
+    r"(?:\b(?:reply|respond|write|email|e-mail|contact|reach|answer|get back|send|escrib\w*|cont[aá]ct\w*|responder\w*)\b(?:\s+\w+){0,3}\s+(?:me|us|to me|a m[ií])\b"
+    r"|\bmy\s+(?:\w+\s+){0,2}(?:e-?mail|address|inbox|correo)\b|\bmi\s+(?:\w+\s+){0,2}correo\b)[^.?!]{0,80}$",
+    re.I,
 )
 
 
@@ -305,7 +309,7 @@ def _reply_address(message: Inbound, config: Config, reasons: list[str]) -> str 
         return message.sender or None
     own = config.practice.own_addresses
     body = message.fresh_text or message.text
-    for match in _FORM_FIELD.finditer(body):
+    for match in _FORM_FIELD.finditer(body) if _FORM_NAME.search(body) else ():
         address = _ADDRESS.search(match.group(1))
         if address and address.group(0).lower() not in own:
             reasons.append("reply address: the email field of a form")

@@ -21,7 +21,9 @@ from email.utils import getaddresses, parsedate_to_datetime
 from .model import Inbound
 from .text import fresh_text, html_to_text
 
-_MSGID = re.compile(r"<[^<>\s]+>")
+_MSGID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>")  # printable ASCII: safe to put back in a header
+# An address a reply can go to; anything stranger in an address header is not one.
+_ADDR_SPEC = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
 _CHARSET_ALIASES = {"unicode-1-1-utf-7": "utf-7", "x-unknown": "latin-1", "unknown-8bit": "latin-1", "ks_c_5601-1987": "cp949"}
 
 
@@ -106,7 +108,7 @@ def _addresses(value: str) -> list[tuple[str, str]]:
         pairs = getaddresses([value])
     except Exception:  # noqa: BLE001 - malformed address headers are common in real mail
         return []
-    return [(_one_line(name), address.strip().lower()) for name, address in pairs if "@" in address or not address]
+    return [(_one_line(name), address.strip().lower()) for name, address in pairs if _ADDR_SPEC.match(address.strip())]
 
 
 def _first_address(value: str) -> tuple[str, str]:

@@ -175,7 +175,7 @@ class Store:
 
     # -- delivery ------------------------------------------------------------------------------
 
-    def claim_due(self, channels: Sequence[str], limit: int = 100, lease: timedelta = timedelta(minutes=2)) -> list[Due]:
+    def claim_due(self, channels: Sequence[str], limit: int = 20, lease: timedelta = timedelta(minutes=2)) -> list[Due]:
         """Rows due for sending, each claimed by a conditional UPDATE that only one worker wins.
         A claim that outlived its lease (a worker died mid-send) is due again."""
         now = utcnow()

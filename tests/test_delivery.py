@@ -132,3 +132,14 @@ def test_no_login_is_tried_without_credentials(tmp_path: Path, smtp: SmtpSink) -
     service.pipeline.ingest_email("test", inquiry())
     service.delivery.run()
     assert smtp.wait_for(1) and smtp.auth_attempts == []
+
+
+def test_unreadable_and_headerless_mail_is_recorded_and_skipped(tmp_path: Path, smtp: SmtpSink) -> None:
+    service = service_for(tmp_path, smtp)
+    assert service.pipeline.ingest_email("test", b"").status == "unreadable"
+    garbage = service.pipeline.ingest_email("test", b"\xff\xfe\x00 not mail at all \x00\r\n\r\n\x80")
+    assert garbage.status == "skipped" and garbage.category == "automated"
+    odd = inquiry().replace(b"From: jordan.lee@example.org", b'From: "x" <a b@@example..org>, <"evil\r\nBcc: x"@example.org>')
+    assert service.pipeline.ingest_email("test", odd).status == "skipped"
+    assert service.pipeline.ingest_email("test", inquiry()).status == "answered", "the loop goes on"
+    assert service.delivery.run().sent == 1
