@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .config import Config
+from .config import SERVICES, Config
 from .guard import automatic_signs, is_no_reply
 from .model import Classification, Facts, Inbound
 
@@ -39,7 +39,6 @@ def _rules(*pairs: tuple[str, str]) -> tuple[_Rule, ...]:
     return tuple(_Rule(re.compile(p, re.I), r) for p, r in pairs)
 
 
-_ME = r"(?:my ?self|me)"
 _CRISIS = _rules(
     (r"\b(?:kill|killing|end|ending|take|taking)\s+(?:my ?self|herself|himself|themselves|my (?:own )?life|(?:his|her|their) (?:own )?life|it all)\b", "talks of ending a life"),
     (r"\b(?:has|have|had|made|making|got)\s+a\s+plan\s+(?:to|for)\b", "has a plan"),
@@ -288,7 +287,7 @@ def _services(text: str, reasons: list[str]) -> tuple[str, ...]:
         found.append("teen")
     if not set(found) & {"couples", "family", "child", "teen", "group"} and _INDIVIDUAL.search(text):
         found.append("individual")
-    ordered = tuple(s for s in ("individual", "couples", "family", "child", "teen", "group", "emdr", "medication", "assessment", "court") if s in found)
+    ordered = tuple(s for s in SERVICES if s in found)
     if ordered:
         reasons.append("services: " + ", ".join(ordered))
     return ordered

@@ -34,6 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"responder: configuration error: {error}", file=sys.stderr)
         return 2
+    if args.command in ("serve", "poll"):
+        # A template that cannot render would leave people unanswered, a crisis among them:
+        # refuse to start instead, saying which and why.
+        problems = Composer(config).validate()
+        if problems:
+            print("responder: template error: " + "; ".join(problems), file=sys.stderr)
+            return 2
     try:
         return int(args.run(config, args))
     except KeyboardInterrupt:

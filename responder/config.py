@@ -17,7 +17,6 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 SERVICES = ("individual", "couples", "family", "child", "teen", "group", "emdr", "medication", "assessment", "court")
-CATEGORIES = ("new_inquiry", "professional_referral", "existing_client", "crisis", "automated", "solicitation")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 Service = Literal["individual", "couples", "family", "child", "teen", "group", "emdr", "medication", "assessment", "court"]

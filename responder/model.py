@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Literal
 
 Channel = Literal["email", "sms"]
@@ -27,7 +26,6 @@ class Inbound:
     part_types: tuple[str, ...] = ()  # the content types of every part, to spot invitations and reports
     message_id: str | None = None  # as written, with angle brackets
     references: tuple[str, ...] = ()
-    date: datetime | None = None
     defects: tuple[str, ...] = ()
 
 

@@ -13,10 +13,9 @@ import email
 import hashlib
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from email.header import decode_header
 from email.message import Message
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import getaddresses
 
 from .model import Inbound
 from .text import fresh_text, html_to_text
@@ -53,7 +52,6 @@ def parse_email(raw: bytes) -> Inbound:
         part_types=tuple(dict.fromkeys(part.get_content_type() for part in message.walk())),
         message_id=message_id,
         references=tuple(_MSGID.findall(headers.get("references", "")))[-20:],
-        date=_date(headers.get("date")),
         defects=tuple(sorted({type(d).__name__ for part in message.walk() for d in part.defects})),
     )
 
@@ -121,13 +119,6 @@ def _first_address(value: str) -> tuple[str, str]:
 def _first_msgid(value: str) -> str | None:
     found = _MSGID.search(value)
     return found.group(0) if found else None
-
-
-def _date(value: str | None) -> datetime | None:
-    try:
-        return parsedate_to_datetime(value) if value else None
-    except (TypeError, ValueError, IndexError):
-        return None
 
 
 def _header_block(raw: bytes) -> bytes:

@@ -24,6 +24,7 @@ from .store import Store, naive_utc, utcnow
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class Outcome:
     message_id: int | None  # the store's row; None only for a message already recorded

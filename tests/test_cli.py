@@ -62,3 +62,12 @@ def test_the_config_comes_from_the_environment_when_not_given(example: Path) -> 
     result = subprocess.run([sys.executable, "-m", "responder", "classify", str(DEV / "094-anxious-grad-student.eml")],
                             capture_output=True, text=True, env={**os.environ, "RESPONDER_CONFIG": str(example)}, cwd=example.parent.parent)
     assert result.returncode == 0 and "new_inquiry" in result.stdout
+
+
+def test_serve_and_poll_refuse_to_start_with_a_broken_template(example: Path) -> None:
+    (example.parent / "mine" / "email").mkdir(parents=True)
+    (example.parent / "mine" / "email" / "crisis.j2").write_text("{% block subject %}x{% endblock %}{% block body %}{{ typo }}{% endblock %}")
+    example.write_text(example.read_text().replace("# templates: ./templates", "templates: ./mine"))
+    for command in (["poll", "--once"], ["serve"]):
+        result = responder(example, *command, timeout=20)
+        assert result.returncode == 2 and "email/crisis.j2" in result.stderr and "typo" in result.stderr
