@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import uuid
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -21,6 +22,7 @@ from typing import Any
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
 
+from . import segments
 from .config import DAYS, Config
 from .model import Classification, Decision, Facts, Inbound, Outgoing
 from .redact import mask
@@ -28,13 +30,18 @@ from .redact import mask
 log = logging.getLogger(__name__)
 
 DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True))
+# The reply each category gets, by template name; the folder is the channel (email/, sms/).
 REPLY_TEMPLATES = {
-    "new_inquiry": "email/first_reply.j2",
-    "professional_referral": "email/referral_thanks.j2",
-    "existing_client": "email/acknowledgement.j2",
-    "crisis": "email/crisis.j2",
+    "new_inquiry": "first_reply",
+    "professional_referral": "referral_thanks",
+    "existing_client": "acknowledgement",
+    "crisis": "crisis",
 }
-EMAIL_TEMPLATES = ("email/first_reply.j2", "email/referral_thanks.j2", "email/acknowledgement.j2", "email/crisis.j2", "email/crisis_alert.j2")
+TEMPLATES = {
+    "email": ("first_reply", "referral_thanks", "acknowledgement", "crisis", "crisis_alert"),
+    "sms": ("first_reply", "referral_thanks", "acknowledgement", "crisis", "crisis_alert", "help"),
+}
+MAX_SMS_SEGMENTS = 3
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
 
 
@@ -53,49 +60,75 @@ class Composer:
         self.env.filters["phone"] = _phone
         self.practice = _practice_view(config)
 
-    def outgoing(self, inbound: Inbound, classification: Classification, decision: Decision) -> list[Outgoing]:
-        """Every message a decision calls for: the clinician's alert first, then the reply."""
+    def outgoing(self, inbound: Inbound, classification: Classification, decision: Decision, first_text: bool = True) -> list[Outgoing]:
+        """Every message a decision calls for: the clinicians' alerts first, then the reply.
+        ``first_text``: no text has gone to this number before (it then says how to opt out)."""
         found: list[Outgoing] = []
         if decision.alert:
-            alert = self.crisis_alert(inbound, classification, decision.action)
-            if alert is None:
-                log.warning("crisis message from %s: no practice.notify.email to alert", mask(inbound.sender))
-            else:
-                found.append(alert)
+            found += self.crisis_alerts(inbound, classification, decision.action)
         if decision.replies:
-            found.append(self.reply(inbound, classification))
+            found.append(self.reply(inbound, classification, first_text))
         return found
 
-    def reply(self, inbound: Inbound, classification: Classification) -> Outgoing:
-        """The reply to a person, threaded under their message."""
+    def reply(self, inbound: Inbound, classification: Classification, first_text: bool = True) -> Outgoing:
+        """The reply to a person: an email threaded under theirs, or a text."""
         to = classification.facts.reply_to
         if to is None:
             raise ValueError("no address to reply to")
-        context = self._context(inbound, classification)
-        subject, body = self._render(REPLY_TEMPLATES[classification.category], context)
+        name = REPLY_TEMPLATES[classification.category]
+        context = self._context(inbound, classification) | {"first_text": first_text}
+        if inbound.channel == "sms":
+            return self._text("reply", to, self._render(f"sms/{name}.j2", context)[1])
+        subject, body = self._render(f"email/{name}.j2", context)
         headers = {"In-Reply-To": inbound.message_id, "References": " ".join((*inbound.references, inbound.message_id or ""))}
         return self._email("reply", to, subject, body, headers, auto_submitted="auto-replied")
 
-    def crisis_alert(self, inbound: Inbound, classification: Classification, action: str) -> Outgoing | None:
-        """The message that tells a clinician, at once, that someone wrote in crisis."""
-        to = self.config.practice.notify.email
-        if to is None:
-            return None
+    def help_reply(self, inbound: Inbound, first_text: bool) -> Outgoing:
+        """The answer to a bare HELP by text."""
+        context = {"practice": self.practice, "first_text": first_text}
+        return self._text("reply", inbound.sender, self._render("sms/help.j2", context)[1])
+
+    def crisis_alerts(self, inbound: Inbound, classification: Classification, action: str) -> list[Outgoing]:
+        """What tells the clinicians, at once and on every configured route, that someone wrote in
+        crisis. A route whose channel is not configured is skipped with a warning."""
+        notify = self.config.practice.notify
         context = self._context(inbound, classification) | {"action": action, "message_text": inbound.fresh_text or inbound.text}
-        subject, body = self._render("email/crisis_alert.j2", context)
-        return self._email("alert", to, subject, body, {}, auto_submitted="auto-generated")
+        alerts: list[Outgoing] = []
+        if notify.email and self.config.sends_email:
+            subject, body = self._render("email/crisis_alert.j2", context)
+            alerts.append(self._email("alert", notify.email, subject, body, {}, auto_submitted="auto-generated"))
+        if notify.sms and self.config.sms is not None:
+            alerts.append(self._text("alert", notify.sms, self._render("sms/crisis_alert.j2", context)[1]))
+        if not alerts:
+            log.warning("crisis message from %s: no configured route to alert a clinician (practice.notify)", mask(inbound.sender))
+        return alerts
 
     def validate(self) -> list[str]:
         """Render every template with sample facts; the problems found, for ``check``."""
-        sample = Classification("new_inquiry", Facts("other", ("individual",), "telehealth", "person@example.org"), ())
-        inbound = Inbound(channel="email", key="<sample@example.org>", sender="person@example.org", subject="Looking for a therapist")
-        problems = []
-        for name in EMAIL_TEMPLATES:
-            try:
-                self._render(name, self._context(inbound, sample) | {"action": "crisis", "message_text": "sample"})
-            except Exception as error:  # noqa: BLE001 - every template problem is reported, not raised
-                problems.append(f"{name}: {error}")
-        return problems
+        return [problem for problem in self._render_samples() if not problem.startswith("warning: ")]
+
+    def warnings(self) -> list[str]:
+        """Texts that would cost more than MAX_SMS_SEGMENTS segments, for ``check``."""
+        return [problem.removeprefix("warning: ") for problem in self._render_samples() if problem.startswith("warning: ")]
+
+    def _render_samples(self) -> list[str]:
+        found = []
+        for channel, names in TEMPLATES.items():
+            for name in names:
+                for insurance in ("aetna", "other", "self_pay", "unknown"):
+                    sample = Classification("new_inquiry", Facts(insurance, ("individual",), "telehealth", "person@example.org"), ())
+                    inbound = Inbound(channel=channel, key="<sample@example.org>", sender="person@example.org", subject="Looking for a therapist")  # type: ignore[arg-type]
+                    context = self._context(inbound, sample) | {"action": "crisis", "message_text": "sample", "first_text": True}
+                    path = f"{channel}/{name}.j2"
+                    try:
+                        body = self._render(path, context)[1]
+                    except Exception as error:  # noqa: BLE001 - every template problem is reported, not raised
+                        found.append(f"{path}: {error}")
+                        break
+                    if channel == "sms" and (n := segments.count(body.strip())) > MAX_SMS_SEGMENTS:
+                        found.append(f"warning: {path} renders to {n} SMS segments (insurance {insurance}); keep texts to {MAX_SMS_SEGMENTS}")
+                        break
+        return found
 
     def _context(self, inbound: Inbound, classification: Classification) -> dict[str, Any]:
         facts = classification.facts
@@ -114,15 +147,21 @@ class Composer:
         }
 
     def _render(self, name: str, context: dict[str, Any]) -> tuple[str, str]:
+        """The subject and body blocks of a template (a text's template needs only a body)."""
         template: Template = self.env.get_template(name)
         blocks = template.blocks
-        for block in ("subject", "body"):
+        needed = ("body",) if name.startswith("sms/") else ("subject", "body")
+        for block in needed:
             if block not in blocks:
                 raise ValueError(f"{name}: the template needs a {{% block {block} %}}")
         ctx = template.new_context(context)
-        subject = _safe("".join(blocks["subject"](ctx)))
+        subject = _safe("".join(blocks["subject"](ctx))) if "subject" in blocks else ""
         body = "".join(blocks["body"](ctx)).strip() + "\n"
         return subject, body
+
+    def _text(self, kind: str, to: str, body: str) -> Outgoing:
+        text = " ".join(body.split())  # one paragraph, however the template is laid out
+        return Outgoing(kind=kind, channel="sms", to=to, message_id=f"sms-{uuid.uuid4().hex}", subject="", body=text, raw=text.encode("utf-8"))
 
     def _email(self, kind: str, to: str, subject: str, body: str, thread: dict[str, str | None], auto_submitted: str) -> Outgoing:
         practice = self.config.practice

@@ -200,9 +200,15 @@ class Twilio(_Model):
 
 class Sms(_Model):
     twilio: Twilio
-    webhook_url: str | None = None
-    poll: bool = False
-    poll_seconds: float = Field(30, gt=0)
+    webhook_url: str | None = None  # the public URL Twilio posts to; signatures are checked against it
+    poll: bool = False  # for practices without a public URL: fetch inbound texts from the REST API instead
+    poll_seconds: float = Field(15, gt=0)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Sms:
+        if self.webhook_url is None and not self.poll:
+            raise ValueError("set webhook_url (the public URL Twilio posts to), or poll: true to fetch texts instead")
+        return self
 
 
 class Storage(_Model):
@@ -257,6 +263,12 @@ class Config(_Model):
     @property
     def domain(self) -> str:
         return self.practice.email.rpartition("@")[2]
+
+    @property
+    def sends_email(self) -> bool:
+        """Whether mail can leave: over SMTP or into the local outbox."""
+        email = self.email
+        return email is not None and (email.smtp is not None or (email.maildir is not None and email.maildir.outbox is not None))
 
 
 def load(path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> Config:

@@ -99,3 +99,20 @@ def _title(name: str) -> str:
 def _bare(value: str) -> str:
     found = re.search(r"[^\s<>\"]+@[^\s<>\"]+", value)
     return found.group(0).lower() if found else ""
+
+
+# Carrier and Twilio opt-out vocabulary: a bare keyword, any case, is the whole message.
+OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+OPT_IN = frozenset({"START", "YES", "UNSTOP"})
+
+
+def sms_keyword(text: str) -> str | None:
+    """'stop', 'start' or 'help' for a text that is only that keyword; None otherwise."""
+    word = text.strip().strip(".!").upper()
+    if word in OPT_OUT:
+        return "stop"
+    if word in OPT_IN:
+        return "start"
+    if word in ("HELP", "INFO"):
+        return "help"
+    return None

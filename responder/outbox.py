@@ -59,6 +59,9 @@ class Delivery:
         try:
             with transport.session() as session:
                 for index, row in enumerate(rows):
+                    if row.channel == "sms" and self.store.opted_out(row.to_addr):
+                        self._failed(row, "the number opted out (STOP)", summary)
+                        continue
                     try:
                         session.send(row.to_addr, row.raw)
                     except PermanentError as error:

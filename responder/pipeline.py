@@ -9,15 +9,18 @@ stops the loop and is never lost.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .classify import classify
 from .compose import Composer
 from .config import Config
-from .model import Classification, Decision, Inbound, Outgoing
-from .parse import parse_email
+from .model import Channel, Classification, Decision, Inbound, Outgoing
+from .guard import sms_keyword
+from .parse import parse_email, parse_sms
 from .policy import decide
 from .redact import mask
 from .store import Store, naive_utc, utcnow
@@ -28,7 +31,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Outcome:
     message_id: int | None  # the store's row; None only for a message already recorded
-    status: str  # answered, held, alerted, skipped, unreadable, error, duplicate
+    status: str  # answered, held, alerted, skipped, opted_out, opted_in, unreadable, error, duplicate
     category: str | None = None
     action: str | None = None
 
@@ -51,12 +54,36 @@ class Pipeline:
             return Outcome(None, "duplicate")
         return self._process(source, inbound, raw, naive_utc(arrived_at), naive_utc(answer_from))
 
+    def ingest_sms(self, source: str, form: Mapping[str, str], arrived_at: datetime | None = None,
+                   answer_from: datetime | None = None) -> Outcome:
+        """Record one text (the form Twilio posts, or the same fetched by polling) once and owe it
+        its replies. STOP and START take effect in the same transaction that records them, so a
+        text that follows a STOP is never answered; responder adds no reply of its own to either
+        (Twilio confirms opt-outs itself). HELP gets the help text."""
+        raw = json.dumps(dict(form), sort_keys=True, ensure_ascii=False).encode("utf-8")
+        try:
+            inbound = parse_sms(form)
+        except ValueError as error:
+            return self._record_unreadable(source, raw, arrived_at, error, "sms")
+        if self.store.seen(source, inbound.key):
+            return Outcome(None, "duplicate")
+        arrived, window = naive_utc(arrived_at), naive_utc(answer_from)
+        keyword = sms_keyword(inbound.text)
+        opted_out = self.store.opted_out(inbound.sender)
+        if keyword in ("stop", "start") and (keyword == "stop" or opted_out):
+            return self._opt(source, inbound, raw, arrived, opted_in=keyword == "start")
+        if keyword == "help" and not opted_out:
+            help_reply = self.composer.help_reply(inbound, first_text=not self.store.texted_before(inbound.sender))
+            return self._record(source, inbound, raw, arrived, None, None, "answered", ["HELP: the help text"], [help_reply])
+        return self._process(source, inbound, raw, arrived, window)
+
     def _process(self, source: str, inbound: Inbound, raw: bytes, arrived_at: datetime | None,
                  answer_from: datetime | None) -> Outcome:
         try:
             classification = classify(inbound, self.config)
             decision = decide(classification, self.config)
-            outgoing = self.composer.outgoing(inbound, classification, decision)
+            first_text = inbound.channel == "sms" and not self.store.texted_before(inbound.sender)
+            outgoing = self.composer.outgoing(inbound, classification, decision, first_text)
         except Exception as error:  # noqa: BLE001 - a rule or template that breaks must not stop the loop
             log.error("message %s from %s could not be processed: %s", _short(inbound.key), mask(inbound.sender), type(error).__name__)
             return self._record(source, inbound, raw, arrived_at, None, None, "error", [f"processing failed: {type(error).__name__}"])
@@ -67,7 +94,10 @@ class Pipeline:
                 reasons.append("arrived before the first run's window: recorded, not answered")
                 outgoing = []
             reply = next((o for o in outgoing if o.kind == "reply"), None)
-            if reply is not None and decision.action != "crisis":
+            if reply is not None and reply.channel == "sms" and self.store.opted_out(reply.to, conn):
+                reasons.append("the number opted out (STOP): nothing is sent to it")
+                outgoing = [o for o in outgoing if o.kind != "reply"]
+            elif reply is not None and decision.action != "crisis":
                 since = utcnow() - timedelta(days=self.config.replies.throttle_days)
                 if self.store.replied_recently(conn, reply.to, since):
                     reasons.append(f"already answered this address within {self.config.replies.throttle_days:g} days")
@@ -82,19 +112,35 @@ class Pipeline:
         log.info("message %s from %s: %s, %s, %s", recorded.id, mask(inbound.sender), classification.category, decision.action, status)
         return Outcome(recorded.id, status, classification.category, decision.action)
 
-    def _record_unreadable(self, source: str, raw: bytes, arrived_at: datetime | None, error: Exception) -> Outcome:
+    def _record_unreadable(self, source: str, raw: bytes, arrived_at: datetime | None, error: Exception,
+                           channel: Channel = "email") -> Outcome:
         key = "sha256:" + hashlib.sha256(raw).hexdigest()
         if self.store.seen(source, key):
             return Outcome(None, "duplicate")
         log.warning("unreadable message %s skipped: %s", key[:19], type(error).__name__)
-        inbound = Inbound(channel="email", key=key, sender="")
+        inbound = Inbound(channel=channel, key=key, sender="")
         return self._record(source, inbound, raw, naive_utc(arrived_at), None, None, "unreadable", [f"unreadable: {error}"])
 
+    def _opt(self, source: str, inbound: Inbound, raw: bytes, arrived_at: datetime | None, opted_in: bool) -> Outcome:
+        status, reason = ("opted_in", "START: the number opted back in") if opted_in else ("opted_out", "STOP: the number opted out")
+        with self.store.transaction() as conn:
+            recorded = self.store.record(conn, _row(source, inbound, raw, arrived_at, None, None, status, [reason]))
+            if recorded.duplicate:
+                return Outcome(None, "duplicate")
+            self.store.set_opted_out(inbound.sender, not opted_in, conn)
+        log.info("message %s from %s: %s", recorded.id, mask(inbound.sender), status)
+        return Outcome(recorded.id, status)
+
     def _record(self, source: str, inbound: Inbound, raw: bytes, arrived_at: datetime | None,
-                classification: Classification | None, decision: Decision | None, status: str, reasons: list[str]) -> Outcome:
+                classification: Classification | None, decision: Decision | None, status: str, reasons: list[str],
+                outgoing: Sequence[Outgoing] = ()) -> Outcome:
         with self.store.transaction() as conn:
             recorded = self.store.record(conn, _row(source, inbound, raw, arrived_at, classification, decision, status, reasons))
-        return Outcome(None if recorded.duplicate else recorded.id, "duplicate" if recorded.duplicate else status)
+            if recorded.duplicate:
+                return Outcome(None, "duplicate")
+            for item in outgoing:
+                self.store.add_outgoing(conn, recorded.id, item.kind, item.channel, item.to, item.message_id, item.subject, item.body, item.raw)
+        return Outcome(recorded.id, status)
 
 
 def _status(decision: Decision, outgoing: list[Outgoing]) -> str:

@@ -66,6 +66,10 @@ class Runner:
         if count:
             self.deliver()
 
+    def deliver_soon(self) -> None:
+        """Deliver now, in the scheduler's pool, off the caller's thread (the webhook's)."""
+        self.scheduler.add_job(self.deliver, id="deliver-now", replace_existing=True)
+
     def deliver(self) -> None:
         try:
             self.service.delivery.run()

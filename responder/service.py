@@ -14,10 +14,12 @@ from .pipeline import Pipeline
 from .sources import Source
 from .sources.imap import ImapSource
 from .sources.maildir import MaildirSource
+from .sources.twilio import TwilioSource
 from .store import Store
 from .transports import Transport
 from .transports.maildir import MaildirTransport
 from .transports.smtp import SmtpTransport
+from .transports.twilio import TwilioTransport
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,7 @@ class Service:
         self.composer = Composer(config)
         self.pipeline = Pipeline(config, self.store, self.composer)
         self.sources = _sources(config, self.pipeline, self.store)
-        self.delivery = Delivery(self.store, _transports(config))
+        self.delivery = Delivery(self.store, _transports(config, self.store))
         self.health = Health()
 
     def poll_source(self, source: Source) -> int:
@@ -94,14 +96,20 @@ def _sources(config: Config, pipeline: Pipeline, store: Store) -> list[Source]:
         sources.append(ImapSource(email.imap, pipeline, store, window))
     if email is not None and email.maildir is not None and email.maildir.inbox is not None:
         sources.append(MaildirSource(email.maildir.inbox, pipeline, store, email.maildir.poll_seconds, window))
+    if config.sms is not None and config.sms.poll:
+        sources.append(TwilioSource(config.sms, pipeline, store, window))
     return sources
 
 
-def _transports(config: Config) -> dict[str, Transport]:
+def _transports(config: Config, store: Store) -> dict[str, Transport]:
+    transports: dict[str, Transport] = {}
     email = config.email
     if email is not None and email.maildir is not None and email.maildir.outbox is not None:
-        return {"email": MaildirTransport(email.maildir.outbox)}
-    if email is not None and email.smtp is not None:
-        return {"email": SmtpTransport(email.smtp, config.practice.email)}
-    log.warning("no email.smtp and no email.maildir.outbox: email replies are recorded but not sent")
-    return {}
+        transports["email"] = MaildirTransport(email.maildir.outbox)
+    elif email is not None and email.smtp is not None:
+        transports["email"] = SmtpTransport(email.smtp, config.practice.email)
+    elif email is not None:
+        log.warning("no email.smtp and no email.maildir.outbox: email replies are recorded but not sent")
+    if config.sms is not None:
+        transports["sms"] = TwilioTransport(config.sms.twilio, on_unsubscribed=lambda number: store.set_opted_out(number, True))
+    return transports

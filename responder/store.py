@@ -54,10 +54,10 @@ outbox = Table(
     "outbox", metadata,
     Column("id", Integer, primary_key=True),
     Column("message_id", Integer, ForeignKey("messages.id"), nullable=False),
-    Column("kind", String(20), nullable=False),  # reply, alert
+    Column("kind", String(20), nullable=False),  # reply, alert (one of each per channel)
     Column("channel", String(10), nullable=False),
     Column("to_addr", String(320), nullable=False),
-    Column("msgid", String(300), nullable=False),  # the Message-ID it carries: the same on every attempt
+    Column("msgid", String(300), nullable=False),  # the Message-ID it carries (for a text, our own id): the same on every attempt
     Column("subject", Text, nullable=False, default=""),
     Column("body", Text, nullable=False),
     Column("raw", LargeBinary, nullable=False),
@@ -68,15 +68,21 @@ outbox = Table(
     Column("last_error", Text),
     Column("created_at", DateTime, nullable=False),
     Column("sent_at", DateTime),
-    UniqueConstraint("message_id", "kind", name="uq_outbox_message_kind"),
+    UniqueConstraint("message_id", "kind", "channel", name="uq_outbox_message_kind_channel"),
 )
 
 cursors = Table(
     "cursors", metadata,
     Column("source", String(300), primary_key=True),
     Column("uidvalidity", BigInteger),
-    Column("last_uid", BigInteger, nullable=False, default=0),
+    Column("position", BigInteger, nullable=False, default=0),  # IMAP: the last UID; Twilio: the last date_sent, epoch seconds
     Column("first_run_at", DateTime, nullable=False),
+)
+
+optouts = Table(
+    "optouts", metadata,
+    Column("number", String(32), primary_key=True),  # a phone number that texted STOP (or that Twilio reports unsubscribed)
+    Column("since", DateTime, nullable=False),
 )
 
 
@@ -114,7 +120,7 @@ class Due:
 @dataclass(frozen=True)
 class Cursor:
     uidvalidity: int | None
-    last_uid: int
+    position: int
     first_run_at: datetime
 
 
@@ -226,16 +232,39 @@ class Store:
                 now = utcnow()
                 try:
                     with conn.begin_nested():
-                        conn.execute(insert(cursors).values(source=source, uidvalidity=None, last_uid=0, first_run_at=now))
+                        conn.execute(insert(cursors).values(source=source, uidvalidity=None, position=0, first_run_at=now))
                 except IntegrityError:
                     row = conn.execute(select(cursors).where(cursors.c.source == source)).one()
-                    return Cursor(row.uidvalidity, row.last_uid, row.first_run_at)
+                    return Cursor(row.uidvalidity, row.position, row.first_run_at)
                 return Cursor(None, 0, now)
-            return Cursor(row.uidvalidity, row.last_uid, row.first_run_at)
+            return Cursor(row.uidvalidity, row.position, row.first_run_at)
 
-    def advance(self, source: str, uidvalidity: int, last_uid: int) -> None:
+    def advance(self, source: str, position: int, uidvalidity: int | None = None) -> None:
         with self.engine.begin() as conn:
-            conn.execute(update(cursors).where(cursors.c.source == source).values(uidvalidity=uidvalidity, last_uid=last_uid))
+            conn.execute(update(cursors).where(cursors.c.source == source).values(uidvalidity=uidvalidity, position=position))
+
+    # -- SMS opt-outs --------------------------------------------------------------------------
+
+    def set_opted_out(self, number: str, opted_out: bool, conn: Connection | None = None) -> None:
+        if conn is None:
+            with self.engine.begin() as own:
+                self.set_opted_out(number, opted_out, own)
+            return
+        conn.execute(optouts.delete().where(optouts.c.number == number))
+        if opted_out:
+            conn.execute(insert(optouts).values(number=number, since=utcnow()))
+
+    def opted_out(self, number: str, conn: Connection | None = None) -> bool:
+        query = select(optouts.c.number).where(optouts.c.number == number)
+        if conn is not None:
+            return conn.execute(query).first() is not None
+        with self.engine.connect() as own:
+            return own.execute(query).first() is not None
+
+    def texted_before(self, conn: Connection, number: str) -> bool:
+        """Whether responder has already sent (or is sending) a text to this number."""
+        query = select(outbox.c.id).where(outbox.c.channel == "sms", outbox.c.to_addr == number, outbox.c.state != "failed").limit(1)
+        return conn.execute(query).first() is not None
 
 
 def _engine(url: str) -> Engine:

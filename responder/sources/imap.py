@@ -132,7 +132,7 @@ class ImapSource:
         folder = client.select_folder(self.settings.folder, readonly=True)
         uidvalidity = int(folder[b"UIDVALIDITY"])
         cursor = self.store.cursor(self.name)
-        last_uid = cursor.last_uid
+        last_uid = cursor.position
         if cursor.uidvalidity is not None and cursor.uidvalidity != uidvalidity:
             log.warning("%s: UIDVALIDITY changed; rescanning the folder (no one is answered twice)", self.settings.folder)
             last_uid = 0
@@ -151,9 +151,9 @@ class ImapSource:
                     continue
                 outcome = self.pipeline.ingest_email(self.name, item[b"BODY[]"], item.get(b"INTERNALDATE"), answer_from)
                 count += outcome.status != "duplicate"
-            self.store.advance(self.name, uidvalidity, chunk[-1])
+            self.store.advance(self.name, chunk[-1], uidvalidity)
         if not uids and cursor.uidvalidity != uidvalidity:
-            self.store.advance(self.name, uidvalidity, last_uid)
+            self.store.advance(self.name, last_uid, uidvalidity)
         return count
 
     def _drop(self) -> None:

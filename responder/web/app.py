@@ -1,19 +1,55 @@
-"""The ASGI app: health now; the SMS webhook, the clinicians' pages and metrics join it."""
+"""The ASGI app of ``serve``: health, and Twilio's inbound-text webhook.
+
+The webhook does only what must happen before Twilio hears back: check the signature, record the
+text once (with its opt-out, if it is a STOP) and owe its replies. Sending happens off the request,
+woken at once through ``wake``.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from twilio.request_validator import RequestValidator
 
 from ..service import Service
+from ..signature import is_genuine
+from ..sources.twilio import source_name
+
+log = logging.getLogger(__name__)
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
-def create_app(service: Service) -> Starlette:
+def create_app(service: Service, wake: Callable[[], None] = lambda: None) -> Starlette:
+    sms = service.config.sms
+
     async def healthz(request: Request) -> JSONResponse:
         failing = service.health.snapshot()
         body = {"status": "failing" if failing else "ok", "sources": [s.name for s in service.sources], "failing": failing}
         return JSONResponse(body, status_code=503 if failing else 200)
 
-    return Starlette(routes=[Route("/healthz", healthz)])
+    async def sms_inbound(request: Request) -> Response:
+        if sms is None or sms.webhook_url is None:
+            return PlainTextResponse("SMS is not configured", status_code=404)
+        posted = await request.form()
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not is_genuine(validator, sms.webhook_url, signature, form=posted):
+            log.warning("refused a webhook request with a %s signature", "wrong" if signature else "missing")
+            return PlainTextResponse("invalid signature", status_code=403)
+        form = {key: str(value) for key, value in posted.items()}
+        outcome = await run_in_threadpool(service.pipeline.ingest_sms, source_name(sms), form)
+        if outcome.status not in ("duplicate", "opted_out", "opted_in", "skipped"):
+            wake()
+        return Response(EMPTY_TWIML, media_type="application/xml")
+
+    routes = [Route("/healthz", healthz)]
+    if sms is not None:
+        validator = RequestValidator(sms.twilio.auth_token)
+        routes.append(Route("/sms/inbound", sms_inbound, methods=["POST"]))
+    return Starlette(routes=routes)

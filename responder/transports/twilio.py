@@ -1,0 +1,50 @@
+"""Sending texts through Twilio's Messages API with the twilio library.
+
+429, 5xx and network trouble are worth retrying; any other refusal is final. Error 21610 means the
+person replied STOP at the carrier: the number is marked opted out so nothing is tried again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from requests import RequestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
+
+from ..config import Twilio
+from ..redact import mask
+from ..twilio_client import rest_client
+from . import PermanentError, TransientError
+
+UNSUBSCRIBED = 21610
+
+
+class TwilioTransport:
+    name = "twilio"
+
+    def __init__(self, settings: Twilio, on_unsubscribed: Callable[[str], None]) -> None:
+        self.settings = settings
+        self.client = rest_client(settings)
+        self.on_unsubscribed = on_unsubscribed
+
+    @contextmanager
+    def session(self) -> Iterator[TwilioTransport]:
+        yield self
+
+    def send(self, to: str, raw: bytes) -> None:
+        try:
+            self.client.messages.create(to=to, from_=self.settings.from_number, body=raw.decode("utf-8"))
+        except TwilioRestException as error:
+            text = f"Twilio {error.status} error {error.code}: {error.msg}"[:300]
+            if error.status == 429 or error.status >= 500:
+                raise TransientError(text) from None
+            if error.code == UNSUBSCRIBED:
+                self.on_unsubscribed(to)
+            raise PermanentError(text) from None
+        except (RequestException, TwilioException, OSError) as error:
+            raise TransientError(f"Twilio unreachable: {type(error).__name__}") from None
+
+    def check(self) -> str:
+        account = self.client.api.v2010.accounts(self.settings.account_sid).fetch()
+        return f"Twilio accepted the credentials of account {mask(self.settings.account_sid)} ({account.status})"
