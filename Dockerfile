@@ -2,6 +2,8 @@
 # the environment. Build: docker build -t responder .
 # Run:   docker run -v "$PWD/data:/data" -e IMAP_PASSWORD -e SMTP_PASSWORD -p 8000:8000 responder
 # /data/config.yaml must set server.host: 0.0.0.0 for the port to be reachable from outside.
+# responder runs as uid 10001 and writes under /data (the database, Maildir folders): a host folder
+# bind-mounted there must be writable by that uid (chown 10001 data); a named volume already is.
 FROM python:3.12-slim AS build
 RUN python -m venv /opt/responder
 COPY pyproject.toml README.md /src/

@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.command in ("serve", "poll") else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run drowns what matters
+    logging.getLogger("twilio").setLevel(logging.WARNING)  # it logs every request, numbers and texts included
     try:
         config = config_module.load(args.config)
     except ConfigError as error:
@@ -178,11 +179,14 @@ def _check(config: Config, args: argparse.Namespace) -> int:
     from .service import Service
 
     print(f"ok   configuration {args.config}")
-    problems = Composer(config).validate()
+    composer = Composer(config)
+    problems = composer.validate()
     for problem in problems:
         print(f"FAIL template {problem}")
     if not problems:
         print("ok   templates")
+    for warning in composer.warnings():
+        print(f"warn template {warning}")
     service = Service(config)
     passed = not problems
     try:

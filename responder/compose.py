@@ -86,7 +86,7 @@ class Composer:
     def help_reply(self, inbound: Inbound, first_text: bool) -> Outgoing:
         """The answer to a bare HELP by text."""
         context = {"practice": self.practice, "first_text": first_text}
-        return self._text("reply", inbound.sender, self._render("sms/help.j2", context)[1])
+        return self._text("help", inbound.sender, self._render("sms/help.j2", context)[1])
 
     def crisis_alerts(self, inbound: Inbound, classification: Classification, action: str) -> list[Outgoing]:
         """What tells the clinicians, at once and on every configured route, that someone wrote in

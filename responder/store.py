@@ -54,7 +54,7 @@ outbox = Table(
     "outbox", metadata,
     Column("id", Integer, primary_key=True),
     Column("message_id", Integer, ForeignKey("messages.id"), nullable=False),
-    Column("kind", String(20), nullable=False),  # reply, alert (one of each per channel)
+    Column("kind", String(20), nullable=False),  # reply, alert, help (one of each per channel)
     Column("channel", String(10), nullable=False),
     Column("to_addr", String(320), nullable=False),
     Column("msgid", String(300), nullable=False),  # the Message-ID it carries (for a text, our own id): the same on every attempt
@@ -255,16 +255,18 @@ class Store:
             conn.execute(insert(optouts).values(number=number, since=utcnow()))
 
     def opted_out(self, number: str, conn: Connection | None = None) -> bool:
-        query = select(optouts.c.number).where(optouts.c.number == number)
+        return self._exists(select(optouts.c.number).where(optouts.c.number == number), conn)
+
+    def texted_before(self, number: str) -> bool:
+        """Whether responder has already sent (or is sending) a text to this number."""
+        query = select(outbox.c.id).where(outbox.c.channel == "sms", outbox.c.to_addr == number, outbox.c.state != "failed").limit(1)
+        return self._exists(query, None)
+
+    def _exists(self, query: Any, conn: Connection | None) -> bool:
         if conn is not None:
             return conn.execute(query).first() is not None
         with self.engine.connect() as own:
             return own.execute(query).first() is not None
-
-    def texted_before(self, conn: Connection, number: str) -> bool:
-        """Whether responder has already sent (or is sending) a text to this number."""
-        query = select(outbox.c.id).where(outbox.c.channel == "sms", outbox.c.to_addr == number, outbox.c.state != "failed").limit(1)
-        return conn.execute(query).first() is not None
 
 
 def _engine(url: str) -> Engine:

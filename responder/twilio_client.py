@@ -15,4 +15,5 @@ def rest_client(settings: Twilio) -> Client:
     # The library builds every Messages and Accounts URL from this domain's base URL; a practice
     # (or a test) may point it elsewhere, e.g. a regional edge or a stand-in.
     client.api.base_url = settings.api_base_url.rstrip("/")
+    client.region = client.edge = None  # else TWILIO_REGION/TWILIO_EDGE would rewrite the host above
     return client

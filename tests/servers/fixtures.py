@@ -13,6 +13,7 @@ import pytest
 from .dovecot import Dovecot
 from .smtp import SmtpSink
 from .tls import TlsFiles, make_tls_files
+from .twilio import TwilioStandIn
 
 SMTP_USER = "outbound@practice.test"
 SMTP_PASSWORD = "smtp-password"
@@ -63,3 +64,11 @@ def smtp_ssl(tls_files: TlsFiles) -> Iterator[SmtpSink]:
     with SmtpSink(tls=(tls_files.cert_file, tls_files.key_file), implicit_tls=True,
                   auth=(SMTP_USER, SMTP_PASSWORD)) as sink:
         yield sink
+
+
+@pytest.fixture
+def twilio_api() -> Iterator[TwilioStandIn]:
+    """A running Twilio Messages API stand-in of its own; point the client with
+    `client.api.base_url = twilio_api.base_url`."""
+    with TwilioStandIn() as standin:
+        yield standin
