@@ -196,6 +196,7 @@ class Twilio(_Model):
     auth_token: str
     from_number: str
     api_base_url: str = "https://api.twilio.com"
+    timeout_seconds: float = Field(15, gt=0)
 
 
 class Sms(_Model):

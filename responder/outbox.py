@@ -63,7 +63,7 @@ class Delivery:
                         self._failed(row, "the number opted out (STOP)", summary)
                         continue
                     try:
-                        session.send(row.to_addr, row.raw)
+                        session.send(row.to_addr, row.raw, since=row.created_at if row.attempts > 1 else None)
                     except PermanentError as error:
                         self._failed(row, str(error), summary)
                     except TransientError as error:

@@ -7,11 +7,9 @@ from twilio.rest import Client
 
 from .config import Twilio
 
-TIMEOUT_SECONDS = 15
-
 
 def rest_client(settings: Twilio) -> Client:
-    client = Client(settings.account_sid, settings.auth_token, http_client=TwilioHttpClient(timeout=TIMEOUT_SECONDS))
+    client = Client(settings.account_sid, settings.auth_token, http_client=TwilioHttpClient(timeout=settings.timeout_seconds))
     # The library builds every Messages and Accounts URL from this domain's base URL; a practice
     # (or a test) may point it elsewhere, e.g. a regional edge or a stand-in.
     client.api.base_url = settings.api_base_url.rstrip("/")

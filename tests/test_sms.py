@@ -4,7 +4,6 @@ sent through the twilio library to a loopback stand-in of Twilio's Messages API.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -233,3 +232,22 @@ def test_check_warns_when_a_text_template_runs_past_three_segments(tmp_path: Pat
     result = responder(config, "check", env={"TWILIO_AUTH_TOKEN": twilio_api.auth_token})
     assert "warn template sms/help.j2 renders to 4 SMS segments" in result.stdout, result.stdout
     assert "ok   templates" in result.stdout
+
+
+def test_a_send_that_timed_out_after_twilio_took_it_is_not_sent_twice(tmp_path: Path, twilio_api: TwilioStandIn, smtp: SmtpSink) -> None:
+    config = sms_config(tmp_path, twilio_api, smtp)
+    data = yaml.safe_load(config.read_text())
+    data["sms"]["twilio"]["timeout_seconds"] = 1
+    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    port = data["server"]["port"]
+    twilio_api.delay_next(1, 2.5)  # Twilio accepts the text, but only after the client gave up
+    process = start_responder(config, "serve", env={"TWILIO_AUTH_TOKEN": twilio_api.auth_token}, log=tmp_path / "serve.log")
+    try:
+        eventually(lambda: health(port)[0] == 200, timeout=15, message="/healthz answering")
+        Webhook(port, twilio_api.auth_token).text("+15550123011", "Hi, I'm looking for a therapist")
+        twilio_api.wait_for(1, timeout=5)
+        eventually(lambda: len([r for r in twilio_api.requests if r.method == "GET"]) >= 1, timeout=12, message="the retry looking first")
+        time.sleep(1)
+        assert len(twilio_api.sent) == 1
+    finally:
+        assert stop(process) == 0

@@ -7,6 +7,7 @@ through it. It says whether a failure is worth retrying by the exception it rais
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Protocol
 
 
@@ -23,7 +24,11 @@ class PermanentError(Exception):
 
 
 class Session(Protocol):
-    def send(self, to: str, raw: bytes) -> None: ...
+    def send(self, to: str, raw: bytes, since: datetime | None = None) -> None:
+        """Send one message. ``since`` is set on a later attempt: when the message was first
+        owed, so a transport without message ids can look for an earlier attempt that got
+        through before a crash (email needs no such look: its Message-ID makes a resend one)."""
+        ...
 
 
 class Transport(Protocol):

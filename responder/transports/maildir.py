@@ -5,6 +5,7 @@ from __future__ import annotations
 import mailbox
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from . import TransientError
@@ -20,7 +21,7 @@ class MaildirTransport:
     def session(self) -> Iterator[MaildirTransport]:
         yield self
 
-    def send(self, to: str, raw: bytes) -> None:
+    def send(self, to: str, raw: bytes, since: datetime | None = None) -> None:
         try:
             mailbox.Maildir(self.path, create=True).add(raw)
         except OSError as error:

@@ -7,6 +7,7 @@ import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 from ..config import Smtp
 from . import ConnectionLost, PermanentError, TransientError
@@ -68,7 +69,7 @@ class _SmtpSession:
         self.client = client
         self.envelope_from = envelope_from
 
-    def send(self, to: str, raw: bytes) -> None:
+    def send(self, to: str, raw: bytes, since: datetime | None = None) -> None:
         try:
             refused = self.client.sendmail(self.envelope_from, [to], raw)
         except smtplib.SMTPRecipientsRefused as error:
