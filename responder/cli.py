@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run drowns what matters
     logging.getLogger("twilio").setLevel(logging.WARNING)  # it logs every request, numbers and texts included
+    if not getattr(args, "needs_config", True):
+        return int(args.run(None, args))
     try:
         config = config_module.load(args.config)
     except ConfigError as error:
@@ -72,6 +74,24 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="validate configuration and templates, then try each connection")
     check.set_defaults(run=_check)
+
+    drafts = commands.add_parser("drafts", help="replies waiting for a clinician's approval").add_subparsers(dest="action", required=True)
+    listing = drafts.add_parser("list", help="the drafts waiting, newest first")
+    listing.add_argument("--json", action="store_true", help="a JSON array")
+    listing.set_defaults(run=_drafts_list)
+    show = drafts.add_parser("show", help="one draft: the message, why it was read so, the reply")
+    show.add_argument("id", type=int)
+    show.set_defaults(run=_drafts_show)
+    approve = drafts.add_parser("approve", help="send the reply (once, at once)")
+    approve.add_argument("id", type=int)
+    approve.add_argument("--edit", action="store_true", help="edit the reply in $EDITOR first")
+    approve.set_defaults(run=_drafts_approve)
+    reject = drafts.add_parser("reject", help="never send the reply")
+    reject.add_argument("id", type=int)
+    reject.set_defaults(run=_drafts_reject)
+
+    hash_password = commands.add_parser("hash-password", help="hash a clinician's password for web.clinicians (reads it from stdin or asks)")
+    hash_password.set_defaults(run=_hash_password, needs_config=False)
     return parser
 
 
@@ -199,6 +219,118 @@ def _check(config: Config, args: argparse.Namespace) -> int:
     finally:
         service.close()
     return 0 if passed else 1
+
+
+def _drafts_list(config: Config, args: argparse.Namespace) -> int:
+    from .service import Service
+
+    service = Service(config)
+    try:
+        waiting = service.approvals.waiting()
+    finally:
+        service.close()
+    if args.json:
+        print(json.dumps([draft.as_json() for draft in waiting], ensure_ascii=False, indent=2))
+        return 0
+    if not waiting:
+        print("no drafts waiting")
+    for draft in waiting:
+        print(f"{draft.id:>5}  {draft.created_at:%Y-%m-%d %H:%M}  {draft.channel:<5}  {draft.category:<22}  to {draft.to}  {draft.subject}")
+    return 0
+
+
+def _drafts_show(config: Config, args: argparse.Namespace) -> int:
+    from .service import Service
+
+    service = Service(config)
+    try:
+        draft = service.approvals.get(args.id)
+    finally:
+        service.close()
+    if draft is None:
+        print(f"responder: no draft {args.id}", file=sys.stderr)
+        return 1
+    print(f"Draft {draft.id} ({draft.state}), {draft.category} by {draft.channel}, {draft.created_at:%Y-%m-%d %H:%M} UTC")
+    print(f"From: {draft.sender}" + (f"\nSubject: {draft.message_subject}" if draft.message_subject else ""))
+    print()
+    print(draft.message_text)
+    print()
+    print("Why: " + "; ".join(draft.reasons))
+    print()
+    print(f"--- reply to {draft.to}" + (f", subject {draft.subject}" if draft.subject else ""))
+    print(draft.body)
+    return 0
+
+
+def _drafts_approve(config: Config, args: argparse.Namespace) -> int:
+    from .service import Service
+
+    service = Service(config)
+    try:
+        draft = service.approvals.get(args.id)
+        if draft is None or draft.state != "waiting":
+            print(f"responder: no pending draft {args.id}", file=sys.stderr)
+            return 1
+        body = _edit(draft.body) if args.edit else None
+        if not service.approvals.approve(args.id, _actor(), body):
+            print(f"responder: no pending draft {args.id}", file=sys.stderr)
+            return 1
+        summary = service.delivery.run()
+    finally:
+        service.close()
+    sent = "sent" if summary.sent else "approved; it will be sent at the next delivery run"
+    print(f"draft {args.id} {sent}" + (" with your edits" if body is not None else ""))
+    return 0
+
+
+def _drafts_reject(config: Config, args: argparse.Namespace) -> int:
+    from .service import Service
+
+    service = Service(config)
+    try:
+        done = service.approvals.reject(args.id, _actor())
+    finally:
+        service.close()
+    if not done:
+        print(f"responder: no pending draft {args.id}", file=sys.stderr)
+        return 1
+    print(f"draft {args.id} rejected: it will not be sent")
+    return 0
+
+
+def _actor() -> str:
+    import getpass
+
+    return "cli:" + getpass.getuser()
+
+
+def _edit(body: str) -> str:
+    """The reply as the clinician left it in $VISUAL or $EDITOR."""
+    import shlex
+    import subprocess
+    import tempfile
+
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    with tempfile.NamedTemporaryFile("w+", suffix=".txt", encoding="utf-8", delete=False) as file:
+        file.write(body)
+    try:
+        subprocess.run([*shlex.split(editor), file.name], check=True)
+        return Path(file.name).read_text(encoding="utf-8")
+    finally:
+        os.unlink(file.name)
+
+
+def _hash_password(config: None, args: argparse.Namespace) -> int:
+    import getpass
+
+    from argon2 import PasswordHasher
+
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
+    if len(password) < 8:
+        print("responder: use a password of at least 8 characters", file=sys.stderr)
+        return 1
+    print(PasswordHasher().hash(password))
+    return 0
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ Each template holds two blocks, ``subject`` and ``body``, so one file is one kin
 
 from __future__ import annotations
 
+import email
 import logging
 import re
 import uuid
@@ -38,8 +39,8 @@ REPLY_TEMPLATES = {
     "crisis": "crisis",
 }
 TEMPLATES = {
-    "email": ("first_reply", "referral_thanks", "acknowledgement", "crisis", "crisis_alert"),
-    "sms": ("first_reply", "referral_thanks", "acknowledgement", "crisis", "crisis_alert", "help"),
+    "email": ("first_reply", "referral_thanks", "acknowledgement", "crisis", "crisis_alert", "draft_notice", "fallback"),
+    "sms": ("first_reply", "referral_thanks", "acknowledgement", "crisis", "crisis_alert", "help", "draft_notice", "fallback"),
 }
 MAX_SMS_SEGMENTS = 3
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
@@ -72,16 +73,44 @@ class Composer:
 
     def reply(self, inbound: Inbound, classification: Classification, first_text: bool = True) -> Outgoing:
         """The reply to a person: an email threaded under theirs, or a text."""
+        return self._to_person("reply", REPLY_TEMPLATES[classification.category], inbound, classification, first_text)
+
+    def fallback(self, inbound: Inbound, classification: Classification) -> Outgoing:
+        """The neutral acknowledgement sent when no clinician approved a draft in time."""
+        return self._to_person("fallback", "fallback", inbound, classification, first_text=False)
+
+    def draft_notices(self, draft_id: int, inbound: Inbound, classification: Classification, reminder: bool = False) -> list[Outgoing]:
+        """Tell practice.notify that a reply waits for approval (or still does), with a link to it.
+        A text says only that and where: no client message travels by SMS."""
+        notify = self.config.practice.notify
+        kind = "reminder" if reminder else "notice"
+        context = self._context(inbound, classification) | {"link": f"{self.config.page_url}/drafts/{draft_id}", "reminder": reminder}
+        notices: list[Outgoing] = []
+        if notify.email and self.config.sends_email:
+            subject, body = self._render("email/draft_notice.j2", context)
+            notices.append(self._email(kind, notify.email, subject, body, {}, auto_submitted="auto-generated"))
+        if notify.sms and self.config.sms is not None:
+            notices.append(self._text(kind, notify.sms, self._render("sms/draft_notice.j2", context)[1]))
+        return notices
+
+    def rebody(self, raw: bytes, channel: str, body: str) -> bytes:
+        """The same message with a clinician's edited body: headers and Message-ID unchanged."""
+        if channel == "sms":
+            return " ".join(body.split()).encode("utf-8")
+        message = email.message_from_bytes(raw, policy=SMTP)
+        message.set_content(body.replace("\r\n", "\n").strip() + "\n")
+        return message.as_bytes()
+
+    def _to_person(self, kind: str, name: str, inbound: Inbound, classification: Classification, first_text: bool) -> Outgoing:
         to = classification.facts.reply_to
         if to is None:
             raise ValueError("no address to reply to")
-        name = REPLY_TEMPLATES[classification.category]
         context = self._context(inbound, classification) | {"first_text": first_text}
         if inbound.channel == "sms":
-            return self._text("reply", to, self._render(f"sms/{name}.j2", context)[1])
+            return self._text(kind, to, self._render(f"sms/{name}.j2", context)[1])
         subject, body = self._render(f"email/{name}.j2", context)
         headers = {"In-Reply-To": inbound.message_id, "References": " ".join((*inbound.references, inbound.message_id or ""))}
-        return self._email("reply", to, subject, body, headers, auto_submitted="auto-replied")
+        return self._email(kind, to, subject, body, headers, auto_submitted="auto-replied")
 
     def help_reply(self, inbound: Inbound, first_text: bool) -> Outgoing:
         """The answer to a bare HELP by text."""
@@ -118,7 +147,8 @@ class Composer:
                 for insurance in ("aetna", "other", "self_pay", "unknown"):
                     sample = Classification("new_inquiry", Facts(insurance, ("individual",), "telehealth", "person@example.org"), ())
                     inbound = Inbound(channel=channel, key="<sample@example.org>", sender="person@example.org", subject="Looking for a therapist")  # type: ignore[arg-type]
-                    context = self._context(inbound, sample) | {"action": "crisis", "message_text": "sample", "first_text": True}
+                    context = self._context(inbound, sample) | {"action": "crisis", "message_text": "sample", "first_text": True,
+                                                                "link": f"{self.config.page_url}/drafts/1", "reminder": False}
                     path = f"{channel}/{name}.j2"
                     try:
                         body = self._render(path, context)[1]

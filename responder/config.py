@@ -241,6 +241,29 @@ class Replies(_Model):
         return getattr(self, category).mode
 
 
+class Approval(_Model):
+    """Drafts that wait for a clinician (categories whose mode is approve)."""
+
+    remind_after_minutes: float | None = Field(60, gt=0)  # remind practice.notify once a draft has waited this long
+    fallback_after_minutes: float | None = Field(None, gt=0)  # then send the person a neutral acknowledgement
+    imap_drafts: bool = False  # also put each email draft in the mailbox's Drafts folder, to send from any mail app
+
+
+class Clinician(_Model):
+    username: str = Field(min_length=1)
+    password_hash: str = Field(pattern=r"^\$argon2")  # from `responder hash-password`
+    name: str | None = None
+
+
+class Web(_Model):
+    """The clinicians' page under serve."""
+
+    public_url: str | None = None  # how clinicians reach the page, for links in notices (default http://server.host:server.port)
+    secret_key: str | None = Field(None, min_length=16)  # signs session cookies; set it, or sessions end when serve restarts
+    session_hours: float = Field(12, gt=0)
+    clinicians: list[Clinician] = []
+
+
 class Classification(_Model):
     """Words a practice adds to the built-in rules, per category (matched case-insensitively)."""
 
@@ -258,12 +281,19 @@ class Config(_Model):
     templates: Path | None = None
     server: Server = Server()
     replies: Replies = Replies()
+    approval: Approval = Approval()
+    web: Web = Web()
     classification: Classification = Classification()
     base_dir: Path = Path(".")
 
     @property
     def domain(self) -> str:
         return self.practice.email.rpartition("@")[2]
+
+    @property
+    def page_url(self) -> str:
+        """Where the clinicians' page is, for links in notices."""
+        return (self.web.public_url or f"http://{self.server.host}:{self.server.port}").rstrip("/")
 
     @property
     def sends_email(self) -> bool:

@@ -107,8 +107,15 @@ class Pipeline:
             if recorded.duplicate:
                 return Outcome(None, "duplicate")
             for item in outgoing:
-                self.store.add_outgoing(conn, recorded.id, item.kind, item.channel, item.to, item.message_id, item.subject,
-                                        item.body, item.raw, held=item.kind == "reply" and decision.action == "approve")
+                held = item.kind == "reply" and decision.action == "approve"
+                outbox_id = self.store.add_outgoing(conn, recorded.id, item.kind, item.channel, item.to, item.message_id,
+                                                    item.subject, item.body, item.raw, held=held)
+                if held:
+                    mail_copy = self.config.approval.imap_drafts and item.channel == "email"
+                    draft_id = self.store.add_draft(conn, recorded.id, outbox_id, mail_copy)
+                    for notice in self.composer.draft_notices(draft_id, inbound, classification):
+                        self.store.add_outgoing(conn, recorded.id, notice.kind, notice.channel, notice.to, notice.message_id,
+                                                notice.subject, notice.body, notice.raw)
         log.info("message %s from %s: %s, %s, %s", recorded.id, mask(inbound.sender), classification.category, decision.action, status)
         return Outcome(recorded.id, status, classification.category, decision.action)
 

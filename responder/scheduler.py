@@ -16,6 +16,7 @@ from .sources.imap import ImapSource, backoff
 log = logging.getLogger(__name__)
 
 DELIVERY_SECONDS = 2
+APPROVAL_SECONDS = 30
 
 
 class Runner:
@@ -38,6 +39,7 @@ class Runner:
                                         name=f"idle:{source.name}", daemon=True)
                 self.bells.append(bell)
         self.scheduler.add_job(self.deliver, "interval", seconds=DELIVERY_SECONDS, id="deliver", next_run_time=now)
+        self.scheduler.add_job(self.follow_up_drafts, "interval", seconds=APPROVAL_SECONDS, id="drafts", next_run_time=now)
         self.scheduler.start()
         for bell in self.bells:
             bell.start()
@@ -65,6 +67,14 @@ class Runner:
         self.failures.pop(source.name, None)
         if count:
             self.deliver()
+
+    def follow_up_drafts(self) -> None:
+        """Reminders and fallbacks for drafts nobody has answered."""
+        try:
+            if self.service.approvals.remind_and_fall_back():
+                self.deliver()
+        except Exception:  # noqa: BLE001 - the next run tries again
+            log.exception("draft follow-up failed")
 
     def deliver_soon(self) -> None:
         """Deliver now, in the scheduler's pool, off the caller's thread (the webhook's)."""

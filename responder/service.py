@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from .approval import Approvals
 from .compose import Composer
 from .config import Config
 from .outbox import Delivery, Summary
@@ -59,6 +60,7 @@ class Service:
         self.pipeline = Pipeline(config, self.store, self.composer)
         self.sources = _sources(config, self.pipeline, self.store)
         self.delivery = Delivery(self.store, _transports(config, self.store))
+        self.approvals = Approvals(config, self.store, self.composer)
         self.health = Health()
 
     def poll_source(self, source: Source) -> int:

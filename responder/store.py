@@ -71,6 +71,30 @@ outbox = Table(
     UniqueConstraint("message_id", "kind", "channel", name="uq_outbox_message_kind_channel"),
 )
 
+drafts = Table(
+    "drafts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_id", Integer, ForeignKey("messages.id"), nullable=False),
+    Column("outbox_id", Integer, ForeignKey("outbox.id"), nullable=False, unique=True),  # the held reply
+    # waiting -> approved -> sent; or rejected; or taken_over (sent or discarded from a mail program)
+    Column("state", String(20), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("reminded_at", DateTime),
+    Column("fallback_at", DateTime),
+    Column("mail_copy", String(20)),  # None, "wanted" (to go to the IMAP Drafts folder), "placed", "removed"
+)
+
+draft_events = Table(
+    "draft_events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("draft_id", Integer, ForeignKey("drafts.id"), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(100), nullable=False),  # a clinician's user name, "cli:NAME" or "responder"
+    Column("action", String(30), nullable=False),  # created, approved, edited, rejected, sent, reminded, fallback, taken_over
+    Column("detail", Text, nullable=False, default=""),
+)
+
 cursors = Table(
     "cursors", metadata,
     Column("source", String(300), primary_key=True),
@@ -155,7 +179,7 @@ class Store:
         """Whether a reply to this address was made (and not refused by the server) since then."""
         query = select(outbox.c.id).where(
             outbox.c.kind == "reply", func.lower(outbox.c.to_addr) == to_addr.lower(),
-            outbox.c.created_at >= since, outbox.c.state != "failed",
+            outbox.c.created_at >= since, outbox.c.state.not_in(("failed", "rejected", "withdrawn")),
         ).limit(1)
         return conn.execute(query).first() is not None
 
@@ -206,7 +230,12 @@ class Store:
         return claimed
 
     def mark_sent(self, outbox_id: int) -> None:
-        self._finish(outbox_id, state="sent", sent_at=utcnow(), claimed_until=None, last_error=None)
+        with self.engine.begin() as conn:
+            done = conn.execute(update(outbox).where(outbox.c.id == outbox_id, outbox.c.state == "sending")
+                                .values(state="sent", sent_at=utcnow(), claimed_until=None, last_error=None)).rowcount
+            draft = conn.execute(select(drafts.c.id).where(drafts.c.outbox_id == outbox_id, drafts.c.state == "approved")).scalar()
+            if done and draft is not None:
+                self._draft_state(conn, draft, "approved", "sent", "responder", "sent", "")
 
     def mark_failed(self, outbox_id: int, error: str) -> None:
         self._finish(outbox_id, state="failed", claimed_until=None, last_error=error[:1000])
@@ -221,6 +250,99 @@ class Store:
     def next_due_at(self, channels: Sequence[str]) -> datetime | None:
         with self.engine.connect() as conn:
             return conn.execute(select(func.min(outbox.c.next_attempt_at)).where(outbox.c.state == "pending", outbox.c.channel.in_(channels))).scalar()
+
+    # -- drafts --------------------------------------------------------------------------------
+
+    def add_draft(self, conn: Connection, message_id: int, outbox_id: int, mail_copy: bool) -> int:
+        now = utcnow()
+        draft_id = conn.execute(insert(drafts).values(
+            message_id=message_id, outbox_id=outbox_id, state="waiting", created_at=now, updated_at=now,
+            mail_copy="wanted" if mail_copy else None,
+        )).inserted_primary_key[0]
+        conn.execute(insert(draft_events).values(draft_id=draft_id, at=now, actor="responder", action="created", detail=""))
+        return draft_id
+
+    def drafts(self, states: Sequence[str] = ("waiting",), limit: int = 200) -> list[dict[str, Any]]:
+        """Drafts with their message and reply, newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(self._draft_query().where(drafts.c.state.in_(states)).order_by(drafts.c.id.desc()).limit(limit))
+            return [dict(row) for row in rows.mappings()]
+
+    def draft(self, draft_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(self._draft_query().where(drafts.c.id == draft_id)).mappings().first()
+            return dict(row) if row else None
+
+    def approve_draft(self, draft_id: int, actor: str, body: str | None = None, raw: bytes | None = None) -> bool:
+        """Release a waiting draft to the outbox, edited if a new body (and its raw form) is given.
+        False when it is not waiting (already decided, or taken over from a mail program)."""
+        with self.engine.begin() as conn:
+            if not self._draft_state(conn, draft_id, "waiting", "approved", actor, "edited" if body is not None else "approved", ""):
+                return False
+            outbox_id = conn.execute(select(drafts.c.outbox_id).where(drafts.c.id == draft_id)).scalar_one()
+            values: dict[str, Any] = {"state": "pending", "next_attempt_at": utcnow()}
+            if body is not None and raw is not None:
+                values |= {"body": body, "raw": raw}
+            conn.execute(update(outbox).where(outbox.c.id == outbox_id, outbox.c.state == "held").values(**values))
+            return True
+
+    def reject_draft(self, draft_id: int, actor: str) -> bool:
+        return self._close_draft(draft_id, "rejected", actor, "rejected", "rejected", "")
+
+    def take_over_draft(self, draft_id: int, detail: str) -> bool:
+        """The clinician sent or discarded the draft in their own mail program: never send it here."""
+        return self._close_draft(draft_id, "taken_over", "mail program", "taken_over", "withdrawn", detail)
+
+    def draft_events(self, limit: int = 200) -> list[dict[str, Any]]:
+        query = (select(draft_events, messages.c.category, messages.c.channel, outbox.c.to_addr)
+                 .join(drafts, drafts.c.id == draft_events.c.draft_id).join(messages, messages.c.id == drafts.c.message_id)
+                 .join(outbox, outbox.c.id == drafts.c.outbox_id).order_by(draft_events.c.id.desc()).limit(limit))
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def drafts_waiting_since(self, before: datetime, column: str) -> list[dict[str, Any]]:
+        """Waiting drafts created before ``before`` whose ``column`` (reminded_at, fallback_at) is unset."""
+        query = self._draft_query().where(drafts.c.state == "waiting", drafts.c.created_at < before, drafts.c[column].is_(None))
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def mark_draft(self, conn: Connection, draft_id: int, column: str, action: str) -> bool:
+        """Set ``column`` once (reminded_at, fallback_at); False if another worker did it first."""
+        now = utcnow()
+        done = conn.execute(update(drafts).where(drafts.c.id == draft_id, drafts.c[column].is_(None)).values({column: now})).rowcount
+        if done:
+            conn.execute(insert(draft_events).values(draft_id=draft_id, at=now, actor="responder", action=action, detail=""))
+        return bool(done)
+
+    def set_mail_copy(self, draft_id: int, value: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(drafts).where(drafts.c.id == draft_id).values(mail_copy=value))
+
+    def drafts_with_mail_copy(self, values: Sequence[str]) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(self._draft_query().where(drafts.c.mail_copy.in_(values))).mappings()]
+
+    def _close_draft(self, draft_id: int, state: str, actor: str, action: str, outbox_state: str, detail: str) -> bool:
+        with self.engine.begin() as conn:
+            if not self._draft_state(conn, draft_id, "waiting", state, actor, action, detail):
+                return False
+            outbox_id = conn.execute(select(drafts.c.outbox_id).where(drafts.c.id == draft_id)).scalar_one()
+            conn.execute(update(outbox).where(outbox.c.id == outbox_id, outbox.c.state == "held").values(state=outbox_state))
+            return True
+
+    def _draft_state(self, conn: Connection, draft_id: int, old: str, new: str, actor: str, action: str, detail: str) -> bool:
+        now = utcnow()
+        done = conn.execute(update(drafts).where(drafts.c.id == draft_id, drafts.c.state == old).values(state=new, updated_at=now)).rowcount
+        if done:
+            conn.execute(insert(draft_events).values(draft_id=draft_id, at=now, actor=actor[:100], action=action, detail=detail[:1000]))
+        return bool(done)
+
+    @staticmethod
+    def _draft_query() -> Any:
+        return (select(drafts, messages.c.category, messages.c.channel, messages.c.sender, messages.c.subject.label("message_subject"),
+                       messages.c.raw.label("message_raw"), messages.c.reasons, messages.c.facts, messages.c.received_at,
+                       outbox.c.to_addr, outbox.c.subject, outbox.c.body, outbox.c.raw, outbox.c.msgid, outbox.c.state.label("outbox_state"))
+                .join(messages, messages.c.id == drafts.c.message_id).join(outbox, outbox.c.id == drafts.c.outbox_id))
 
     # -- cursors -------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The ASGI app of ``serve``: health, and Twilio's inbound-text webhook.
+"""The ASGI app of ``serve``: health, Twilio's inbound-text webhook, the clinicians' pages.
 
 The webhook does only what must happen before Twilio hears back: check the signature, record the
 text once (with its opt-out, if it is a STOP) and owe its replies. Sending happens off the request,
@@ -8,9 +8,12 @@ woken at once through ``wake``.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -19,6 +22,7 @@ from twilio.request_validator import RequestValidator
 
 from ..service import Service
 from ..signature import is_genuine
+from . import pages
 from ..sources.twilio import source_name
 
 log = logging.getLogger(__name__)
@@ -48,8 +52,15 @@ def create_app(service: Service, wake: Callable[[], None] = lambda: None) -> Sta
             wake()
         return Response(EMPTY_TWIML, media_type="application/xml")
 
-    routes = [Route("/healthz", healthz)]
+    routes = [Route("/healthz", healthz), *pages.routes(service, wake)]
     if sms is not None:
         validator = RequestValidator(sms.twilio.auth_token)
         routes.append(Route("/sms/inbound", sms_inbound, methods=["POST"]))
-    return Starlette(routes=routes)
+    web = service.config.web
+    secret = web.secret_key
+    if secret is None:
+        log.warning("web.secret_key is not set: clinicians' sessions end when serve restarts")
+        secret = secrets.token_urlsafe(32)
+    session = Middleware(SessionMiddleware, secret_key=secret, session_cookie="responder_session", max_age=int(web.session_hours * 3600),
+                         same_site="lax", https_only=service.config.page_url.startswith("https://"))
+    return Starlette(routes=routes, middleware=[session])

@@ -1,0 +1,130 @@
+"""Drafts a clinician approves, edits or rejects: the one place the page and the command line
+share, and the reminders and fallbacks for drafts nobody has answered."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from .compose import Composer
+from .config import Config
+from .model import Classification, Facts, Inbound
+from .parse import parse_email, parse_sms
+from .redact import mask
+from .store import Store, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DraftView:
+    """What a clinician needs to decide: who wrote what, why responder read it so, the reply."""
+
+    id: int
+    state: str
+    category: str
+    channel: str
+    to: str
+    subject: str
+    body: str
+    created_at: datetime
+    sender: str
+    message_subject: str
+    message_text: str
+    reasons: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "state": self.state, "category": self.category, "channel": self.channel, "to": self.to,
+                "subject": self.subject, "body": self.body, "created_at": self.created_at.isoformat() + "Z",
+                "from": self.sender, "reasons": list(self.reasons)}
+
+
+class Approvals:
+    def __init__(self, config: Config, store: Store, composer: Composer) -> None:
+        self.config = config
+        self.store = store
+        self.composer = composer
+
+    def waiting(self) -> list[DraftView]:
+        return [self._view(row) for row in self.store.drafts(("waiting",))]
+
+    def get(self, draft_id: int) -> DraftView | None:
+        row = self.store.draft(draft_id)
+        return self._view(row) if row else None
+
+    def approve(self, draft_id: int, actor: str, body: str | None = None) -> bool:
+        """Release a waiting draft, with the clinician's edits if the body changed. False when it
+        is not waiting any more (decided meanwhile by someone else, or from a mail program)."""
+        row = self.store.draft(draft_id)
+        if row is None or row["state"] != "waiting":
+            return False
+        if body is not None and _same(body, row["body"]):
+            body = None
+        raw = None if body is None else self.composer.rebody(row["raw"], row["channel"], body)
+        if body is not None and row["channel"] == "sms":
+            body = raw.decode("utf-8") if raw else body
+        done = self.store.approve_draft(draft_id, actor, body, raw)
+        if done:
+            log.info("draft %s approved%s by %s", draft_id, " with edits" if body is not None else "", actor)
+        return done
+
+    def reject(self, draft_id: int, actor: str) -> bool:
+        done = self.store.reject_draft(draft_id, actor)
+        if done:
+            log.info("draft %s rejected by %s", draft_id, actor)
+        return done
+
+    def history(self, limit: int = 200) -> list[dict[str, Any]]:
+        return self.store.draft_events(limit)
+
+    def remind_and_fall_back(self) -> int:
+        """Remind practice.notify of drafts waiting too long; past the fallback time, send the
+        person a neutral acknowledgement. Each happens once per draft. The number of messages owed."""
+        count = 0
+        settings = self.config.approval
+        if settings.remind_after_minutes is not None:
+            for row in self.store.drafts_waiting_since(utcnow() - timedelta(minutes=settings.remind_after_minutes), "reminded_at"):
+                inbound, classification = _reread(row)
+                count += self._owe(row, "reminded_at", "reminded", self.composer.draft_notices(row["id"], inbound, classification, reminder=True))
+        if settings.fallback_after_minutes is not None:
+            for row in self.store.drafts_waiting_since(utcnow() - timedelta(minutes=settings.fallback_after_minutes), "fallback_at"):
+                inbound, classification = _reread(row)
+                count += self._owe(row, "fallback_at", "fallback", [self.composer.fallback(inbound, classification)])
+        return count
+
+    def _owe(self, row: dict[str, Any], column: str, action: str, outgoing: list[Any]) -> int:
+        with self.store.transaction() as conn:
+            if not self.store.mark_draft(conn, row["id"], column, action):
+                return 0
+            for item in outgoing:
+                self.store.add_outgoing(conn, row["message_id"], item.kind, item.channel, item.to, item.message_id, item.subject, item.body, item.raw)
+        log.info("draft %s: %s (to %s)", row["id"], action, ", ".join(mask(item.to) for item in outgoing) or "nobody")
+        return len(outgoing)
+
+    def _view(self, row: dict[str, Any]) -> DraftView:
+        inbound, _ = _reread(row)
+        return DraftView(
+            id=row["id"], state=row["state"], category=row["category"], channel=row["channel"], to=row["to_addr"],
+            subject=row["subject"], body=row["body"], created_at=row["created_at"], sender=row["sender"],
+            message_subject=row["message_subject"], message_text=inbound.fresh_text or inbound.text, reasons=tuple(row["reasons"] or ()),
+        )
+
+
+def _reread(row: dict[str, Any]) -> tuple[Inbound, Classification]:
+    """The message and its classification again, from what the store kept."""
+    raw = row["message_raw"] or b""
+    inbound = parse_sms(json.loads(raw)) if row["channel"] == "sms" else parse_email(raw)
+    facts = row["facts"] or {}
+    classification = Classification(
+        row["category"],
+        Facts(facts.get("insurance", "unknown"), tuple(facts.get("services", ())), facts.get("modality", "unknown"), row["to_addr"]),
+        tuple(row["reasons"] or ()),
+    )
+    return inbound, classification
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.split()) == " ".join(b.split())

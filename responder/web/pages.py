@@ -1,0 +1,123 @@
+"""The clinicians' pages: drafts waiting, one draft, history; sign-in and sign-out.
+
+Plain server-rendered HTML that works without JavaScript. Every page and action needs a
+signed-in clinician: a page without a session redirects to sign-in, an action without a session
+or without the form's CSRF token gets 403 and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from importlib.resources import files
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from ..service import Service
+from . import auth
+
+_env = Environment(loader=FileSystemLoader(str(files("responder.web") / "templates")), autoescape=select_autoescape(["html"]))
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def routes(service: Service, wake: Callable[[], None]) -> list[Route]:
+    approvals = service.approvals
+    web = service.config.web
+
+    def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        html = _env.get_template(name).render(
+            practice=service.config.practice.name, user=auth.signed_in(request), csrf=auth.csrf_token(request), **context
+        )
+        return HTMLResponse(html, status_code=status, headers=_HEADERS)
+
+    def clinician_page(handler: Handler) -> Handler:
+        async def guarded(request: Request) -> Response:
+            if auth.signed_in(request) is None:
+                return RedirectResponse("/login?next=" + quote(request.url.path), status_code=303)
+            return await handler(request)
+        return guarded
+
+    def clinician_action(handler: Callable[[Request, str], Awaitable[Response]]) -> Handler:
+        async def guarded(request: Request) -> Response:
+            user = auth.signed_in(request)
+            form = await request.form()
+            if user is None or not auth.csrf_ok(request, form.get("csrf")):
+                return PlainTextResponse("Sign in, and use the page's own form.", status_code=403, headers=_HEADERS)
+            request.state.form = form
+            return await handler(request, user)
+        return guarded
+
+    async def login_form(request: Request) -> Response:
+        return page(request, "login.html", next=_safe_next(request.query_params.get("next")), accounts=bool(web.clinicians))
+
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        target = _safe_next(str(form.get("next", "/")))
+        if not auth.csrf_ok(request, form.get("csrf")):
+            return page(request, "login.html", status=403, next=target, accounts=bool(web.clinicians), error="The form expired; please try again.")
+        user = await run_in_threadpool(auth.verify, web, str(form.get("username", "")), str(form.get("password", "")))
+        if user is None:
+            return page(request, "login.html", status=401, next=target, accounts=bool(web.clinicians), error="Wrong user name or password.")
+        auth.sign_in(request, user)
+        return RedirectResponse(target, status_code=303)
+
+    async def logout(request: Request) -> Response:
+        form = await request.form()
+        if auth.csrf_ok(request, form.get("csrf")):
+            request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    async def waiting(request: Request) -> Response:
+        drafts = await run_in_threadpool(approvals.waiting)
+        return page(request, "drafts.html", drafts=drafts, done=request.query_params.get("done"))
+
+    async def one(request: Request) -> Response:
+        draft = await run_in_threadpool(approvals.get, int(request.path_params["id"]))
+        if draft is None:
+            return page(request, "drafts.html", status=404, drafts=[], done="missing")
+        return page(request, "draft.html", draft=draft)
+
+    async def history(request: Request) -> Response:
+        return page(request, "history.html", events=await run_in_threadpool(approvals.history))
+
+    async def approve(request: Request, user: str) -> Response:
+        body = request.state.form.get("body")
+        done = await run_in_threadpool(approvals.approve, int(request.path_params["id"]), user, body if isinstance(body, str) else None)
+        if done:
+            wake()
+        return RedirectResponse("/?done=" + ("approved" if done else "gone"), status_code=303)
+
+    async def reject(request: Request, user: str) -> Response:
+        done = await run_in_threadpool(approvals.reject, int(request.path_params["id"]), user)
+        return RedirectResponse("/?done=" + ("rejected" if done else "gone"), status_code=303)
+
+    return [
+        Route("/login", login_form, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/", clinician_page(waiting), methods=["GET"]),
+        Route("/drafts/{id:int}", clinician_page(one), methods=["GET"]),
+        Route("/history", clinician_page(history), methods=["GET"]),
+        Route("/drafts/{id:int}/approve", clinician_action(approve), methods=["POST"]),
+        Route("/drafts/{id:int}/reject", clinician_action(reject), methods=["POST"]),
+    ]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: a sign-in link must not send anyone elsewhere."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
