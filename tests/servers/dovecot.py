@@ -45,6 +45,29 @@ _LIST_INDEX_FILES = ("dovecot.list.index", "dovecot.list.index.log", "dovecot.li
 
 _APPENDUID = re.compile(rb"\[APPENDUID (\d+) (\d+)\]")
 
+# The user's folders, declared the way a real provider does: Drafts and Sent carry their
+# RFC 6154 special-use flags and exist from the first login (auto = subscribe creates them
+# lazily, so reset() needs do nothing for them). `{special}` is empty for a server that
+# flags nothing, whose clients must find the folders by name; `{prefix}` is "" or, like
+# Courier and old Cyrus, "INBOX." (every folder then lives under INBOX).
+_NAMESPACE = """\
+namespace inbox {{
+  inbox = yes
+  separator = .
+  prefix = {prefix}
+{special}}}
+"""
+_SPECIAL_USE = """\
+  mailbox Drafts {
+    special_use = \\Drafts
+    auto = subscribe
+  }
+  mailbox Sent {
+    special_use = \\Sent
+    auto = subscribe
+  }
+"""
+
 _CONFIG = """\
 # Written by tests/servers/dovecot.py: a self-contained test instance.
 instance_name = {instance}
@@ -74,6 +97,7 @@ ssl_cert = <{cert_file}
 ssl_key = <{key_file}
 
 mail_location = maildir:~/Maildir
+{namespace}
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN {root}/users
@@ -109,8 +133,13 @@ class Dovecot:
 
     def __init__(self, tls: TlsFiles, *, user: str = "intake@practice.test",
                  password: str = "intake-password", root: Path | str | None = None,
-                 start_timeout: float = 10.0) -> None:
+                 start_timeout: float = 10.0, special_use: bool = True,
+                 prefix: str = "") -> None:
+        """`special_use=False` makes a server that flags no folder (and creates none but
+        INBOX); `prefix="INBOX."` puts every other folder under INBOX, as Courier does."""
         self.binary = _find_dovecot()
+        self.special_use = special_use
+        self.prefix = prefix
         self.user = user
         self.password = password
         self.ca_file = Path(tls.ca_file)
@@ -192,7 +221,8 @@ class Dovecot:
 
         Done with the server stopped, so no imap process holds a stale index of deleted
         mail (and any client a previous test left connected is cut off); it costs a few
-        tens of milliseconds and leaves the server running.
+        tens of milliseconds and leaves the server running. Drafts and Sent (when the server
+        declares them special-use) are back, empty, at the next login: Dovecot recreates them.
         """
         self.stop()
         shutil.rmtree(self.root / "mail", ignore_errors=True)
@@ -305,6 +335,8 @@ class Dovecot:
             instance=f"test-{self.port}", root=self.root, cert_file=tls.cert_file,
             key_file=tls.key_file, uid=_MAIL_UID, gid=_MAIL_GID,
             port=self.port, ssl_port=self.ssl_port,
+            namespace=_NAMESPACE.format(prefix=self.prefix,
+                                        special=_SPECIAL_USE if self.special_use else ""),
         ))
         users = self.root / "users"
         users.write_text(f"{self.user}:{{PLAIN}}{self.password}\n")
