@@ -7,7 +7,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from .compose import Composer
 from .config import Config
@@ -17,6 +17,14 @@ from .redact import mask
 from .store import Store, utcnow
 
 log = logging.getLogger(__name__)
+
+
+class MailDrafts(Protocol):
+    """The mailbox's Drafts folder (transports.imap_drafts.ImapDrafts)."""
+
+    def place(self, raw: bytes) -> None: ...
+    def where(self, message_id: str) -> str | None: ...
+    def remove(self, message_id: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,26 @@ class Approvals:
                 inbound, classification = _reread(row)
                 count += self._owe(row, "fallback_at", "fallback", [self.composer.fallback(inbound, classification)])
         return count
+
+    def sync_mail_copies(self, mailbox: MailDrafts) -> None:
+        """Keep the Drafts-folder copies and the drafts here in step: a waiting draft gets its copy;
+        a copy sent from a mail program (it shows in Sent) or gone from Drafts means the clinician
+        handled it there, so it is never sent from here; a draft decided here loses its copy, so
+        nobody sends it again from a mail program."""
+        for row in self.store.drafts_with_mail_copy(("wanted", "placed")):
+            waiting = row["state"] == "waiting"
+            if row["mail_copy"] == "wanted":
+                if waiting:
+                    mailbox.place(row["raw"])
+                self.store.set_mail_copy(row["id"], "placed" if waiting else "removed")
+            elif not waiting:
+                mailbox.remove(row["msgid"])
+                self.store.set_mail_copy(row["id"], "removed")
+            elif (found := mailbox.where(row["msgid"])) != "drafts":
+                how = "sent from a mail program" if found == "sent" else "left the Drafts folder in a mail program"
+                if self.store.take_over_draft(row["id"], how):
+                    log.info("draft %s %s: it will not be sent from here", row["id"], how)
+                self.store.set_mail_copy(row["id"], "removed")
 
     def _owe(self, row: dict[str, Any], column: str, action: str, outgoing: list[Any]) -> int:
         with self.store.transaction() as conn:

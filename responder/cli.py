@@ -210,7 +210,10 @@ def _check(config: Config, args: argparse.Namespace) -> int:
     service = Service(config)
     passed = not problems
     try:
-        for name, target in [*((s.name, s) for s in service.sources), *((f"{c} transport", t) for c, t in service.delivery.transports.items())]:
+        targets = [*((s.name, s) for s in service.sources), *((f"{c} transport", t) for c, t in service.delivery.transports.items())]
+        if service.mail_drafts is not None:
+            targets.append(("imap drafts", service.mail_drafts))
+        for name, target in targets:
             try:
                 print(f"ok   {target.check()}")
             except Exception as error:  # noqa: BLE001 - every failure is reported, then the next is tried

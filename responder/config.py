@@ -286,6 +286,12 @@ class Config(_Model):
     classification: Classification = Classification()
     base_dir: Path = Path(".")
 
+    @model_validator(mode="after")
+    def _mail_copies_need_a_mailbox(self) -> Config:
+        if self.approval.imap_drafts and (self.email is None or self.email.imap is None):
+            raise ValueError("approval.imap_drafts needs email.imap: the Drafts folder is in that mailbox")
+        return self
+
     @property
     def domain(self) -> str:
         return self.practice.email.rpartition("@")[2]

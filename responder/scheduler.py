@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 DELIVERY_SECONDS = 2
 APPROVAL_SECONDS = 30
+MAIL_DRAFTS_SECONDS = 10
 
 
 class Runner:
@@ -40,6 +41,8 @@ class Runner:
                 self.bells.append(bell)
         self.scheduler.add_job(self.deliver, "interval", seconds=DELIVERY_SECONDS, id="deliver", next_run_time=now)
         self.scheduler.add_job(self.follow_up_drafts, "interval", seconds=APPROVAL_SECONDS, id="drafts", next_run_time=now)
+        if self.service.mail_drafts is not None:
+            self.scheduler.add_job(self.sync_mail_drafts, "interval", seconds=MAIL_DRAFTS_SECONDS, id="mail-drafts", next_run_time=now)
         self.scheduler.start()
         for bell in self.bells:
             bell.start()
@@ -75,6 +78,12 @@ class Runner:
                 self.deliver()
         except Exception:  # noqa: BLE001 - the next run tries again
             log.exception("draft follow-up failed")
+
+    def sync_mail_drafts(self) -> None:
+        try:
+            self.service.sync_mail_drafts()
+        except Exception as error:  # noqa: BLE001 - the mailbox may be away; the next run tries again
+            log.warning("Drafts folder sync failed (%s); trying again later", type(error).__name__)
 
     def deliver_soon(self) -> None:
         """Deliver now, in the scheduler's pool, off the caller's thread (the webhook's)."""

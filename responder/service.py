@@ -18,6 +18,7 @@ from .sources.maildir import MaildirSource
 from .sources.twilio import TwilioSource
 from .store import Store
 from .transports import Transport
+from .transports.imap_drafts import ImapDrafts
 from .transports.maildir import MaildirTransport
 from .transports.smtp import SmtpTransport
 from .transports.twilio import TwilioTransport
@@ -61,6 +62,8 @@ class Service:
         self.sources = _sources(config, self.pipeline, self.store)
         self.delivery = Delivery(self.store, _transports(config, self.store))
         self.approvals = Approvals(config, self.store, self.composer)
+        imap = config.email.imap if config.email is not None else None
+        self.mail_drafts = ImapDrafts(imap) if config.approval.imap_drafts and imap is not None else None
         self.health = Health()
 
     def poll_source(self, source: Source) -> int:
@@ -82,11 +85,22 @@ class Service:
                 count += self.poll_source(source)
             except Exception as error:  # noqa: BLE001 - one failing source must not hide the others
                 errors[source.name] = f"{type(error).__name__}: {error}"[:300]
+        try:
+            self.sync_mail_drafts()
+        except Exception as error:  # noqa: BLE001 - reported like a failing source
+            errors["imap drafts"] = f"{type(error).__name__}: {error}"[:300]
         return Round(count, self.delivery.run(), errors)
+
+    def sync_mail_drafts(self) -> None:
+        """Copies of drafts in the mailbox's Drafts folder, when the practice wants them."""
+        if self.mail_drafts is not None:
+            self.approvals.sync_mail_copies(self.mail_drafts)
 
     def close(self) -> None:
         for source in self.sources:
             source.close()
+        if self.mail_drafts is not None:
+            self.mail_drafts.close()
         self.store.engine.dispose()
 
 

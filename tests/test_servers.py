@@ -94,7 +94,7 @@ def test_deliver_creates_missing_folder(dovecot: Dovecot) -> None:
 
 
 def test_each_test_starts_with_an_empty_mailbox(dovecot: Dovecot) -> None:
-    assert dovecot.folders() == ["INBOX"]
+    assert sorted(dovecot.folders()) == ["Drafts", "INBOX", "Sent"]
     assert dovecot.messages() == []
     assert dovecot.deliver(RAW) == 1
 
