@@ -125,3 +125,18 @@ def test_contract_configuration_renders_every_template(tmp_path: Path) -> None:
 
     (tmp_path / "config.yaml").write_text((CORPUS / "contract-config.yaml").read_text())
     assert Composer(load(tmp_path / "config.yaml", environ=CONTRACT_ENV)).validate() == []
+
+
+def test_a_draft_notice_by_text_says_where_and_nothing_of_the_message(config: Config) -> None:
+    from support import CONTRACT_ENV, CORPUS
+
+    folder = config.base_dir
+    (folder / "contract.yaml").write_text((CORPUS / "contract-config.yaml").read_text())
+    contract = load(folder / "contract.yaml", environ=CONTRACT_ENV)
+    message = parse_email(inquiry(body="My husband and I need couples counseling; he drinks too much. We have Aetna."))
+    notices = Composer(contract).draft_notices(7, message, classify(message, contract))
+    assert sorted(n.channel for n in notices) == ["email", "sms"]
+    text = next(n for n in notices if n.channel == "sms")
+    assert text.to == "+15550100099" and "http://127.0.0.1:8000/drafts/7" in text.body
+    for word in ("drinks", "husband", "Aetna", "jordan"):
+        assert word not in text.body

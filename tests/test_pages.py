@@ -78,6 +78,8 @@ class Browserless:
         csrf = re.search(r'name="csrf" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
         status, _, headers = self.request("/login", {"csrf": csrf, "username": "priya", "password": PASSWORD, "next": "/"})
         assert status == 303 and headers["location"] == "/"
+        cookie = headers["set-cookie"].lower()
+        assert "responder_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
         _, html, _ = self.request("/")
         return re.search(r'name="csrf" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
 
