@@ -16,8 +16,7 @@ from . import config as config_module
 from .classify import classify
 from .compose import Composer
 from .config import Config, ConfigError
-from .model import Inbound
-from .parse import parse_email, parse_sms
+from .parse import parse_file
 from .policy import decide
 
 log = logging.getLogger("responder")
@@ -90,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     reject.add_argument("id", type=int)
     reject.set_defaults(run=_drafts_reject)
 
+    evaluate = commands.add_parser("eval", help="classification quality on a labelled folder (labels.yaml beside the files)")
+    evaluate.add_argument("folder", type=Path)
+    evaluate.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    evaluate.set_defaults(run=_eval)
+
     hash_password = commands.add_parser("hash-password", help="hash a clinician's password for web.clinicians (reads it from stdin or asks)")
     hash_password.set_defaults(run=_hash_password, needs_config=False)
     return parser
@@ -140,16 +144,10 @@ def _poll(config: Config, args: argparse.Namespace) -> int:
     return 1 if result.source_errors or summary.errors else 0
 
 
-def _read(path: Path) -> Inbound:
-    if path.name.endswith(".json"):
-        return parse_sms(json.loads(path.read_text(encoding="utf-8")))
-    return parse_email(path.read_bytes())
-
-
 def _classify(config: Config, args: argparse.Namespace) -> int:
     for path in args.files:
         try:
-            inbound = _read(path)
+            inbound = parse_file(path)
         except (OSError, ValueError) as error:
             print(f"responder: {path}: {error}", file=sys.stderr)
             continue
@@ -173,7 +171,7 @@ def _classify(config: Config, args: argparse.Namespace) -> int:
 
 def _preview(config: Config, args: argparse.Namespace) -> int:
     try:
-        inbound = _read(args.file)
+        inbound = parse_file(args.file)
     except (OSError, ValueError) as error:
         print(f"responder: {args.file}: {error}", file=sys.stderr)
         return 1
@@ -222,6 +220,17 @@ def _check(config: Config, args: argparse.Namespace) -> int:
     finally:
         service.close()
     return 0 if passed else 1
+
+
+def _eval(config: Config, args: argparse.Namespace) -> int:
+    from .evaluate import evaluate
+
+    if not (args.folder / "labels.yaml").exists():
+        print(f"responder: {args.folder}: no labels.yaml there", file=sys.stderr)
+        return 1
+    report = evaluate(args.folder, config)
+    print(json.dumps(report.as_json(), indent=2) if args.json else report.text())
+    return 0
 
 
 def _drafts_list(config: Config, args: argparse.Namespace) -> int:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import codecs
 import email
 import hashlib
+import json
 import re
 from collections.abc import Mapping
 from email.header import decode_header
 from email.message import Message
 from email.utils import getaddresses
+from pathlib import Path
 
 from .model import Inbound
 from .text import fresh_text, html_to_text
@@ -54,6 +56,13 @@ def parse_email(raw: bytes) -> Inbound:
         references=tuple(_MSGID.findall(headers.get("references", "")))[-20:],
         defects=tuple(sorted({type(d).__name__ for part in message.walk() for d in part.defects})),
     )
+
+
+def parse_file(path: Path) -> Inbound:
+    """A saved message: ``.eml`` (RFC 5322) or ``.sms.json`` (Twilio's webhook form as JSON)."""
+    if path.name.endswith(".json"):
+        return parse_sms(json.loads(path.read_text(encoding="utf-8")))
+    return parse_email(path.read_bytes())
 
 
 def _with_boundary(message: Message) -> Message:

@@ -1,0 +1,228 @@
+"""The facts that shape a reply: insurance, services wanted, telehealth or in person, and where
+the reply goes. Each is read from what the person wrote this time, with the reason it was read so.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .config import SERVICES, Config
+from .model import Inbound
+from .rules import SENTENCE
+
+# Named plans the practice is not in network with (matched as words; the practice adds more under
+# practice.insurance.other_aliases). Blue Cross affiliates (Regence, Premera, Highmark, Wellmark)
+# are not here: they read as Blue Cross through the practice's own aliases.
+OTHER_PLANS = (
+    "kaiser", "kaiser permanente", "tricare", "medicaid", "humana", "oscar", "ohp", "oregon health plan", "ambetter",
+    "molina", "centene", "wellcare", "careoregon", "medi-cal", "chip", "champva", "va benefits", "bright health",
+    "harvard pilgrim", "tufts", "emblem", "oxford", "magellan", "beacon", "carelon", "moda", "providence",
+    "pacificsource", "caresource", "amerigroup", "healthnet", "health net", "geha", "meritain", "aspirus",
+)
+# Words that are never a plan's short name, however a plan is spelled.
+_GENERIC = {"blue", "health", "first", "care", "plan", "medical", "mutual", "national", "community", "state", "united states"}
+
+# Choosing to pay oneself, whatever plan one has ("I'd rather pay out of pocket so it stays private").
+_PAYS_ANYWAY = re.compile(
+    r"\b(?:would|'d) rather pay\b|\bprefer(?:s|red)? to pay\b|\b(?:want|wants|going|plan|planning|prepared) to pay (?:\w+ )?(?:out of pocket|privately|cash|myself|ourselves|themselves|the \w+ fees?)\b"
+    r"|\b(?:do\s*n[o']?t|won'?t|will not|would\s*n[o']?t) (?:want to )?(?:use|bill|go through|run it through) (?:my |our |his |her |their |the )?(?:insurance|plan)\b"
+    r"|\bwill (?:be )?pay(?:ing)? (?:cash|privately|out of pocket|for it ourselves|for it myself)\b|\bpaying (?:on (?:my|our|their) own|privately|cash)\b"
+    r"|\bpay (?:the \w+'?s? )?fees? privately\b|\bpay (?:\w+ )?privately\b",
+    re.I,
+)
+# Paying oneself, when no plan is named.
+_SELF_PAY = re.compile(
+    r"\bself[- ]?pay\b|\bprivate(?:ly)?[- ]pay\b|\bout[- ]of[- ]pocket\b|\bcash (?:rate|price|pay)\b|\bpay(?:ing)? (?:in )?cash\b"
+    r"|\bpay (?:for it )?(?:myself|ourselves)\b|\b(?:no|don'?t have|do not have|without|not using|not use|don'?t use|lost (?:my|our)) (?:any |health |medical )?insurance\b"
+    r"|\bif i (?:do\s*n[o']?t|don'?t) use (?:my )?insurance\b|\bsliding[- ]scale\b|\breduced (?:fee|rate)\b|\bbetween (?:jobs|insurance)\b.{0,40}\binsurance\b"
+    r"|\bsin seguro\b|\bno tenemos seguro\b|\bno tengo seguro\b|\bpagar\w* (?:en efectivo|de (?:mi|nuestro) bolsillo|nosotros|yo misma?)\b|\bescala m[oó]vil\b",
+    re.I,
+)
+_NEW_PLAN = re.compile(r"\b(?:now|new|switched to|changed to|moved to|switching to|changing to|now have|now on|starting)\b", re.I)
+_INSURANCE_CONTEXT = re.compile(r"\b(?:insurance|insured|plan|coverage|cover|covered|through|cobra|member|policy|seguro)\b", re.I)
+
+_SERVICE_RULES = (
+    ("couples", r"\bcouples?\b(?! of)|\bmarriage (?:counsel\w*|therap\w*|help|issues|problems)\b|\bmarital\b|\bpremarital\b"
+                r"|\b(?:my|our) (?:husband|wife|partner|spouse|fianc[eé]e?|boyfriend|girlfriend) and i (?:are|need|want|would|have been|keep|can'?t|fight)"
+                r"|\brelationship (?:counsel|therap)\w*|\bterapia de pareja\b|\bpareja\b|\bfor (?:the two of us|both of us)\b"),
+    ("family", r"\bfamily (?:therapy|counsel\w*|sessions?)\b|\bwhole family\b|\bterapia familiar\b|\bsee us (?:all )?together\b"),
+    ("group", r"\bgroup (?:therapy|counsel\w*|sessions?|program|work)\b|\b(?:therapy|support|grief|process|skills|dbt) groups?\b(?! (?:practice|number))"
+              r"|\b(?:join|joining|into) (?:a |the |your |one of your )?(?:\w+ )?groups?\b|\bgroups? (?:for|you (?:run|offer|have))\b|\bgrupo\b"),
+    ("emdr", r"\bemdr\b"),
+    ("medication", r"\bmed(?:ication)?s? (?:management|manager|refills?|eval\w*)\b|\b(?:someone|somebody|anyone|provider|prescriber|psychiatrist|nurse practitioner) (?:who|that) (?:can )?prescribes?\b"
+                   r"|\bprescri(?:be|bes|bing|ption)s? (?:for|me|my|her|him|medication|meds)\b|\b(?:need|want|looking for|find|see) (?:a |an )?(?:psychiatrist|prescriber)\b"
+                   r"|\b(?:start|get|try|restart|refill|need) (?:on )?(?:\w+ )?(?:medication|meds|adderall|zoloft|lexapro|prozac|wellbutrin|ritalin|vyvanse|xanax|adhd meds)\b|\bmedicamentos?\b"),
+    ("assessment", r"\btesting\b|\b(?:psychological|psych|neuropsychological|psychoeducational|diagnostic) (?:eval\w*|assessment|test)\w*|\b(?:adhd|autism|asd|learning disabilit\w*|dyslexia) (?:eval\w*|assessment|test\w*|screening|diagnosis)\b|\bneuropsych\w*|\bget (?:evaluated|tested|assessed|diagnosed) for\b"),
+    ("court", r"\bcourt\b|\bcustody\b|\bforensic\b|\bguardian ad litem\b|\blegal (?:case|proceedings|matter)\b|\bjudge\b|\bprobation\b|\bdiversion\b|\bparenting (?:plan )?evaluation\b"),
+)
+# Ages in years of someone the therapy would be for (months and weeks are babies, not clients).
+_AGE = re.compile(
+    r"\b(\d{1,2})[- ]?(?:years?[- ]old|yrs?[- ]?olds?|yo|y/o|y\.o\.)\b(?! (?:ago|later))|\b(?:age|aged|edad)\s*:?\s*(\d{1,2})\b"
+    r"|\b(?:son|daughter|child|kid|boy|girl|stepson|stepdaughter|grandson|granddaughter|nephew|niece|hijo|hija)\b,?\s*(?:is\s+|who is\s+|who's\s+|\()?(\d{1,2})\b(?!\s*(?:months?|weeks?|days?|mo\b|:|am|pm|th|st|nd|rd))"
+    r"|\b(?:tiene|de)\s+(\d{1,2})\s+años\b|\bi'?m (\d{1,2})\b(?!\s*(?:weeks?|months?))",
+    re.I,
+)
+_CHILD = re.compile(r"\b(?:child therapy|play therapy|my (?:little|young) (?:one|son|daughter|boy|girl)|kindergarten|preschool|elementary school|(?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th) grade(?:r)?)\b", re.I)
+_TEEN = re.compile(r"\bteens?\b|\bteenage(?:r|d)?\b|\badolescen\w+|\bhigh school(?:er)?\b|\bmiddle school(?:er)?\b|\b(?:6th|7th|8th|9th|10th|11th|12th|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth) grade(?:r)?\b|\badolescente\b", re.I)
+# Someone asking for therapy (for themselves or an adult they write about).
+_WANTS_THERAPY = re.compile(
+    r"\btherap(?:y|ist)\b|\bcounsel(?:ing|or|lor|ling)\b|\bindividual\b|\bsessions?\b|\bappointments?\b|\bopenings?\b|\bintake\b|\bconsult(?:ation)?\b"
+    r"|\b(?:talk|speak) (?:to|with) (?:someone|somebody|a professional)\b|\bsee (?:someone|somebody)\b|\btaking new clients\b|\bhelp with\b|\bemdr\b"
+    r"|\bterap\w+\b|\bpsic[oó]log\w*\b|\bconsejer\w*\b|\bcita\b",
+    re.I,
+)
+_TELEHEALTH = re.compile(
+    r"\btele-?health\b|\btele-?therapy\b|\btelemedicine\b|\bvideo\b|\bvirtual(?:ly)?\b|\bzoom\b|\bremote(?:ly)?\b|\bdoxy\b|\bfacetime\b"
+    r"|\bonline (?:sessions?|therapy|counsel\w*|appointments?|visits?|only)\b|\b(?:sessions?|meet|therapy) online\b|\bon (?:the|my|a) (?:computer|screen|laptop)\b"
+    r"|\bteleterapia\b|\ben l[ií]nea\b|\bpor video\b|\bvideollamada\b",
+    re.I,
+)
+_IN_PERSON = re.compile(
+    r"\bin[- ]person\b|\bin[- ]office\b|\bin (?:the |an |your )?office\b|\bface[- ]to[- ]face\b|\bcome (?:in|by)\b|\bcome (?:in)?to (?:the |an |your )?office\b"
+    r"|\b(?:at|to|near) your (?:office|clinic|location)\b|\bsit down with\b|\ben persona\b|\bpresencial\b|\ben (?:la|su) oficina\b",
+    re.I,
+)
+_PLACE_OFFICE = re.compile(r"\b[A-Z][a-z]+ (?:office|location)\b")  # "the Beaverton office"
+_EITHER = re.compile(r"\b(?:or|either|open to|whatever|whichever|both|any)\b", re.I)
+_PREFERENCE = re.compile(r"\b(?:prefer\w*|rather|would like|only|ideally|best|need to be|has to be|have to be|better)\b", re.I)
+
+_ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_FORM_FIELD = re.compile(r"^\s*(?:your\s+)?(?:e-?mail(?:\s+address)?|correo(?:\s+electr[oó]nico)?|reply[- ]to)\s*[:=]\s*(\S+@\S+)", re.I | re.M)
+_FORM_NAME = re.compile(r"^\s*(?:your\s+)?(?:full\s+)?(?:name|nombre)\s*:", re.I | re.M)
+# The person asks, in the first person, to be answered at an address written in the message.
+_ASKS_REPLY = re.compile(
+    r"(?:\b(?:reply|respond|write|email|e-mail|contact|reach|answer|get back|send|escrib\w*|cont[aá]ct\w*|responder\w*)\b(?:\s+\w+){0,3}\s+(?:me|us|to me|a m[ií])\b"
+    r"|\bmy\s+(?:\w+\s+){0,2}(?:e-?mail|address|inbox|correo)\b|\bmi\s+(?:\w+\s+){0,2}correo\b)[^.?!]{0,80}$",
+    re.I,
+)
+
+
+def insurance(text: str, config: Config, reasons: list[str]) -> str:
+    """A plan id, ``other`` (a plan not in network), ``self_pay`` or ``unknown``. A plan named
+    counts over a self-pay question asked as a fallback; the current plan counts over an old one;
+    choosing to pay oneself counts over any plan."""
+    lowered = text.lower()
+    if _PAYS_ANYWAY.search(text):
+        reasons.append("insurance: chooses to pay themselves")
+        return "self_pay"
+    mentions: list[tuple[int, str, str]] = []
+    for plan in config.practice.insurance.plans:
+        names = {plan.id, plan.name, *plan.aliases}
+        for alias in names:
+            mentions += [(m.start(), plan.id, plan.name) for m in re.finditer(_alias_pattern(alias), lowered)]
+        for short in _short_names(names) - {n.lower() for n in names}:
+            for match in re.finditer(_alias_pattern(short), lowered):
+                if _INSURANCE_CONTEXT.search(lowered[max(0, match.start() - 40): match.end() + 40]):
+                    mentions.append((match.start(), plan.id, plan.name))
+    for alias in (*OTHER_PLANS, *config.practice.insurance.other_aliases):
+        mentions += [(m.start(), "other", alias) for m in re.finditer(_alias_pattern(alias), lowered)]
+    if mentions:
+        mentions.sort()
+        chosen = mentions[0]
+        for mention in mentions:
+            if _NEW_PLAN.search(lowered[max(0, mention[0] - 30): mention[0]]):
+                chosen = mention
+        reasons.append(f"insurance: {chosen[2]} named" + (" (in network)" if chosen[1] != "other" else " (not in network)"))
+        return chosen[1]
+    if _SELF_PAY.search(text):
+        reasons.append("insurance: paying themselves")
+        return "self_pay"
+    return "unknown"
+
+
+def services(text: str, category: str, reasons: list[str]) -> tuple[str, ...]:
+    """What is asked for, in the contract's words. Individual therapy is the default for an adult
+    asking for therapy, not for a child, teen, couple, family or a request only for medication,
+    testing or court work."""
+    found = {name for name, pattern in _SERVICE_RULES if _present(pattern, text)}
+    ages = [int(age) for m in _AGE.finditer(text) for age in m.groups() if age]
+    if any(age < 13 for age in ages) or _CHILD.search(text):
+        found.add("child")
+    if any(13 <= age <= 17 for age in ages) or _TEEN.search(text):
+        found.add("teen")
+    if "child" in found and "teen" in found and not any(13 <= age <= 17 for age in ages) and not _TEEN.search(text):
+        found.discard("teen")
+    someone_else = found & {"couples", "family", "child", "teen"}
+    only_specialist = found and found <= {"medication", "assessment", "court"} and not re.search(r"\b(?:therapy|therapist|counsel(?:ing|or))\b(?! (?:for|to) (?:the )?(?:evaluation|custody))", text, re.I)
+    if category in ("new_inquiry", "professional_referral", "crisis") and not someone_else and not only_specialist and _WANTS_THERAPY.search(text):
+        found.add("individual")
+    ordered = tuple(s for s in SERVICES if s in found)
+    if ordered:
+        reasons.append("services: " + ", ".join(ordered))
+    return ordered
+
+
+def modality(text: str) -> str:
+    """Telehealth or in person when the person states or prefers one; unknown when they name none
+    or leave both open ("in person or video")."""
+    preferred: list[str] = []
+    for sentence in SENTENCE.findall(text):
+        tele = [m.start() for m in _TELEHEALTH.finditer(sentence)]
+        person = [m.start() for m in _IN_PERSON.finditer(sentence)] + [m.start() for m in _PLACE_OFFICE.finditer(sentence)]
+        if not tele and not person:
+            continue
+        if tele and person:
+            than = sentence.lower().find(" than ")
+            if than > 0:
+                before_than = [p for p in tele + person if p < than]
+                if before_than:
+                    preferred.append("telehealth" if max(before_than) in tele else "in_person")
+                continue
+            if _EITHER.search(sentence):
+                continue
+            preferred.append("telehealth" if min(tele) < min(person) else "in_person")
+            continue
+        kind, first = ("telehealth", min(tele)) if tele else ("in_person", min(person))
+        if re.search(r"\bor\s+(?:\w+\s+){0,2}$", sentence[:first], re.I) and not _PREFERENCE.search(sentence):
+            continue  # "after 5 or on video": an option, not a preference
+        preferred.append(kind)
+    return preferred[0] if preferred else "unknown"
+
+
+def reply_address(message: Inbound, config: Config, reasons: list[str]) -> str | None:
+    """Where a personal reply goes: an address the person asks for in the message itself (a web
+    form's email field, "please write to my personal address"), else the first Reply-To, else
+    From; for a text, the sender's number."""
+    if message.channel == "sms":
+        return message.sender or None
+    own = config.practice.own_addresses
+    body = message.fresh_text or message.text
+    for match in _FORM_FIELD.finditer(body) if _FORM_NAME.search(body) else ():
+        address = _ADDRESS.search(match.group(1))
+        if address and address.group(0).lower() not in own:
+            reasons.append("reply address: the email field of a form")
+            return address.group(0).lower()
+    for match in _ADDRESS.finditer(body):
+        address = match.group(0).lower().rstrip(".")
+        sentence_start = max(body.rfind(".", 0, match.start()), body.rfind("\n\n", 0, match.start()), 0)
+        if address not in own and address != message.sender and _ASKS_REPLY.search(body[sentence_start: match.start()]):
+            reasons.append("reply address: the one the message asks to be answered at")
+            return address
+    if message.reply_to:
+        return message.reply_to[0]
+    return message.sender or None
+
+
+def _alias_pattern(alias: str) -> str:
+    """An alias as words, spaces optional between them ("BlueCross BlueShield" is "blue cross blue shield")."""
+    return r"(?<!\w)" + r"[\s-]*".join(re.escape(word) for word in alias.lower().split()) + r"(?!\w)"
+
+
+def _short_names(names: set[str]) -> set[str]:
+    """"United" for "United Healthcare": the first word of a many-word name, when it is no
+    generic word. Matched only next to words about insurance."""
+    shorts = set()
+    for name in names:
+        words = name.lower().split()
+        if len(words) > 1 and len(words[0]) >= 5 and words[0] not in _GENERIC:
+            shorts.add(words[0])
+    return shorts
+
+
+def _present(pattern: str, text: str) -> bool:
+    """A service is asked for in some sentence that does not put it in the past."""
+    for sentence in SENTENCE.findall(text):
+        match = re.search(pattern, sentence, re.I)
+        if match and not re.search(r"\b(?:went to|used to|was in|were in|attended|tried|did)\b", sentence[: match.start()], re.I):
+            return True
+    return False
