@@ -43,7 +43,8 @@ _INSURANCE_CONTEXT = re.compile(r"\b(?:insurance|insured|plan|coverage|cover|cov
 
 _SERVICE_RULES = (
     ("couples", r"\bcouples?\b(?! of)|\bmarriage (?:counsel\w*|therap\w*|help|issues|problems)\b|\bmarital\b|\bpremarital\b"
-                r"|\b(?:my|our) (?:husband|wife|partner|spouse|fianc[eé]e?|boyfriend|girlfriend) and i (?:are|need|want|would|have been|keep|can'?t|fight)"
+                r"|\b(?:my|our) (?:husband|wife|partner|spouse|fianc[eé]e?|boyfriend|girlfriend) and i (?:need|want|would like) (?:help|counseling|therapy|to work on|someone)"
+                r"|\b(?:my|our) (?:husband|wife|partner|spouse|fianc[eé]e?|boyfriend|girlfriend) and i (?:have been |keep |are always |can'?t stop )?(?:fighting|arguing|struggling|drifting)"
                 r"|\brelationship (?:counsel|therap)\w*|\bterapia de pareja\b|\bpareja\b|\bfor (?:the two of us|both of us)\b"),
     ("family", r"\bfamily (?:therapy|counsel\w*|sessions?)\b|\bwhole family\b|\bterapia familiar\b|\bsee us (?:all )?together\b"),
     ("group", r"\bgroup (?:therapy|counsel\w*|sessions?|program|work)\b|\b(?:therapy|support|grief|process|skills|dbt) groups?\b(?! (?:practice|number))"
@@ -53,24 +54,34 @@ _SERVICE_RULES = (
                    r"|\bprescri(?:be|bes|bing|ption)s? (?:for|me|my|her|him|medication|meds)\b|\b(?:need|want|looking for|find|see) (?:a |an )?(?:psychiatrist|prescriber)\b"
                    r"|\b(?:start|get|try|restart|refill|need) (?:on )?(?:\w+ )?(?:medication|meds|adderall|zoloft|lexapro|prozac|wellbutrin|ritalin|vyvanse|xanax|adhd meds)\b|\bmedicamentos?\b"),
     ("assessment", r"\btesting\b|\b(?:psychological|psych|neuropsychological|psychoeducational|diagnostic) (?:eval\w*|assessment|test)\w*|\b(?:adhd|autism|asd|learning disabilit\w*|dyslexia) (?:eval\w*|assessment|test\w*|screening|diagnosis)\b|\bneuropsych\w*|\bget (?:evaluated|tested|assessed|diagnosed) for\b"),
-    ("court", r"\bcourt\b|\bcustody\b|\bforensic\b|\bguardian ad litem\b|\blegal (?:case|proceedings|matter)\b|\bjudge\b|\bprobation\b|\bdiversion\b|\bparenting (?:plan )?evaluation\b"),
+    ("court", r"\bcourt\b|\bcustody\b|\bforensic\b|\bguardian ad litem\b|\blegal (?:case|proceedings|matter)\b|\b(?:the|a) judge\b|\bjudge (?:ordered|said|required|wants)\b|\bprobation\b|\bdiversion\b|\bparenting (?:plan )?evaluation\b"),
 )
 # Ages in years of someone the therapy would be for (months and weeks are babies, not clients).
 _AGE = re.compile(
     r"\b(\d{1,2})[- ]?(?:years?[- ]old|yrs?[- ]?olds?|yo|y/o|y\.o\.)\b(?! (?:ago|later))|\b(?:age|aged|edad)\s*:?\s*(\d{1,2})\b"
-    r"|\b(?:son|daughter|child|kid|boy|girl|stepson|stepdaughter|grandson|granddaughter|nephew|niece|hijo|hija)\b,?\s*(?:is\s+|who is\s+|who's\s+|\()?(\d{1,2})\b(?!\s*(?:months?|weeks?|days?|mo\b|:|am|pm|th|st|nd|rd))"
+    r"|\b(?:son|daughter|child|kid|boy|girl|stepson|stepdaughter|grandson|granddaughter|nephew|niece|hijo|hija)\b(?:\s+[A-Z][a-z]+)?,?\s*(?:is\s+|who is\s+|who's\s+|\()?(\d{1,2})\b(?!\s*(?:months?|weeks?|days?|mo\b|:|am|pm|th|st|nd|rd))"
     r"|\b(?:tiene|de)\s+(\d{1,2})\s+años\b|\bi'?m (\d{1,2})\b(?!\s*(?:weeks?|months?))",
     re.I,
 )
 _CHILD = re.compile(r"\b(?:child therapy|play therapy|my (?:little|young) (?:one|son|daughter|boy|girl)|kindergarten|preschool|elementary school|(?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th) grade(?:r)?)\b", re.I)
-_TEEN = re.compile(r"\bteens?\b|\bteenage(?:r|d)?\b|\badolescen\w+|\bhigh school(?:er)?\b|\bmiddle school(?:er)?\b|\b(?:6th|7th|8th|9th|10th|11th|12th|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth) grade(?:r)?\b|\badolescente\b", re.I)
-# Someone asking for therapy (for themselves or an adult they write about).
-_WANTS_THERAPY = re.compile(
-    r"\btherap(?:y|ist)\b|\bcounsel(?:ing|or|lor|ling)\b|\bindividual\b|\bsessions?\b|\bappointments?\b|\bopenings?\b|\bintake\b|\bconsult(?:ation)?\b"
-    r"|\b(?:talk|speak) (?:to|with) (?:someone|somebody|a professional)\b|\bsee (?:someone|somebody)\b|\btaking new clients\b|\bhelp with\b|\bemdr\b"
-    r"|\bterap\w+\b|\bpsic[oó]log\w*\b|\bconsejer\w*\b|\bcita\b",
+_TEEN = re.compile(r"\bteen\b|\bmy teens\b|\bteenage(?:r|d)?\b|\badolescen\w+|\bhigh school(?:er)?\b|\bmiddle school(?:er)?\b|\b(?:6th|7th|8th|9th|10th|11th|12th|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth) grade(?:r)?\b|\badolescente\b", re.I)
+# A need of the person the therapy is for: what they struggle with, or a request for a therapist
+# for someone. Questions about logistics alone (rates, video, openings) name no service.
+_NEED = re.compile(
+    r"\banx\w*|\bpanic\b|\bdepress\w*|\bptsd\b|\btrauma\w*|\bgrie(?:f|ving)\b|\bstress\w*|\bburn(?:ed)?[- ]?out\b|\bdrinking\b|\balcohol\w*|\baddict\w*"
+    r"|\bpostpartum\b|\bocd\b|\binsomnia\b|\bcan'?t sleep\b|\btransition\w*|\bself[- ]esteem\b|\banger\b|\blonel\w*|\bstruggl\w*|\bhard time\b|\bcoping\b|\bemdr\b"
+    r"|\bfeel(?:ing|s)? (?:stuck|down|overwhelmed|lost|low|anxious|sad|numb|hopeless|empty|heavy|off)\b|\b(?:talk|speak) (?:to|with) (?:someone|somebody|a professional)\b"
+    r"|\b(?:someone|somebody|a therapist|a counse?lou?r|therapy|counseling|help) (?:for|with) (?:my|me|myself|him|her|anxiety|depression|grief|trauma|panic)\b"
+    r"|\blooking for (?:a )?(?:therapist|counse?l\w*|someone|somebody)\b|\bindividual (?:therapy|counsel\w*|sessions?)\b|\bfor myself\b"
+    r"|\b(?:he|she|they)(?:'d| would| might| will)? (?:go|come|be willing)\b|\bwould benefit\b|\bissues?:\s*\w|\bpresenting (?:concern|problem)"
+    r"|\bspeciali[sz]es? in\b|\b(?:deal with|work on|work through|untangle)\b|\bhard(?:er)? time\b|\bsee people for\b"
+    r"|\bme siento\b|\btriste\b|\bhablar con\b|\bansiedad\b|\bdepresi[oó]n\b|\bestr[eé]s\b|\bduelo\b|\btrauma\b|\bbusco (?:un|una) (?:terapeuta|psic[oó]log\w*|consejer\w*)",
     re.I,
 )
+# In a crisis, individual therapy only when they ask for it.
+_ASKS_TO_BE_SEEN = re.compile(r"\bopenings?\b|\bappointments?\b|\bstart(?:ing)? (?:therapy|counseling)\b|\bsee people for\b|\bsee (?:me|someone|somebody|her|him)\b|\b(?:talk|speak) (?:to|with) (?:someone|somebody)\b|\b(?:therapy|counseling|a therapist|a counselor) for\b", re.I)
+_THERAPY_WANTED = re.compile(r"\b(?:therapy|therapist|counsel(?:ing|or))\b", re.I)
+_NOT_WANTED = re.compile(r"\b(?:do\s*n[o']?t|not|no) (?:need|want|looking for|interested in)\b[^.]{0,20}$", re.I)
 _TELEHEALTH = re.compile(
     r"\btele-?health\b|\btele-?therapy\b|\btelemedicine\b|\bvideo\b|\bvirtual(?:ly)?\b|\bzoom\b|\bremote(?:ly)?\b|\bdoxy\b|\bfacetime\b"
     r"|\bonline (?:sessions?|therapy|counsel\w*|appointments?|visits?|only)\b|\b(?:sessions?|meet|therapy) online\b|\bon (?:the|my|a) (?:computer|screen|laptop)\b"
@@ -79,12 +90,11 @@ _TELEHEALTH = re.compile(
 )
 _IN_PERSON = re.compile(
     r"\bin[- ]person\b|\bin[- ]office\b|\bin (?:the |an |your )?office\b|\bface[- ]to[- ]face\b|\bcome (?:in|by)\b|\bcome (?:in)?to (?:the |an |your )?office\b"
-    r"|\b(?:at|to|near) your (?:office|clinic|location)\b|\bsit down with\b|\ben persona\b|\bpresencial\b|\ben (?:la|su) oficina\b",
+    r"|\b(?:come|coming|go|get) (?:in)?to your (?:office|clinic|location)\b|\bsit down with\b|\ben persona\b|\bpresencial\b|\ben (?:la|su) oficina\b",
     re.I,
 )
 _PLACE_OFFICE = re.compile(r"\b[A-Z][a-z]+ (?:office|location)\b")  # "the Beaverton office"
 _EITHER = re.compile(r"\b(?:or|either|open to|whatever|whichever|both|any)\b", re.I)
-_PREFERENCE = re.compile(r"\b(?:prefer\w*|rather|would like|only|ideally|best|need to be|has to be|have to be|better)\b", re.I)
 
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _FORM_FIELD = re.compile(r"^\s*(?:your\s+)?(?:e-?mail(?:\s+address)?|correo(?:\s+electr[oó]nico)?|reply[- ]to)\s*[:=]\s*(\S+@\S+)", re.I | re.M)
@@ -142,14 +152,22 @@ def services(text: str, category: str, reasons: list[str]) -> tuple[str, ...]:
         found.add("teen")
     if "child" in found and "teen" in found and not any(13 <= age <= 17 for age in ages) and not _TEEN.search(text):
         found.discard("teen")
+    if "family" in found and not re.search(r"\bcouples?\b(?! of)", text, re.I):
+        found.discard("couples")
     someone_else = found & {"couples", "family", "child", "teen"}
-    only_specialist = found and found <= {"medication", "assessment", "court"} and not re.search(r"\b(?:therapy|therapist|counsel(?:ing|or))\b(?! (?:for|to) (?:the )?(?:evaluation|custody))", text, re.I)
-    if category in ("new_inquiry", "professional_referral", "crisis") and not someone_else and not only_specialist and _WANTS_THERAPY.search(text):
+    only_specialist = bool(found) and found <= {"medication", "assessment", "court"} and not _wants_therapy(text)
+    asks = _ASKS_TO_BE_SEEN.search(text) if category == "crisis" else (_NEED.search(text) or _wants_therapy(text))
+    if category in ("new_inquiry", "professional_referral", "crisis") and not someone_else and not only_specialist and asks:
         found.add("individual")
     ordered = tuple(s for s in SERVICES if s in found)
     if ordered:
         reasons.append("services: " + ", ".join(ordered))
     return ordered
+
+
+def _wants_therapy(text: str) -> bool:
+    """Therapy itself is asked for ("court-ordered counseling"), not declined ("I don't need therapy")."""
+    return any(not _NOT_WANTED.search(text[: m.start()]) for m in _THERAPY_WANTED.finditer(text))
 
 
 def modality(text: str) -> str:
@@ -173,7 +191,7 @@ def modality(text: str) -> str:
             preferred.append("telehealth" if min(tele) < min(person) else "in_person")
             continue
         kind, first = ("telehealth", min(tele)) if tele else ("in_person", min(person))
-        if re.search(r"\bor\s+(?:\w+\s+){0,2}$", sentence[:first], re.I) and not _PREFERENCE.search(sentence):
+        if re.search(r"\bor\s+(?:\w+\s+){0,2}$", sentence[:first], re.I):
             continue  # "after 5 or on video": an option, not a preference
         preferred.append(kind)
     return preferred[0] if preferred else "unknown"
