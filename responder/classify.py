@@ -108,6 +108,7 @@ def classify(message: Inbound, config: Config) -> Classification:
         services=read.services(text, category, reasons),
         modality=read.modality(text),
         reply_to=reply_to,
+        language=read.language(text),
     )
     return Classification(category, facts, tuple(reasons + why))
 

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import signal
+from datetime import datetime
 import sys
 from email.policy import default as default_policy
 from pathlib import Path
@@ -93,6 +94,13 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("folder", type=Path)
     evaluate.add_argument("--json", action="store_true", help="the figures as one JSON object")
     evaluate.set_defaults(run=_eval)
+
+    report = commands.add_parser("report", help="reports from the store").add_subparsers(dest="report", required=True)
+    referral_report = report.add_parser("referrals", help="who referred clients, with counts, over a period")
+    referral_report.add_argument("--since", type=_day, help="from this day (YYYY-MM-DD, UTC; default: all)")
+    referral_report.add_argument("--until", type=_day, help="up to, not including, this day")
+    referral_report.add_argument("--json", action="store_true", help="a JSON array")
+    referral_report.set_defaults(run=_report_referrals)
 
     hash_password = commands.add_parser("hash-password", help="hash a clinician's password for web.clinicians (reads it from stdin or asks)")
     hash_password.set_defaults(run=_hash_password, needs_config=False)
@@ -230,6 +238,31 @@ def _eval(config: Config, args: argparse.Namespace) -> int:
         return 1
     report = evaluate(args.folder, config)
     print(json.dumps(report.as_json(), indent=2) if args.json else report.text())
+    return 0
+
+
+def _day(value: str) -> datetime:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, got {value!r}") from None
+
+
+def _report_referrals(config: Config, args: argparse.Namespace) -> int:
+    from .service import Service
+
+    service = Service(config)
+    try:
+        sources = service.store.referral_sources(args.since, args.until)
+    finally:
+        service.close()
+    if args.json:
+        print(json.dumps([s | {"first": s["first"].isoformat() + "Z", "last": s["last"].isoformat() + "Z"} for s in sources], ensure_ascii=False, indent=2))
+        return 0
+    if not sources:
+        print("no referrals in this period")
+    for source in sources:
+        print(f"{source['count']:>4}  {source['name']}, {source['organization']} <{source['address']}>  (last {source['last']:%Y-%m-%d})")
     return 0
 
 

@@ -26,6 +26,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from . import segments
 from .config import DAYS, Config
 from .model import Classification, Decision, Facts, Inbound, Outgoing
+from .policy import unserved_services
 from .redact import mask
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,20 @@ REPLY_TEMPLATES = {
     "crisis": "crisis",
 }
 TEMPLATES = {
-    "email": ("first_reply", "referral_thanks", "acknowledgement", "crisis", "crisis_alert", "draft_notice", "fallback"),
-    "sms": ("first_reply", "referral_thanks", "acknowledgement", "crisis", "crisis_alert", "help", "draft_notice", "fallback"),
+    "email": ("first_reply", "refer_out", "referral_thanks", "acknowledgement", "crisis", "crisis_alert", "draft_notice", "fallback",
+              "task_client_message", "task_referral"),
+    "sms": ("first_reply", "refer_out", "referral_thanks", "acknowledgement", "crisis", "crisis_alert", "help", "draft_notice", "fallback", "task"),
+}
+# How a reply names a service the practice does not offer.
+SERVICE_NAMES = {
+    "individual": "individual therapy", "couples": "couples therapy", "family": "family therapy",
+    "child": "therapy for children under 13", "teen": "therapy for teens", "group": "group therapy", "emdr": "EMDR",
+    "medication": "medication management", "assessment": "psychological testing and assessment",
+    "court": "court-ordered evaluations and custody work",
 }
 MAX_SMS_SEGMENTS = 3
+_ES_DAYS = {"Monday": "Lunes", "Tuesday": "Martes", "Wednesday": "Miércoles", "Thursday": "Jueves", "Friday": "Viernes",
+            "Saturday": "Sábado", "Sunday": "Domingo"}
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
 
 
@@ -59,7 +70,9 @@ class Composer:
         self.env.filters["money"] = _money
         self.env.filters["time"] = _clock
         self.env.filters["phone"] = _phone
+        self.env.filters["es_day"] = lambda day: _ES_DAYS.get(day, day)
         self.practice = _practice_view(config)
+        self._names = frozenset(self.env.list_templates(extensions=["j2"]))
 
     def outgoing(self, inbound: Inbound, classification: Classification, decision: Decision, first_text: bool = True) -> list[Outgoing]:
         """Every message a decision calls for: the clinicians' alerts first, then the reply.
@@ -67,13 +80,28 @@ class Composer:
         found: list[Outgoing] = []
         if decision.alert:
             found += self.crisis_alerts(inbound, classification, decision.action)
+        if decision.task:
+            found += self.tasks(inbound, classification, decision.task)
         if decision.replies:
-            found.append(self.reply(inbound, classification, first_text))
+            found.append(self.reply(inbound, classification, first_text, decision.template))
         return found
 
-    def reply(self, inbound: Inbound, classification: Classification, first_text: bool = True) -> Outgoing:
+    def reply(self, inbound: Inbound, classification: Classification, first_text: bool = True, template: str | None = None) -> Outgoing:
         """The reply to a person: an email threaded under theirs, or a text."""
-        return self._to_person("reply", REPLY_TEMPLATES[classification.category], inbound, classification, first_text)
+        return self._to_person("reply", template or REPLY_TEMPLATES[classification.category], inbound, classification, first_text)
+
+    def tasks(self, inbound: Inbound, classification: Classification, task: str) -> list[Outgoing]:
+        """Something for a clinician to do ("client_message": a current client wrote; "referral":
+        reach the client a professional referred). By email with the message, by text without."""
+        notify = self.config.practice.notify
+        context = self._context(inbound, classification) | {"task": task, "message_text": inbound.fresh_text or inbound.text}
+        found: list[Outgoing] = []
+        if notify.email and self.config.sends_email:
+            subject, body = self._render(f"email/task_{task}.j2", context)
+            found.append(self._email("task", notify.email, subject, body, {}, auto_submitted="auto-generated"))
+        if notify.sms and self.config.sms is not None:
+            found.append(self._text("task", notify.sms, self._render("sms/task.j2", context)[1]))
+        return found
 
     def fallback(self, inbound: Inbound, classification: Classification) -> Outgoing:
         """The neutral acknowledgement sent when no clinician approved a draft in time."""
@@ -107,8 +135,8 @@ class Composer:
             raise ValueError("no address to reply to")
         context = self._context(inbound, classification) | {"first_text": first_text}
         if inbound.channel == "sms":
-            return self._text(kind, to, self._render(f"sms/{name}.j2", context)[1])
-        subject, body = self._render(f"email/{name}.j2", context)
+            return self._text(kind, to, self._render(self._localized("sms", name, classification.facts.language), context)[1])
+        subject, body = self._render(self._localized("email", name, classification.facts.language), context)
         headers = {"In-Reply-To": inbound.message_id, "References": " ".join((*inbound.references, inbound.message_id or ""))}
         return self._email(kind, to, subject, body, headers, auto_submitted="auto-replied")
 
@@ -141,28 +169,39 @@ class Composer:
         return [problem.removeprefix("warning: ") for problem in self._render_samples() if problem.startswith("warning: ")]
 
     def _render_samples(self) -> list[str]:
+        """Every shipped template and every translation found, rendered with sample facts for each
+        insurance case; a line per problem ("warning: " for texts too long)."""
         found = []
-        for channel, names in TEMPLATES.items():
-            for name in names:
-                for insurance in ("aetna", "other", "self_pay", "unknown"):
-                    sample = Classification("new_inquiry", Facts(insurance, ("individual",), "telehealth", "person@example.org"), ())
-                    inbound = Inbound(channel=channel, key="<sample@example.org>", sender="person@example.org", subject="Looking for a therapist")  # type: ignore[arg-type]
-                    context = self._context(inbound, sample) | {"action": "crisis", "message_text": "sample", "first_text": True,
-                                                                "link": f"{self.config.page_url}/drafts/1", "reminder": False}
-                    path = f"{channel}/{name}.j2"
-                    try:
-                        body = self._render(path, context)[1]
-                    except Exception as error:  # noqa: BLE001 - every template problem is reported, not raised
-                        found.append(f"{path}: {error}")
-                        break
-                    if channel == "sms" and (n := segments.count(body.strip())) > MAX_SMS_SEGMENTS:
-                        found.append(f"warning: {path} renders to {n} SMS segments (insurance {insurance}); keep texts to {MAX_SMS_SEGMENTS}")
-                        break
+        paths = [f"{channel}/{name}.j2" for channel, names in TEMPLATES.items() for name in names]
+        paths += [path for path in sorted(self._names) if path.count("/") == 2]  # es/email/..., es/sms/...
+        for path in paths:
+            channel = "sms" if "sms/" in path else "email"
+            for insurance in ("aetna", "other", "self_pay", "unknown"):
+                sample = Classification("new_inquiry", Facts(insurance, ("individual", "medication"), "telehealth", "person@example.org"), ())
+                inbound = Inbound(channel=channel, key="<sample@example.org>", sender="person@example.org", subject="Looking for a therapist")
+                context = self._context(inbound, sample) | {"action": "crisis", "message_text": "sample", "first_text": True,
+                                                            "link": f"{self.config.page_url}/drafts/1", "reminder": False, "task": "referral"}
+                try:
+                    body = self._render(path, context)[1]
+                except Exception as error:  # noqa: BLE001 - every template problem is reported, not raised
+                    found.append(f"{path}: {error}")
+                    break
+                if channel == "sms" and (n := segments.count(body.strip())) > MAX_SMS_SEGMENTS:
+                    found.append(f"warning: {path} renders to {n} SMS segments (insurance {insurance}); keep texts to {MAX_SMS_SEGMENTS}")
+                    break
         return found
 
     def _context(self, inbound: Inbound, classification: Classification) -> dict[str, Any]:
         facts = classification.facts
+        unserved = unserved_services(facts.services, self.config)
+        partners = [
+            {"name": p.name, "phone": _phone(p.phone), "email": p.email, "website": p.website,
+             "serves": [SERVICE_NAMES[s] for s in p.serves if s in unserved]}
+            for p in self.config.practice.services.referral_partners if set(p.serves) & set(unserved)
+        ]
         return {
+            "unserved": [SERVICE_NAMES[s] for s in unserved],
+            "partners": partners,
             "practice": self.practice,
             "category": classification.category,
             "reasons": list(classification.reasons),
@@ -174,13 +213,22 @@ class Composer:
             "sender": inbound.sender,
             "reply_to": facts.reply_to,
             "channel": inbound.channel,
+            "language": facts.language,
         }
+
+    def _localized(self, channel: str, name: str, language: str) -> str:
+        """The template in the person's language where there is one (templates/es/...), else English."""
+        if language != "en":
+            localized = f"{language}/{channel}/{name}.j2"
+            if localized in self._names:
+                return localized
+        return f"{channel}/{name}.j2"
 
     def _render(self, name: str, context: dict[str, Any]) -> tuple[str, str]:
         """The subject and body blocks of a template (a text's template needs only a body)."""
         template: Template = self.env.get_template(name)
         blocks = template.blocks
-        needed = ("body",) if name.startswith("sms/") else ("subject", "body")
+        needed = ("body",) if "sms/" in name else ("subject", "body")
         for block in needed:
             if block not in blocks:
                 raise ValueError(f"{name}: the template needs a {{% block {block} %}}")

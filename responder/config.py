@@ -115,6 +115,8 @@ class Services(_Model):
 
 class Crisis(_Model):
     resources: list[str] = Field(min_length=1)
+    # The same resources in another reply language, e.g. {es: ["Llame o envíe un mensaje de texto al 988 ..."]}.
+    translations: dict[str, list[str]] = {}
 
 
 class Notify(_Model):

@@ -244,3 +244,41 @@ def _present(pattern: str, text: str) -> bool:
         if match and not re.search(r"\b(?:went to|used to|was in|were in|attended|tried|did)\b", sentence[: match.start()], re.I):
             return True
     return False
+
+
+_ORGANIZATION = re.compile(
+    r"\b(?:clinic|school|church|center|centre|hospital|pediatrics|program|practice|university|college|health|medical|counseling|"
+    r"psychiatry|associates|group|llc|inc|pc|pllc|law|partners|department|services|eap|district|ministries|parish)\b",
+    re.I,
+)
+
+
+def referral_source(message: Inbound) -> tuple[str, str]:
+    """Who referred, and from where: the sender's name, and the organisation named in their
+    signature (else their mail domain), for the practice's list of referral sources."""
+    name = message.sender_name or message.sender
+    lines = [line.strip() for line in (message.fresh_text or message.text).splitlines() if line.strip()]
+    for line in reversed(lines[-8:]):
+        if len(line) <= 80 and _ORGANIZATION.search(line) and "@" not in line:
+            return name, line
+    return name, message.sender.partition("@")[2] if "@" in message.sender else ""
+
+
+# Short, frequent words that tell Spanish from English (the practice's two reply languages).
+_SPANISH = frozenset(
+    "que de la el en y los las para con por una un mi mis tengo es no me se su lo como pero más hola gracias usted ustedes "
+    "estoy está están nosotros nuestro nuestra hijo hija tiene quiero puedo necesito ayuda buenas buenos días tardes seguro "
+    "cita terapia terapeuta también muy sí porque cuando donde desde hace".split()
+)
+_ENGLISH = frozenset(
+    "the and to of a in is it you that for my i have with on this be are not we can do your at me so if or but "
+    "would like am was our looking thanks hi hello please".split()
+)
+
+
+def language(text: str) -> str:
+    """"es" for a message written in Spanish, else "en"."""
+    words = re.findall(r"[a-záéíóúñü]+", text.lower())
+    spanish = sum(word in _SPANISH for word in words)
+    english = sum(word in _ENGLISH for word in words)
+    return "es" if spanish >= 3 and spanish > english else "en"

@@ -35,6 +35,7 @@ class Facts:
     services: tuple[str, ...] = ()
     modality: str = "unknown"  # telehealth, in_person or unknown
     reply_to: str | None = None  # where a personal reply goes; None for machines and vendors
+    language: str = "en"  # the reply's language: "es" for a message written in Spanish
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,9 @@ class Decision:
 
     action: str  # auto, approve, off, refer_out or crisis
     reasons: tuple[str, ...]
-    alert: bool = False  # tell a clinician at once
+    alert: bool = False  # tell a clinician at once: risk
+    task: str | None = None  # give a clinician something to do: "client_message", "referral"
+    template: str | None = None  # the reply's template name when it is not the category's own
 
     @property
     def replies(self) -> bool:

@@ -19,6 +19,7 @@ from .classify import classify
 from .compose import Composer
 from .config import Config
 from .model import Channel, Classification, Decision, Inbound, Outgoing
+from .facts import referral_source
 from .guard import sms_keyword
 from .parse import parse_email, parse_sms
 from .policy import decide
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Outcome:
     message_id: int | None  # the store's row; None only for a message already recorded
-    status: str  # answered, held, alerted, skipped, opted_out, opted_in, unreadable, error, duplicate
+    status: str  # answered, held, alerted, notified, skipped, opted_out, opted_in, unreadable, error, duplicate
     category: str | None = None
     action: str | None = None
 
@@ -106,6 +107,9 @@ class Pipeline:
             recorded = self.store.record(conn, _row(source, inbound, raw, arrived_at, classification, decision, status, reasons))
             if recorded.duplicate:
                 return Outcome(None, "duplicate")
+            if classification.category == "professional_referral":
+                name, organization = referral_source(inbound)
+                self.store.add_referral(conn, recorded.id, inbound.sender, name, organization)
             for item in outgoing:
                 held = item.kind == "reply" and decision.action == "approve"
                 outbox_id = self.store.add_outgoing(conn, recorded.id, item.kind, item.channel, item.to, item.message_id,
@@ -154,7 +158,9 @@ def _status(decision: Decision, outgoing: list[Outgoing]) -> str:
     kinds = {o.kind for o in outgoing}
     if "reply" in kinds:
         return "held" if decision.action == "approve" else "answered"
-    return "alerted" if "alert" in kinds else "skipped"
+    if "alert" in kinds:
+        return "alerted"
+    return "notified" if "task" in kinds else "skipped"
 
 
 def _row(source: str, inbound: Inbound, raw: bytes, arrived_at: datetime | None, classification: Classification | None,

@@ -1,4 +1,7 @@
-"""What to do with a classified message: the practice's modes applied to the category."""
+"""What to do with a classified message: the practice's modes applied to the category, the way a
+good practice would act on each: a crisis reaches a human at once; a need the practice does not
+serve is referred out kindly; a referring professional is thanked and a clinician told to reach
+the client; a current client's message goes to their clinician, not to an auto-reply."""
 
 from __future__ import annotations
 
@@ -23,4 +26,19 @@ def decide(classification: Classification, config: Config) -> Decision:
     if category == "crisis":
         action = "crisis" if mode == "auto" else mode
         return Decision(action, (f"crisis: resources {'at once' if mode == 'auto' else 'per mode ' + mode}, clinician alerted",), alert=True)
+    if category == "existing_client":
+        return Decision(mode, (f"existing client: mode {mode}, their clinician is told",), task="client_message")
+    if category == "professional_referral":
+        return Decision(mode, (f"professional referral: thank-you note (mode {mode}), a clinician is asked to reach the client",), task="referral")
+    offered = set(config.practice.services.offered)
+    unserved = unserved_services(classification.facts.services, config)
+    if offered and unserved and not set(classification.facts.services) & offered:
+        reason = f"asks for what the practice does not offer ({', '.join(unserved)}): referred out"
+        return Decision("refer_out" if mode == "auto" else mode, (reason,), template="refer_out")
     return Decision(mode, (f"{category}: mode {mode}",))
+
+
+def unserved_services(services: tuple[str, ...], config: Config) -> list[str]:
+    """What was asked for that the practice does not offer (nothing, when it lists no services)."""
+    offered = config.practice.services.offered
+    return [s for s in services if offered and s not in offered]

@@ -95,6 +95,16 @@ draft_events = Table(
     Column("detail", Text, nullable=False, default=""),
 )
 
+referrals = Table(
+    "referrals", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_id", Integer, ForeignKey("messages.id"), nullable=False, unique=True),
+    Column("address", String(320), nullable=False),  # the referring professional's address or number
+    Column("name", String(200), nullable=False),
+    Column("organization", String(200), nullable=False),
+    Column("at", DateTime, nullable=False),
+)
+
 cursors = Table(
     "cursors", metadata,
     Column("source", String(300), primary_key=True),
@@ -250,6 +260,28 @@ class Store:
     def next_due_at(self, channels: Sequence[str]) -> datetime | None:
         with self.engine.connect() as conn:
             return conn.execute(select(func.min(outbox.c.next_attempt_at)).where(outbox.c.state == "pending", outbox.c.channel.in_(channels))).scalar()
+
+    # -- referral sources ------------------------------------------------------------------------
+
+    def add_referral(self, conn: Connection, message_id: int, address: str, name: str, organization: str) -> None:
+        conn.execute(insert(referrals).values(message_id=message_id, address=address[:320], name=name[:200],
+                                              organization=organization[:200], at=utcnow()))
+
+    def referral_sources(self, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
+        """Each referring address with its latest name and organisation, how many referrals it
+        sent in the period, and when the first and last came; most referrals first."""
+        query = select(referrals).order_by(referrals.c.at)
+        if since is not None:
+            query = query.where(referrals.c.at >= since)
+        if until is not None:
+            query = query.where(referrals.c.at < until)
+        sources: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query).mappings():
+                source = sources.setdefault(row["address"].lower(), {"address": row["address"], "count": 0, "first": row["at"]})
+                source |= {"name": row["name"], "organization": row["organization"], "last": row["at"]}
+                source["count"] += 1
+        return sorted(sources.values(), key=lambda s: (-s["count"], s["name"].lower()))
 
     # -- drafts --------------------------------------------------------------------------------
 

@@ -105,6 +105,13 @@ def test_a_practice_adds_its_own_words(config: Config, tmp_path: Path) -> None:
     assert text("I keep thinking I should unalive.", config=config).category != "crisis"
 
 
-def test_category_accuracy_on_the_development_set_stays_high(config: Config) -> None:
-    wrong = [name for name, label in LABELS.items() if classify(read(name), config).category != label["category"]]
-    assert len(wrong) / len(LABELS) <= 0.05, wrong
+def test_the_development_set_meets_the_goals(config: Config) -> None:
+    from responder.evaluate import evaluate
+
+    report = evaluate(DEV, config)
+    figures = report.as_json()
+    assert figures["files"] == 150
+    assert figures["crisis"]["recall"] == 1.0, report.text()
+    assert figures["crisis"]["precision"] >= 0.8, report.text()
+    for name in ("category", "insurance", "reply_to"):
+        assert figures["accuracy"][name] >= 0.95, report.text()

@@ -71,3 +71,11 @@ def test_serve_and_poll_refuse_to_start_with_a_broken_template(example: Path) ->
     for command in (["poll", "--once"], ["serve"]):
         result = responder(example, *command, timeout=20)
         assert result.returncode == 2 and "email/crisis.j2" in result.stderr and "typo" in result.stderr
+
+
+def test_eval_prints_the_figures_and_json(example: Path) -> None:
+    text = responder(example, "eval", str(DEV), check=True).stdout
+    assert "crisis recall 1.000" in text and "confusion" in text and "precision" in text
+    figures = json.loads(responder(example, "eval", "--json", str(DEV), check=True).stdout)
+    assert figures["files"] == 150 and set(figures["accuracy"]) == {"category", "insurance", "services", "modality", "reply_to"}
+    assert responder(example, "eval", str(example.parent)).returncode == 1, "a folder without labels.yaml"

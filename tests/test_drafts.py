@@ -38,14 +38,15 @@ def test_a_draft_waits_and_the_clinician_is_told_where(tmp_path: Path, smtp: Smt
     service = Service(load(approve_config(tmp_path, smtp)))
     assert service.pipeline.ingest_email("test", inquiry(**REFERRAL)).status == "held"
     service.delivery.run()
-    [notice] = smtp.wait_for(1)
+    received = smtp.wait_for(2)  # the notice, and the task to reach the referred client
+    notice = next(m for m in received if "waiting for your approval" in m.message["Subject"])
     assert notice.rcpt_tos == ["clinician@practice.test"]
     assert "https://responder.example.org/drafts/1" in notice.message.get_content()
     [draft] = service.approvals.waiting()
     assert (draft.category, draft.to, draft.channel) == ("professional_referral", "jane.roe@clinic.example.org", "email")
     assert "panic attacks" in draft.message_text and draft.reasons and "Thank you" in draft.body
     time.sleep(0.3)
-    assert len(smtp.messages) == 1, "the reply itself waits"
+    assert all(m.rcpt_tos == ["clinician@practice.test"] for m in smtp.messages), "the reply itself waits"
 
 
 def test_approved_with_edits_the_reply_is_sent_once_as_edited(tmp_path: Path, smtp: SmtpSink) -> None:
@@ -56,10 +57,10 @@ def test_approved_with_edits_the_reply_is_sent_once_as_edited(tmp_path: Path, sm
     assert not service.approvals.approve(draft.id, "sam"), "a draft is decided once"
     service.delivery.run()
     service.delivery.run()
-    smtp.wait_for(2)
+    smtp.wait_for(3)
     time.sleep(0.3)
     replies = [m for m in smtp.messages if m.rcpt_tos == ["jane.roe@clinic.example.org"]]
-    assert len(replies) == 1 and len(smtp.messages) == 2
+    assert len(replies) == 1 and len(smtp.messages) == 3
     reply = replies[0].message
     assert reply.get_content().strip() == "Dear Dr. Roe,\n\nThank you! I will call her today.\n\nPriya"
     assert reply["Subject"] == "Re: Referral: a patient with panic attacks" and reply["Auto-Submitted"] == "auto-replied"
@@ -76,9 +77,9 @@ def test_a_rejected_draft_is_never_sent(tmp_path: Path, smtp: SmtpSink) -> None:
     assert service.approvals.reject(draft.id, "priya")
     assert not service.approvals.approve(draft.id, "priya")
     service.delivery.run()
-    smtp.wait_for(1)  # the notice
+    smtp.wait_for(2)  # the notice and the task
     time.sleep(0.3)
-    assert [m.rcpt_tos for m in smtp.messages] == [["clinician@practice.test"]]
+    assert [m.rcpt_tos for m in smtp.messages] == [["clinician@practice.test"]] * 2
     assert service.approvals.waiting() == []
 
 
@@ -94,7 +95,7 @@ def test_reminders_then_the_fallback_acknowledgement(tmp_path: Path, smtp: SmtpS
         conn.execute(update(drafts_table).values(created_at=utcnow() - timedelta(minutes=125)))
     assert service.approvals.remind_and_fall_back() == 1
     service.delivery.run()
-    received = smtp.wait_for(3)
+    received = smtp.wait_for(4)
     assert "Reminder" in [m.message["Subject"] for m in received if m.rcpt_tos == ["clinician@practice.test"]][-1]
     fallback = next(m for m in received if m.rcpt_tos == ["jane.roe@clinic.example.org"]).message
     assert "get back to you soon" in fallback.get_content() and fallback["Auto-Submitted"] == "auto-replied"

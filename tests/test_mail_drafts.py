@@ -57,7 +57,7 @@ def test_a_draft_sent_from_the_mail_program_is_not_sent_again(tmp_path: Path, do
     assert responder(config, "drafts", "approve", "1", env=env).returncode == 1
     responder(config, "poll", "--once", env=env, check=True)
     time.sleep(0.3)
-    assert [m.rcpt_tos for m in smtp.messages] == [["clinician@practice.test"]], "only the notice; the reply went from the mail program"
+    assert all(m.rcpt_tos == ["clinician@practice.test"] for m in smtp.messages), "only notices; the reply went from the mail program"
 
 
 def test_a_draft_approved_here_leaves_the_drafts_folder(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink, env: dict[str, str]) -> None:
