@@ -43,7 +43,11 @@ _SOLICITATION = rules(
     (r"\breview and sign\b|\bsent you a document\b|\bshared a (?:file|document) with you\b", "document phishing"),
     (r"\badvance payment\b|\bunable to (?:make|take) (?:phone )?calls\b|\boffshore\b|\bcashier'?s check\b|\bcertified check\b", "overpayment scam"),
     (r"\brevenue\b|\bbilling team\b|\bdenied claims\b|\bdenials\b", "billing vendor pitch"),
-    (r"\bwebinar\b|\bce credits?\b|\bcontinuing education\b|\bsponsor(?:ed|ship)?\b|\bpartnership opportunit", "promotion"),
+    (r"\bwebinar\b|\bce credits?\b|\bcontinuing education\b|\bsponsor(?:ed|ship)\b|\bpartnership opportunit", "promotion"),
+    (r"\bguest (?:post|article|blog)\b|\bbacklinks?\b|\bsponsored (?:post|content|article)\b|\bcontribute (?:a|an) (?:\w+[- ])*(?:article|post)\b|\blink (?:placement|insertion|exchange)\b", "content marketing pitch"),
+    (r"\b(?:processing|card|merchant|transaction) (?:fees|rates)\b|\boverpaying\b|\bfree (?:\w+ )?(?:review|quote|assessment|consultation for your)\b|\breply (?-i:[A-Z]{3,})\b", "sales pitch"),
+    (r"\bmsg ?(?:&|and) ?data rates\b|\b(?:reply|txt|text) stop to (?:end|opt[- ]?out|unsubscribe|cancel)\b", "marketing text"),
+    (r"\baction required\b|\bawaiting (?:your )?signature\b|\bsuspension of (?:claims|payments?|your)\b|\bfailure to (?:complete|comply|verify)\b|\brecredentialing\b", "urgent-document phishing"),
     (r"\bunsubscribe\b|\bopt out of (?:these|future) (?:emails|messages)", "carries an unsubscribe line"),
     (r"\bgtube\b|XJS\*C4JDBQADN1", "spam test string"),
     (r"\b(?:having )?(?:trouble|problems?) viewing\b|\bview (?:this (?:e-?mail|message) )?(?:online|in (?:your|a) browser)\b|\bproblemas para visualizar\b|\bver on-?line\b|\bclick aqu[ií]\b", "newsletter or advertising layout"),
@@ -57,13 +61,18 @@ _REFERRAL = rules(
     (r"\b(?:our|my) client\b.{0,200}\b(?:looking for|needs|would benefit|has been ordered|referred)\b", "writes about their client"),
     (r"\bi(?:'m| am) (?:a|an|the) (?:\w+ )?(?:psychologist|therapist|counselor|physician|doctor|pediatrician|psychiatrist|social worker|case manager|pastor|chaplain|nurse|paralegal|attorney|promotora)\b.{0,300}\b(?:i see|i'm seeing|i work with|i've been seeing|who would like|would benefit|needs)\b", "a professional writing about someone in their care"),
     (r"\b(?:my|our|a) (?:patient|patients|parishioner|congregant|student|caseworker's client)\b.{0,120}\b(?:would benefit|needs|is looking|is interested|could use|recommended|asked me)\b", "writes about their patient"),
+    (r"(?m)^\s*(?:patient|member(?: name)?|client(?: name)?|student|paciente|participant|referred (?:person|client))\s*:", "names the client on a referral form"),
+    (r"\b(?:requesting|request) an appointment for\b|\bfor one of our (?:members|patients|clients|students|participants)\b|\bis referring\b|\breferir a mi paciente\b|\bmi paciente\b", "asks on behalf of a client"),
+    (r"\b(?:asked|asking) (?:me|us) to help (?:them|him|her) find\b|\bhelp (?:them|him|her) find (?:a |an )?(?:\w+ )?(?:counsel\w*|therap\w*)\b", "helps someone find care"),
+    (r"\b(?:discharging|discharge|stepping down) (?:a |this |our )?(?:patient|client|participant)\b|\bdischarge planner\b", "a discharge from care"),
     (r"\b(?:signed|a) release(?: of information)?\b|\bROI\b", "mentions a release of information"),
 )
 _PROFESSIONAL = re.compile(
     r"\b(?:M\.?D\.?|D\.?O\.?|NP|PA-C|FNP|PMHNP|LCSW|LICSW|LPC|LPCC|LMFT|LMHC|Psy\.?D\.?|Ph\.?D\.?|M\.?Ed\.?|RN|"
     r"school counselor|case manager|care coordinator|pastor|chaplain|reverend|rev\.|pediatrician|physician|"
     r"psychiatrist|nurse practitioner|social worker|EAP|promotora|attorney|paralegal|counseling center|"
-    r"Dr\.? [A-Z]|(?:counselor|therapist|nurse|coordinator) at|Pediatrics|Clinic|Hospital|Medical|Program)\b"
+    r"Dr\.? [A-Z]|(?:counselor|therapist|nurse|coordinator|planner) at|Pediatrics|Clinic|Hospital|Medical|Program|Family Medicine|Medical Center|"
+    r"rabbi|imam|priest|clergy|Congregation|discharge planner|case worker|caseworker|I serve as|[Cc]l[ií]nica|[Dd]octora?|Dra?\.|[Pp]ediatra|[Mm][eé]dic[oa]|[Pp]romotora)\b"
 )
 _EXISTING = rules(
     (r"\breschedul\w*|\bmove (?:my|our|the) (?:appointment|session)|\bswitch (?:my|our|the)? ?(?:session|appointment)|\bcancel(?:l?ing)? (?:my|our|the|today|tomorrow|this)|\bneed to cancel\b", "asks to change an appointment"),
@@ -72,12 +81,15 @@ _EXISTING = rules(
     (r"\bappointment reminder\b|\b\w+'s (?:\w+ )?(?:appt|appointment|session)\b|\bfor my \d{1,2}(?::\d\d|\s?[ap]m)\b|\bmiss (?:her|his|my) \d{1,2}(?::\d\d|\s?[ap]m)|\b(?:tonight|today|tomorrow|this week)'s (?:\w+ )?session\b|\bmi cita\b", "about an appointment they have"),
     (r"\bcan'?t make (?:it|\w+day|today|tomorrow|tonight)\b|\bswitch (?:tomorrow|today|\w+day) to (?:video|telehealth|in person)\b|\bno voy a poder ir\b", "cannot make an appointment"),
     (r"\b(?:see|seeing) you (?:on|tomorrow|next|this|then|at|mon|tue|wed|thu|fri|sat|sun)\w*\b|\bconfirm(?:ed|ing)?\b.{0,40}\b(?:appointment|session|at \d|\d ?[ap]m|mon|tue|wed|thu|fri|sat|sun)|^\s*(?:c|y|yes|confirm(?:ed)?)\s*[.!]?\s*$", "confirms an appointment"),
-    (r"\bmy (?:therapist|counselor|clinician)\b|\bour (?:work|sessions) together\b|\b(?:last|previous|since our) session\b|\bas we discussed\b|\bhomework\b|\bthought record\b", "an ongoing relationship"),
-    (r"\b(?:my|the) (?:balance|statement|bill|invoice|copay|superbill|receipt)s?\b.{0,60}\b(?:session|sessions|last|march|april|may|june|july|paid|charged)\b|\bclient portal\b|\bpatient portal\b", "about their own bill"),
+    (r"\bmy (?:therapist|counselor|clinician)\b(?! (?:back|in|from|at home|used|recommended|referred|suggested|said|before|there|told))|\bour (?:work|sessions) together\b|\b(?:last|previous|since our) session\b|\bas we discussed\b|\bhomework\b|\bthought record\b", "an ongoing relationship"),
+    (r"\b(?:my|the|a|this) (?:\w+ )?(?:balance|statement|bill|invoice|copay|superbill|receipt|eob)s?\b.{0,80}\b(?:session|sessions|last|march|april|may|june|july|paid|charged|charging|billed|no-show)\b|\bclient portal\b|\bpatient portal\b|\breceipts? for (?:his|her|my|our) (?:last )?(?:\w+ )?sessions\b", "about their own bill"),
+    (r"\b(?:pause|hold|continue|resume) (?:his|her|my|their|our) (?:sessions|therapy|slot|appointments?)\b|\bhold (?:his|her|my|their|our) (?:\w+ )?(?:\d{1,2}:\d\d )?slot\b|\bpick back up\b", "about continuing sessions"),
     (r"\b(?:video|zoom|session) link\b.{0,40}\b(?:not working|isn't working|doesn't work|broken|won't)\b|\bswitch (?:to|over to) (?:video|telehealth|virtual)\b", "about a session of theirs"),
     (r"\b(?:pause|pausing|stop|stopping|end|ending|take a break from) (?:therapy|our sessions|sessions|counseling)\b|\bno more \w+days\b", "about continuing therapy"),
     (r"\bmy (?:insurance|plan) (?:changed|is changing|switched)|\bnew insurance (?:card|plan)\b", "updates their insurance"),
 )
+# "who sees Marisol on Thursdays": a clinician named as someone's own (names are capitalised).
+_SEES_CLINICIAN = re.compile(r"\b(?:sees|is seeing|has been seeing|see|been seeing) (?:Dr\.? )?[A-Z][a-z]+ (?:on|every|each|weekly|for)\b")
 # A person asking for care for themselves or someone close: a vendor's pitch rarely does.
 _ASKS_FOR_CARE = re.compile(
     r"\bi(?:'m| am|'ve been)? (?:looking|searching|hoping|trying) (?:for|to find|to start|to get)\b|\bi (?:need|want|would like) (?:to (?:talk|see|start)|a therapist|a counselor|someone|help|therapy)"
@@ -125,6 +137,8 @@ def _category(text: str, message: Inbound, extra: ExtraWords) -> tuple[str, list
     if referral and (_PROFESSIONAL.search(message.text) or len(referral) >= 2):
         return "professional_referral", referral
     existing = matches(_EXISTING, text) + _words(extra.existing_client, text, "practice's existing-client word")
+    if _SEES_CLINICIAN.search(text):
+        existing.append("names their clinician here")
     if existing:
         return "existing_client", existing
     return "new_inquiry", ["a person asking about therapy"]

@@ -39,7 +39,7 @@ _SELF_PAY = re.compile(
     re.I,
 )
 _NEW_PLAN = re.compile(r"\b(?:now|new|switched to|changed to|moved to|switching to|changing to|now have|now on|starting)\b", re.I)
-_INSURANCE_CONTEXT = re.compile(r"\b(?:insurance|insured|plan|coverage|cover|covered|through|cobra|member|policy|seguro)\b", re.I)
+_INSURANCE_CONTEXT = re.compile(r"\b(?:insurance|insured|plan|coverage|cover|covered|through|cobra|member|policy|eob|card|seguro)\b", re.I)
 
 _SERVICE_RULES = (
     ("couples", r"\bcouples?\b(?! of)|\bmarriage (?:counsel\w*|therap\w*|help|issues|problems)\b|\bmarital\b|\bpremarital\b"

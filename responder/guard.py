@@ -34,7 +34,12 @@ _AUTO_SUBJECT = re.compile(
 _REPORT_TYPES = ("multipart/report", "message/delivery-status", "message/disposition-notification", "message/feedback-report")
 
 
-_MACHINE_TEXT = re.compile(r"\b(?:verification|security|login|confirmation) code\b|\bone-time (?:code|passcode|password)\b|\byour code is\b", re.I)
+_MACHINE_TEXT = re.compile(
+    r"\b(?:verification|security|login|confirmation) code\b|\bone-time (?:code|passcode|password)\b|\byour code is\b"
+    r"|\bthanks for (?:texting|messaging|contacting) [A-Z]|\bour (?:shop|office|store|team) is (?:currently )?closed\b|\bmissed call from\b|\bnew voice ?mail\b"
+    r"|\bthis is an automated (?:message|reply|response|text)\b|\bdo not reply to this (?:message|text|email)\b",
+    re.I,
+)
 
 
 def automatic_signs(message: Inbound) -> list[str]:

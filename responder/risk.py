@@ -13,46 +13,54 @@ from collections.abc import Iterable
 
 from .rules import SENTENCE, rules, word_rule
 
+# Words for the means of dying or of hurting someone, and for sitting with them.
+_MEANS = r"(?:pills?|tablets|meds|medications?|pastillas|gun|pistol|revolver|rifle|shotgun|firearm|rope|noose|knife|razor|blades?|bridge|overpass|ledge|roof|rooftop|tracks|parking garage|garage)"
+_DWELL = r"(?:keep (?:thinking|picturing|imagining|looking)|thinking about|picturing|imagining|sit(?:ting)? with|take (?:it|them) out|looking (?:at|up)|stood (?:at|on)|counted|counting|saving|saved|stockpil\w*|hid(?:ing|den)?|enough|serían suficientes|conté)"
+_PERSON = r"(?:him|her|them|someone|somebody|people|my (?:\w+ )?(?:ex|husband|wife|partner|boss|coworker|co-worker|neighbor|son|daughter|baby|kids?|mom|dad|brother|sister|roommate|family)|the (?:baby|kids?)|a coworker)"
+
 _CRISIS = rules(
     (r"\b(?:kill|killing|end|ending|take|taking)\s+(?:my ?self|herself|himself|themselves|my (?:own )?life|(?:his|her|their) (?:own )?life|it all)\b", "talks of ending a life"),
-    (r"\b(?:has|have|had|made|making|got)\s+a\s+plan\s+(?:to|for)\b", "has a plan"),
-    (r"\b(?:do\s*n[o']?t|can'?t)\s+see\s+(?:the|any|much)\s+point\b|\bwhat'?s the point\b|\bno point (?:anymore|in anything|in trying)\b", "sees no point in going on"),
-    (r"\bmade (?:my )?peace with (?:it|everything|things)\b", "has made peace with dying"),
-    (r"\bsuicid(?:e|al)\b|\bsuicidio\b|\bsuicidarme\b", "mentions suicide"),
-    (r"\b(?:want|wants|wanted|wanna|wish|wishes)\s+(?:to\s+)?(?:die|be dead|not wake up|disappear forever)\b", "wishes to die"),
-    (r"\bwish(?:es)?\s+(?:i|she|he|they)\s+(?:was|were)(?:n'?t|\s+not)?\s+(?:dead|alive|here|born|around)\b", "wishes to be dead or gone"),
-    (r"\b(?:do\s*n[o']?t|did\s*n[o']?t|not)\s+want\s+to\s+(?:be\s+(?:here|alive|around)|live|exist|wake up|go on)\b", "does not want to be alive"),
-    (r"\b(?:no|any|much)\s+(?:reason|point)\s+(?:to|in)\s+(?:live|living|keep going|going on|go on|be here)\b", "sees no reason to live"),
-    (r"\bcan'?t\s+(?:do this|go on|keep going|take (?:it|this))\s+(?:any ?more|much longer)\b", "cannot go on"),
-    (r"\bbetter\s+off\s+(?:without\s+me|if\s+i\s+(?:was|were)(?:n'?t|\s+not|\s+gone|\s+dead))", "believes others better off without them"),
-    (r"\b(?:goodbye|good-bye|farewell)\s+(?:note|letter|message|post|text|video)s?\b", "goodbye messages"),
+    (r"\bsuicid(?:e|al)\b|\bsuicidio\b|\bsuicidarme\b|\bsuicidar(?:se|me)\b", "mentions suicide"),
+    (r"\b(?:want|wants|wanted|wanna|wish|wishes|wishing|ready|hoping|hope)\s+(?:to\s+)?(?:die|be dead|not (?:to )?wake up|disappear forever|sleep forever|not be here)\b", "wishes to die"),
+    (r"\b(?:go(?:ing)? to (?:bed|sleep)|fall asleep)\s+hoping\s+(?:i|to)\s+(?:won'?t|don'?t|do not|will not|never)\s+wake\b|\bhoping\s+i\s+(?:won'?t|don'?t)\s+wake\s+up\b", "hopes not to wake up"),
+    (r"\bwish(?:es)?\s+(?:i|she|he|they)\s+(?:was|were|had)(?:n'?t|\s+not|\s+never)?\s+(?:dead|alive|here|born|around|been born)\b", "wishes to be dead or gone"),
+    (r"\b(?:do\s*n[o']?t|did\s*n[o']?t|does\s*n[o']?t|not)\s+want\s+to\s+(?:be\s+(?:here|alive|around)|live|exist|wake up|go on|be on this earth)\b", "does not want to be alive"),
+    (r"\b(?:won'?t|will not|wouldn'?t|not going to|not gonna|do\s*n[o']?t think i'?ll|might not)\s+be\s+(?:around|here|alive)\b", "says they will not be around"),
+    (r"\b(?:no|any|much|the)\s+(?:reason|point|sense)\s+(?:to|in)\s+(?:live|living|keep going|going on|go on|be here|stretching things out|trying)\b|\bwhat'?s the point\b|\b(?:do\s*n[o']?t|can'?t)\s+see\s+(?:the|any|much)\s+point\b|\bno point (?:anymore|in anything)\b", "sees no point in going on"),
+    (r"\bcan'?t\s+(?:do this|go on|keep going|take (?:it|this)|keep doing this)\s+(?:any ?more|much longer)\b|\bya no (?:aguanto|puedo m[aá]s)\b", "cannot go on"),
+    (r"\bbetter\s+off\s+(?:without\s+me|if\s+i\s+(?:was|were)(?:n'?t|\s+not|\s+gone|\s+dead))|\bbetter off dead\b", "believes others better off without them"),
+    (r"\bmade (?:my )?peace with (?:it|everything|things|dying)\b", "has made peace with dying"),
+    (r"\b(?:has|have|had|made|making|got)\s+a\s+plan\s+(?:to|for)\b|\bhow i (?:would|will|'d) do it\b", "has a plan"),
+    (r"\b(?:goodbye|good-bye|farewell)\s+(?:note|letter|message|post|text|video|snap)s?\b|\bsaying\s+(?:bye|goodbye)\b|\b(?:sent|texted|posted)\s+(?:me\s+)?(?:a\s+)?(?:snap|text|message|post)\s+(?:saying|that said)\s+(?:bye|goodbye)\b", "goodbye messages"),
+    (r"\b(?:wrote|writing|written|finished|left)\s+(?:the\s+)?(?:\w+\s+)?(?:letters?|notes?)\b.{0,40}\b(?:one for everyone|to everyone|for everyone|to (?:my|her|his) (?:kids|family|mom|dad|brother|sister|little brother|little sister))\b|\bletters? (?:to|for) (?:my|her|his) (?:kids|family|children)\b|\bnote to (?:her|his|my) (?:little )?(?:brother|sister|mom|dad|kids|family)\b", "farewell letters"),
     (r"\bgiv(?:e|ing|en)\s+(?:away\s+)?(?:my|all my|her|his|their)\s+(?:things|stuff|belongings|possessions|pets?)(?:\s+away)?\b", "giving possessions away"),
-    (r"\b(?:sav(?:e|ed|ing)|stockpil\w+|hoard\w*|count(?:ed|ing)?(?:\s+out)?|collect\w*)\s+(?:up\s+)?(?:my\s+|the\s+|all\s+(?:my\s+|the\s+)?)?(?:sleeping\s+)?(?:pills|meds|medications?|tablets)\b", "gathering pills"),
-    (r"\b(?:pills|meds|tablets)\s+(?:are\s+)?(?:counted|saved|ready|lined up)\b", "gathering pills"),
-    (r"\b(?:took|take|taken|swallowed)\s+(?:a (?:bunch|handful|lot) of|all|too many|the whole|a whole|\d+)\s+(?:of\s+)?(?:my\s+|the\s+|his\s+|her\s+)?(?:pills|meds|tablets|bottle)", "has taken an overdose"),
-    (r"\boverdos(?:e|ed|ing)\b", "mentions an overdose"),
-    (r"\b(?:hurt|hurting|harm|harming|cut|cutting|burn|burning)\s+(?:my ?self|herself|himself|themselves)\b", "self-harm"),
-    (r"\bself[- ]?harm(?:ing)?\b", "self-harm"),
-    (r"\bcut(?:ting)?\s+(?:deeper|again)\b", "self-harm"),
-    (r"\b(?:at|on|near)\s+the\s+(?:bridge|edge|tracks|roof)\b", "at a dangerous place"),
-    (r"\b(?:a|the|my|his|her)\s+(?:gun|rope|noose)\b.{0,60}\b(?:myself|end|tonight|ready|loaded)\b", "has a means of harm"),
-    (r"\b(?:thoughts?|urges?|images?|thinking|think|thought)\s+(?:of|about)\s+(?:hurting|harming|killing|drowning|smothering|stabbing|shooting)\b", "thoughts of harming someone"),
-    (r"\b(?:want|wanted|going|gonna|afraid i(?:'ll| will| might)|scared i(?:'ll| will| might))\s+(?:to\s+)?(?:hurt|harm|kill|stab|shoot|strangle)\s+(?:him|her|them|someone|somebody|people|my\s+\w+|the baby|a coworker)\b", "may harm someone"),
-    (r"\b(?:hits?|hitting|beats?|beating|chok(?:es|ing)|punch(?:es|ing)|hurts|hurting)\s+(?:me|us|my mom|my kids?|the kids)\b", "violence against them"),
-    (r"\b(?:is|'s|was)\s+(?:hitting|beating|choking|hurting|attacking)\b", "violence happening"),
+    (r"\b(?:sav(?:e|ed|ing)|stockpil\w+|hoard\w*|count(?:ed|ing)?(?:\s+out)?|collect\w*)\s+(?:up\s+)?(?:my\s+|the\s+|all\s+(?:my\s+|the\s+)?|\w+'?s?\s+)?(?:sleeping\s+)?(?:pills|meds|medications?|tablets)\b|\bconté las pastillas\b", "gathering pills"),
+    (r"\b(?:pills|meds|tablets)\s+(?:are\s+)?(?:counted|saved|ready|lined up)\b|\b(?:pills|pastillas)\b.{0,60}\b(?:would be enough|serían suficientes|be enough)\b", "gathering pills"),
+    (r"\b(?:took|take|taken|swallowed|downed)\s+(?:a (?:bunch|handful|lot|bottle) of|all|too many|the whole|a whole|some of|\d+)\s+(?:of\s+)?(?:\w+\s+){0,2}(?:pills|meds|tablets|bottle|medication)|\b(?:took|taken|had) an overdose\b|\boverdosed\b|\boverdosing\b", "has taken an overdose"),
+    (r"\bstopped taking (?:my |her |his )?(?:heart|blood pressure|insulin|diabetes|seizure|heart-?\w+)?\s*(?:pills|meds|medications?|insulin)\b", "stopped life-saving medication"),
+    (r"\b(?:hurt|hurting|harm|harming|cut|cutting|burn|burning)\s+(?:my ?self|herself|himself|themselves)\b|\bhacerme\s+da[ñn]o\b", "self-harm"),
+    (r"\bself[- ]?harm(?:ing)?\b|\bcut(?:ting)?\s+(?:deeper|again)\b", "self-harm"),
+    (r"\b(?:at|on|near|top of|edge of|from)\s+the\s+(?:top of the\s+)?(?:bridge|edge|tracks|roof|rooftop|ledge|overpass|parking garage|garage)\b", "at a dangerous place"),
+    (r"\b" + _DWELL + r"\b.{0,60}\b" + _MEANS + r"\b|\b" + _MEANS + r"\b.{0,60}\b" + _DWELL + r"\b", "dwells on a means of dying"),
+    (r"\b(?:thoughts?|urges?|images?|thinking|think|thought|picturing|imagining|dreams?)\s+(?:of|about\s+)?(?:hurting|harming|killing|drowning|smothering|stabbing|shooting|strangling)\b", "thoughts of harming someone"),
+    (r"\b(?:want|wanted|going|gonna|afraid i(?:'ll| will| might)|scared i(?:'ll| will| might)|could|might|urge to)\s+(?:to\s+)?(?:hurt|harm|kill|stab|shoot|strangle|snap and hurt)\s+" + _PERSON + r"\b", "may harm someone"),
+    (r"\b(?:hits?|hitting|beats?|beating|beat|chok(?:es|ed|ing)|punch(?:es|ed|ing)|shov(?:es|ed|ing)|push(?:es|ed|ing)|kick(?:s|ed|ing)|slap(?:s|ped|ping)|hurts|hurting|threw|throws|strangl\w+)\s+(?:me|us|my (?:mom|kids?|son|daughter|baby|sister|brother)|the kids)\b(?!\s+(?:out|off|up|around))", "violence against them"),
+    (r"\b(?:is|'s|was|are|keeps)\s+(?:hitting|beating|choking|hurting|attacking|threatening)\b|\bme\s+(?:est[aá]\s+)?(?:pegando|pega|golpea|golpeando|amenaza)\b|\bme (?:quiere|va a) matar\b", "violence happening"),
+    (r"\b(?:said|says|threatened|swore)\s+(?:that\s+)?(?:i|i'll|i will|we|we'll)\s+(?:will\s+|would\s+)?(?:be sorry|regret it|pay for (?:it|this))\b|\bthreaten(?:ed|s|ing) to kill\b|\b(?:going|gonna) to kill (?:me|us)\b", "is being threatened"),
     (r"\b(?:not sure|do\s*n[o']?t know if|unsure (?:if|whether))\s+i\s+(?:still\s+)?(?:want|wanna)\s+to\s+(?:be alive|live|be here|keep going|go on)\b", "unsure they want to live"),
-    (r"\bno\s+quiero\s+(?:vivir|seguir|estar aqu[ií])\b|\bquitarme\s+la\s+vida\b|\bmatarme\b|\bhacerme\s+da[ñn]o\b|\bquiero\s+morir(?:me)?\b", "expresses wanting to die (Spanish)"),
-    (r"\bdriv(?:e|ing) (?:off|into) (?:the|a) (?:road|bridge|wall|tree|river)\b|\bhow many (?:of (?:my|the) )?(?:\w+ )?(?:pills|tablets)\b", "thinks about how to die"),
-    (r"\bnot\s+(?:going to|gonna)\s+be\s+(?:around|here)\s+(?:much longer|for long|anymore)\b", "says they will not be around"),
+    (r"\bno\s+quiero\s+(?:vivir|seguir|estar aqu[ií])\b|\bquitarme\s+la\s+vida\b|\bmatarme\b|\bquiero\s+morir(?:me)?\b|\bno vale la pena (?:vivir|seguir)\b", "expresses wanting to die (Spanish)"),
+    (r"\bdriv(?:e|ing) (?:off|into) (?:the|a) (?:road|bridge|wall|tree|river|cliff|lake)\b|\bhow many (?:of (?:my|the) )?(?:\w+ )?(?:pills|tablets)\b|\blooking up (?:how|ways|the same things)\b", "thinks about how to die"),
+    (r"\b(?:same|those|the) (?:dark )?thoughts\b.{0,60}\b(?:back|again|louder|returning|stronger)\b|\b(?:it|they|the thoughts?) (?:ha(?:s|ve) )?come back\b", "the old thoughts are back"),
 )
 # What makes a mention of risk about the past or about someone else's story, not about now.
 _PAST = re.compile(
     r"\b(?:years? ago|months ago|last (?:year|spring|summer|fall|autumn|winter)|(?:in|since) (?:(?:january|february|march|april|may|june|july|august|september|october|november|december) )?(?:19|20)\d\d|when (?:i|he|she) was|"
     r"used to|history of|in the past|had a period of|back in|died by|lost (?:\w+ )?(?:to|by)|passed away|anniversary|"
-    r"survivors? of|prevention|awareness|training|since then|suicide loss|loss to suicide)\b",
+    r"survivors?|prevention|awareness|training|since then|suicide[- ]loss|loss to suicide|bereave\w*|"
+    r"people (?:tell|told|say) me|callers|we couldn'?t (?:save|bring back)|in the (?:er|icu|hospital) (?:we|i) see)\b",
     re.I,
 )
-_NOW = re.compile(r"\b(?:now|tonight|today|again|lately|these days|this week|right now|currently|anymore|keep|started)\b", re.I)
+_NOW = re.compile(r"\b(?:now|tonight|today|again|lately|these days|this week|right now|currently|anymore|keep|started|come back|back)\b", re.I)
 # A negation that governs the risk itself ("not suicidal", "no thoughts of hurting myself",
 # "denies suicidal ideation"), ending right where the risk phrase begins. Deliberately narrow:
 # "can't stop thinking about killing myself" must stay a crisis.
@@ -63,7 +71,7 @@ _NEGATED = re.compile(
     r"|\b(?:would|will|could)\s*n[o']?t\s+(?:ever\s+)?|\bnot\s+(?:currently\s+)?|\bnever\s+)$",
     re.I,
 )
-_FIGURE = re.compile(r"\b(?:lol|lmao|haha|jk|kidding|figure of speech|metaphorically)\b", re.I)
+_FIGURE = re.compile(r"\b(?:lol|lmao|haha|jk|kidding|figure of speech|metaphorically|kill for|dying to|killing me|murder on)\b", re.I)
 
 
 
