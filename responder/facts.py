@@ -60,11 +60,22 @@ _SERVICE_RULES = (
 _AGE = re.compile(
     r"\b(\d{1,2})[- ]?(?:years?[- ]old|yrs?[- ]?olds?|yo|y/o|y\.o\.)\b(?! (?:ago|later))|\b(?:age|aged|edad)\s*:?\s*(\d{1,2})\b"
     r"|\b(?:son|daughter|child|kid|boy|girl|stepson|stepdaughter|grandson|granddaughter|nephew|niece|hijo|hija)\b(?:\s+[A-Z][a-z]+)?,?\s*(?:is\s+|who is\s+|who's\s+|\()?(\d{1,2})\b(?!\s*(?:months?|weeks?|days?|mo\b|:|am|pm|th|st|nd|rd))"
-    r"|\b(?:tiene|de)\s+(\d{1,2})\s+años\b|\bi'?m (\d{1,2})\b(?!\s*(?:weeks?|months?))",
-    re.I,
+    r"|\b(?:tiene|de)\s+(\d{1,2})\s+años\b|\bi'?m (\d{1,2})\b(?!\s*(?:weeks?|months?))"
+    r"|^\s*(?:student|patient|client|member|paciente|child|youth)(?: name)?\s*:[^\n]*?,\s*(\d{1,2})\b",
+    re.I | re.M,
 )
 _CHILD = re.compile(r"\b(?:child therapy|play therapy|my (?:little|young) (?:one|son|daughter|boy|girl)|kindergarten|preschool|elementary school|(?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th) grade(?:r)?)\b", re.I)
-_TEEN = re.compile(r"\bteen\b|\bmy teens\b|\bteenage(?:r|d)?\b|\badolescen\w+|\bhigh school(?:er)?\b|\bmiddle school(?:er)?\b|\b(?:6th|7th|8th|9th|10th|11th|12th|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth) grade(?:r)?\b|\badolescente\b", re.I)
+# A teen as the one the therapy is for ("our 15-year-old" is caught by _AGE; "a teenager we
+# couldn't save" or "I teach high school" is not a client).
+_TEEN = re.compile(
+    r"\b(?:my|our|her|his|their) (?:\w+ )?(?:teen|teenager|adolescent)s?\b|\bteen(?:age)? (?:son|daughter|boy|girl|child|kid|stepson|stepdaughter)\b"
+    r"|\b(?:therapy|counseling|therapist|counselor|group)s? for (?:a |my |our )?(?:teen|teenager|adolescent)s?\b"
+    r"|\b(?:son|daughter|kid|child|stepson|stepdaughter)\b[^.]{0,40}\b(?:in|starting) (?:the )?(?:6th|7th|8th|9th|10th|11th|12th|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth) grade\b"
+    r"|\b(?:son|daughter|kid|child)\b[^.]{0,40}\b(?:a )?(?:freshman|sophomore|junior|senior) in high school\b|\b(?:hijo|hija) adolescente\b"
+    r"|\b(?:6th|7th|8th|9th|10th|11th|12th|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth) grade(?:r)?\b|\b(?:high|middle) schooler\b"
+    r"|\b(?:openings?|spots?|anyone|someone|therapists?) (?:who (?:sees|works with|see|work with) |for )teens\b",
+    re.I,
+)
 # A need of the person the therapy is for: what they struggle with, or a request for a therapist
 # for someone. Questions about logistics alone (rates, video, openings) name no service.
 _NEED = re.compile(
@@ -72,16 +83,16 @@ _NEED = re.compile(
     r"|\bpostpartum\b|\bocd\b|\binsomnia\b|\bcan'?t sleep\b|\btransition\w*|\bself[- ]esteem\b|\banger\b|\blonel\w*|\bstruggl\w*|\bhard time\b|\bcoping\b|\bemdr\b"
     r"|\bfeel(?:ing|s)? (?:stuck|down|overwhelmed|lost|low|anxious|sad|numb|hopeless|empty|heavy|off)\b|\b(?:talk|speak) (?:to|with) (?:someone|somebody|a professional)\b"
     r"|\b(?:someone|somebody|a therapist|a counse?lou?r|therapy|counseling|help) (?:for|with) (?:my|me|myself|him|her|anxiety|depression|grief|trauma|panic)\b"
-    r"|\blooking for (?:a )?(?:therapist|counse?l\w*|someone|somebody)\b|\bindividual (?:therapy|counsel\w*|sessions?)\b|\bfor myself\b"
+    r"|\blooking for (?:a )?(?:therapist|counse?l\w*|someone|somebody)\b|\bindividual (?:therapy|counsel\w*|sessions?)\b|\bfor myself\b|\b(?:it'?s|its|this is) for me\b|\b(?:opening|spot|room|space)s? for me\b"
     r"|\b(?:he|she|they)(?:'d| would| might| will)? (?:go|come|be willing)\b|\bwould benefit\b|\bissues?:\s*\w|\bpresenting (?:concern|problem)"
     r"|\bspeciali[sz]es? in\b|\b(?:deal with|work on|work through|untangle)\b|\bhard(?:er)? time\b|\bsee people for\b"
     r"|\bme siento\b|\btriste\b|\bhablar con\b|\bansiedad\b|\bdepresi[oó]n\b|\bestr[eé]s\b|\bduelo\b|\btrauma\b|\bbusco (?:un|una) (?:terapeuta|psic[oó]log\w*|consejer\w*)",
     re.I,
 )
 # In a crisis, individual therapy only when they ask for it.
-_ASKS_TO_BE_SEEN = re.compile(r"\bopenings?\b|\bappointments?\b|\bstart(?:ing)? (?:therapy|counseling)\b|\bsee people for\b|\bsee (?:me|someone|somebody|her|him)\b|\b(?:talk|speak) (?:to|with) (?:someone|somebody)\b|\b(?:therapy|counseling|a therapist|a counselor) for\b", re.I)
+_ASKS_TO_BE_SEEN = re.compile(r"\bopenings?\b|\bseeking services\b|\bsomeone i can talk to\b|\bappointments?\b|\bstart(?:ing)? (?:therapy|counseling)\b|\bsee people for\b|\b(?:talk|speak) (?:to|with) me\b|\bsomeone to talk to\b|\bhablar conmigo\b|\bseeking:\s*individual\b|\bindividual counsel\w*|\btherapist for\b|\bneed (?:a )?therapist\b|\bsee (?:me|someone|somebody|her|him)\b|\b(?:talk|speak) (?:to|with) (?:someone|somebody)\b|\b(?:therapy|counseling|a therapist|a counselor) for\b", re.I)
 _THERAPY_WANTED = re.compile(r"\b(?:therapy|therapist|counsel(?:ing|or))\b", re.I)
-_NOT_WANTED = re.compile(r"\b(?:do\s*n[o']?t|not|no) (?:need|want|looking for|interested in)\b[^.]{0,20}$", re.I)
+_NOT_WANTED = re.compile(r"\b(?:do\s*n[o']?t|not|no) (?:need|want|looking for|interested in)\b[^.]{0,20}$|\b(?:already have|i have|my|love my|with my) (?:a )?$", re.I)
 _TELEHEALTH = re.compile(
     r"\btele-?health\b|\btele-?therapy\b|\btelemedicine\b|\bvideo\b|\bvirtual(?:ly)?\b|\bzoom\b|\bremote(?:ly)?\b|\bdoxy\b|\bfacetime\b"
     r"|\bonline (?:sessions?|therapy|counsel\w*|appointments?|visits?|only)\b|\b(?:sessions?|meet|therapy) online\b|\bon (?:the|my|a) (?:computer|screen|laptop)\b"
@@ -154,6 +165,8 @@ def services(text: str, category: str, reasons: list[str]) -> tuple[str, ...]:
         found.discard("teen")
     if "family" in found and not re.search(r"\bcouples?\b(?! of)", text, re.I):
         found.discard("couples")
+    if category == "crisis" and not _ASKS_TO_BE_SEEN.search(text):
+        return ()  # someone in crisis who asks for no service is not sold one
     someone_else = found & {"couples", "family", "child", "teen"}
     only_specialist = bool(found) and found <= {"medication", "assessment", "court"} and not _wants_therapy(text)
     asks = _ASKS_TO_BE_SEEN.search(text) if category == "crisis" else (_NEED.search(text) or _wants_therapy(text))
@@ -241,8 +254,14 @@ def _present(pattern: str, text: str) -> bool:
     """A service is asked for in some sentence that does not put it in the past."""
     for sentence in SENTENCE.findall(text):
         match = re.search(pattern, sentence, re.I)
-        if match and not re.search(r"\b(?:went to|used to|was in|were in|attended|tried|did)\b", sentence[: match.start()], re.I):
-            return True
+        if not match:
+            continue
+        before, after = sentence[: match.start()], sentence[match.end(): match.end() + 25]
+        if re.search(r"\b(?:went to|used to|was in|were in|attended|tried|did|completed|finished)\b|\b(?:not looking for|no (?:further|more)|do\s*n[o']?t need|doesn'?t need|not)\s+(?:\w+\s+)?$", before, re.I):
+            continue
+        if re.search(r"^\s*(?:is|was|has been|are) (?:complete|completed|done|finished)\b", after, re.I):
+            continue
+        return True
     return False
 
 
