@@ -44,8 +44,9 @@ _CRISIS = rules(
     (r"\b" + _DWELL + r"\b.{0,60}\b" + _MEANS + r"\b|\b" + _MEANS + r"\b.{0,60}\b" + _DWELL + r"\b", "dwells on a means of dying"),
     (r"\b(?:thoughts?|urges?|images?|thinking|think|thought|picturing|imagining|dreams?)\s+(?:of|about\s+)?(?:hurting|harming|killing|drowning|smothering|stabbing|shooting|strangling)\b", "thoughts of harming someone"),
     (r"\b(?:want|wanted|going|gonna|afraid i(?:'ll| will| might)|scared i(?:'ll| will| might)|could|might|urge to)\s+(?:to\s+)?(?:hurt|harm|kill|stab|shoot|strangle|snap and hurt)\s+" + _PERSON + r"\b", "may harm someone"),
-    (r"\b(?:hits?|hitting|beats?|beating|beat|chok(?:es|ed|ing)|punch(?:es|ed|ing)|shov(?:es|ed|ing)|push(?:es|ed|ing)|kick(?:s|ed|ing)|slap(?:s|ped|ping)|hurts|hurting|threw|throws|strangl\w+)\s+(?:me|us|my (?:mom|kids?|son|daughter|baby|sister|brother)|the kids)\b(?!\s+(?:out|off|up|around))", "violence against them"),
-    (r"\b(?:is|'s|was|are|keeps)\s+(?:hitting|beating|choking|hurting|attacking|threatening)\b|\bme\s+(?:est[aá]\s+)?(?:pegando|pega|golpea|golpeando|amenaza)\b|\bme (?:quiere|va a) matar\b", "violence happening"),
+    (r"\b(?:hits?|hitting|beats?|beating|beat|chok(?:es|ed|ing)|punch(?:es|ed|ing)|shov(?:es|ed|ing)|kick(?:s|ed|ing)|slap(?:s|ped|ping)|threw|throws|strangl\w+)\s+(?:me|us|my (?:mom|kids?|son|daughter|baby|sister|brother)|the kids)\b(?!\s+(?:out|off|up|around|to the point|away))"
+     r"|\bpush(?:es|ed|ing)\s+(?:me|us|her|him)\s+(?:down|into|against|over|off|to the (?:ground|floor))\b", "violence against them"),
+    (r"\b(?:is|'s|was|keeps)\s+(?:hitting|beating|choking|attacking|threatening)\b|\b(?:he|she|they)\s+(?:is|'s|are)\s+hurting\s+(?:me|us|my|the)\b|\bme\s+(?:est[aá]\s+)?(?:pegando|pega|golpea|golpeando|amenaza)\b|\bme (?:quiere|va a) matar\b", "violence happening"),
     (r"\b(?:said|says|threatened|swore)\s+(?:that\s+)?(?:i|i'll|i will|we|we'll)\s+(?:will\s+|would\s+)?(?:be sorry|regret it|pay for (?:it|this))\b|\bthreaten(?:ed|s|ing) to kill\b|\b(?:going|gonna) to kill (?:me|us)\b", "is being threatened"),
     (r"\b(?:not sure|do\s*n[o']?t know if|unsure (?:if|whether))\s+i\s+(?:still\s+)?(?:want|wanna)\s+to\s+(?:be alive|live|be here|keep going|go on)\b", "unsure they want to live"),
     (r"\bno\s+quiero\s+(?:vivir|seguir|estar aqu[ií])\b|\bquitarme\s+la\s+vida\b|\bmatarme\b|\bquiero\s+morir(?:me)?\b|\bno vale la pena (?:vivir|seguir)\b", "expresses wanting to die (Spanish)"),
@@ -55,12 +56,13 @@ _CRISIS = rules(
 # What makes a mention of risk about the past or about someone else's story, not about now.
 _PAST = re.compile(
     r"\b(?:years? ago|months ago|last (?:year|spring|summer|fall|autumn|winter)|(?:in|since) (?:(?:january|february|march|april|may|june|july|august|september|october|november|december) )?(?:19|20)\d\d|when (?:i|he|she) was|"
-    r"used to|history of|in the past|had a period of|back in|died by|lost (?:\w+ )?(?:to|by)|passed away|anniversary|"
+    r"used to|history of|in the past|had a period of|back in|died by|lost (?:\w+ ){0,2}(?:to|by)|passed away|anniversary|"
     r"survivors?|prevention|awareness|training|since then|suicide[- ]loss|loss to suicide|bereave\w*|"
-    r"people (?:tell|told|say) me|callers|we couldn'?t (?:save|bring back)|in the (?:er|icu|hospital) (?:we|i) see)\b",
+    r"people (?:tell|told|say) me|callers|we couldn'?t (?:save|bring back)|in the (?:er|icu|hospital) (?:we|i) see|committed suicide|found dead|was found|"
+    r"lost (?:\w+ ){0,2}(?:to|by) suicide|(?:his|her|their|\w+'s) suicide\b(?! attempt))\b",
     re.I,
 )
-_NOW = re.compile(r"\b(?:now|tonight|today|again|lately|these days|this week|right now|currently|anymore|keep|started|come back|back)\b", re.I)
+_NOW = re.compile(r"\b(?:now|tonight|today|again|lately|these days|this week|right now|currently|anymore|keep|started|come back|back|last night|yesterday|this morning)\b", re.I)
 # A negation that governs the risk itself ("not suicidal", "no thoughts of hurting myself",
 # "denies suicidal ideation"), ending right where the risk phrase begins. Deliberately narrow:
 # "can't stop thinking about killing myself" must stay a crisis.
@@ -68,7 +70,7 @@ _NEGATED = re.compile(
     r"(?:\b(?:not|no|never|nor|without|deny|denies|denied)\s+(?:\w+\s+)?(?:any\s+)?(?:thoughts?|plans?|intent(?:ions?)?|urges?|history|desire|wish)\s+(?:of|about|to|for)\s+(?:\w+\s+)?"
     r"|\bnot\s+(?:going|planning|trying|wanting)\s+to\s+|\b(?:deny|denies|denied)\s+(?:any\s+)?(?:current\s+)?"
     r"|\b(?:not|never)\s+(?:having|had|have|feeling|felt|experiencing|experienced)\s+(?:any\s+)?|\bno\s+(?:current\s+|active\s+|recent\s+)?"
-    r"|\b(?:would|will|could)\s*n[o']?t\s+(?:ever\s+)?|\bnot\s+(?:currently\s+)?|\bnever\s+)$",
+    r"|\b(?:would|will|could|do|does|did)\s*n[o']?t\s+(?:ever\s+|really\s+)?|\bnot\s+(?:currently\s+|really\s+)?|\bnever\s+(?:\w+\s+(?:or\s+\w+\s+)?)?)$",
     re.I,
 )
 _FIGURE = re.compile(r"\b(?:lol|lmao|haha|jk|kidding|figure of speech|metaphorically|kill for|dying to|killing me|murder on)\b", re.I)

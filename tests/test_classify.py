@@ -115,3 +115,32 @@ def test_the_development_set_meets_the_goals(config: Config) -> None:
     assert figures["crisis"]["precision"] >= 0.8, report.text()
     for name in ("category", "insurance", "reply_to"):
         assert figures["accuracy"][name] >= 0.95, report.text()
+
+
+def test_the_held_out_set_keeps_its_figures(config: Config) -> None:
+    """Written by a helper who never saw these rules (tests/corpus/holdout/README.md); the rules
+    were then improved on it, so it now guards against regressions rather than measuring."""
+    from responder.evaluate import evaluate
+
+    report = evaluate(CORPUS / "holdout", config)
+    figures = report.as_json()
+    assert figures["crisis"]["recall"] == 1.0 and figures["crisis"]["precision"] >= 0.8, report.text()
+    for name in ("category", "insurance", "reply_to"):
+        assert figures["accuracy"][name] >= 0.95, report.text()
+
+
+def test_public_counselling_questions_flag_the_clear_risks_and_not_most_others(config: Config) -> None:
+    """Real questions people posted (counselchat.com, MIT; tests/corpus/real/SOURCES.md), unlabelled."""
+    import csv
+
+    from responder.model import Inbound
+
+    rows = list(csv.DictReader((CORPUS / "real" / "inquiries" / "counsel_chat_questions_sample.csv").open(encoding="utf-8")))
+    flagged = {}
+    for row in rows:
+        text = row["questionText"] or ""
+        message = Inbound(channel="email", key=row["questionID"], sender="person@example.org", subject=row["questionTitle"] or "", text=text, fresh_text=text)
+        flagged[row["questionTitle"]] = classify(message, config).category == "crisis"
+    assert len(rows) == 298 and sum(flagged.values()) <= 0.12 * len(rows)
+    for title in ("How can I resist the urge to cut?", "How can I stop thinking so negatively about myself?"):
+        assert flagged[title], title
