@@ -136,11 +136,12 @@ def test_public_counselling_questions_flag_the_clear_risks_and_not_most_others(c
     from responder.model import Inbound
 
     rows = list(csv.DictReader((CORPUS / "real" / "inquiries" / "counsel_chat_questions_sample.csv").open(encoding="utf-8")))
-    flagged = {}
+    flagged: dict[str, list[bool]] = {}
     for row in rows:
         text = row["questionText"] or ""
         message = Inbound(channel="email", key=row["questionID"], sender="person@example.org", subject=row["questionTitle"] or "", text=text, fresh_text=text)
-        flagged[row["questionTitle"]] = classify(message, config).category == "crisis"
-    assert len(rows) == 298 and sum(flagged.values()) <= 0.12 * len(rows)
-    for title in ("How can I resist the urge to cut?", "How can I stop thinking so negatively about myself?"):
-        assert flagged[title], title
+        flagged.setdefault(row["questionTitle"], []).append(classify(message, config).category == "crisis")
+    assert len(rows) == 298 and sum(sum(v) for v in flagged.values()) <= 0.12 * len(rows)
+    for title in ("How can I resist the urge to cut?", "How can I stop thinking so negatively about myself?",
+                  "I need help with my severe claustrophobia, motorphobia, and anxiety"):
+        assert all(flagged[title]), title
