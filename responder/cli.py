@@ -166,6 +166,7 @@ def _classify(config: Config, args: argparse.Namespace) -> int:
             "file": str(path), "channel": inbound.channel, "category": classification.category,
             "insurance": facts.insurance, "services": list(facts.services), "modality": facts.modality,
             "reply_to": facts.reply_to, "action": decision.action, "reasons": [*classification.reasons, *decision.reasons],
+            "language": facts.language,
         }
         if args.json:
             print(json.dumps(result, ensure_ascii=False))
