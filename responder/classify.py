@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from . import facts as read
 from .config import Classification as ExtraWords
 from .config import Config
-from .guard import automatic_signs, is_no_reply
+from .guard import automatic_signs, hard_automatic_signs, is_no_reply
 from .model import Classification, Facts, Inbound
 from .risk import risk_reasons
 from .rules import matches, rules, word_rule
@@ -33,6 +33,7 @@ _SOLICITATION = rules(
     (r"\bverify your (?:account|mailbox|email|identity)|mailbox (?:is )?(?:full|quota)|password (?:expires?|reset required)|click (?:here|below|the link) to (?:verify|confirm|restore|avoid|view|sign)", "phishing"),
     (r"\binvoice (?:is )?(?:overdue|past due|attached)|wire transfer|gift cards?|overpa(?:id|yment)|refund the (?:difference|balance)", "payment scam"),
     (r"\b(?:package|parcel|shipment|delivery) (?:is )?(?:on hold|held|could not be delivered|pending)|\busps\b|\bfedex\b|\bdhl\b", "delivery scam"),
+    (r"\bunpaid toll\b|\btoll (?:balance|bill|notice)\b|\bto avoid an? \$?\d+ (?:late )?fee\b|\breply (?-i:Y) then\b|\bactivate the link\b", "toll or fee scam"),
     (r"\b(?:listing|profile) (?:will be |has been |is )?(?:removed|suspended|deactivated|expir\w+)|(?:upgrade|boost|premium) (?:your )?(?:listing|profile)", "directory upsell"),
         (r"\bwe help (?:therapists|practices|clinicians|counselors)\b|\bnew clients?/mo|\bworth a (?:quick |short |\d+[- ]min(?:ute)? )?(?:chat|call)\b|\b(?:would|does|do) [\w\s]{0,20} work for a (?:quick |short )?call\b", "sales outreach"),
     (r"\bgoogle business\b|\bverify (?:your )?ownership\b|\bmarked (?:permanently )?closed\b", "listing scam"),
@@ -65,7 +66,9 @@ _REFERRAL = rules(
     (r"\b(?:requesting|request) an appointment for\b|\bfor one of our (?:members|patients|clients|students|participants)\b|\bis referring\b|\breferir a mi paciente\b|\bmi paciente\b", "asks on behalf of a client"),
     (r"\b(?:asked|asking) (?:me|us) to help (?:them|him|her) find\b|\bhelp (?:them|him|her) find (?:a |an )?(?:\w+ )?(?:counsel\w*|therap\w*)\b", "helps someone find care"),
     (r"\b(?:discharging|discharge|stepping down) (?:a |this |our )?(?:patient|client|participant)\b|\bdischarge planner\b", "a discharge from care"),
-    (r"\b(?:signed|a) release(?: of information)?\b|\bROI\b", "mentions a release of information"),
+    (r"\bsigned (?:a |the )?release\b|\brelease of information\b|\b(?-i:ROI)\b", "mentions a release of information"),
+    (r"\bwith (?:his|her|their) (?:\w+'?s? )?(?:permission|consent)\b|\b(?:mom|dad|parents?|mother|father|guardian) said i could (?:reach out|contact you|write)\b", "writes with the family's permission"),
+    (r"\b(?:i'?m|i am) writing,? (?:\w+,? ){0,6}about (?:a|an|my|our) (?:\d+[- ]year[- ]old|student|patient|client|young (?:person|man|woman)|member|parishioner)\b|\bi have an? (?:\w+ ){0,3}(?:student|patient|client|parishioner|congregant)\b", "writes about someone in their care"),
 )
 _PROFESSIONAL = re.compile(
     r"\b(?:M\.?D\.?|D\.?O\.?|NP|PA-C|FNP|PMHNP|LCSW|LICSW|LPC|LPCC|LMFT|LMHC|Psy\.?D\.?|Ph\.?D\.?|M\.?Ed\.?|RN|"
@@ -77,7 +80,10 @@ _PROFESSIONAL = re.compile(
 _EXISTING = rules(
     (r"\breschedul\w*|\bmove (?:my|our|the) (?:appointment|session)|\bswitch (?:my|our|the)? ?(?:session|appointment)|\bcancel(?:l?ing)? (?:my|our|the|today|tomorrow|this)|\bneed to cancel\b", "asks to change an appointment"),
     (r"\b(?:my|our)\b[\w\s]{0,25}\b(?:appointment|session|appt)s?\b", "refers to their own appointments"),
-    (r"\b(?:running|be|i'?m)\s+(?:\w+\s+){0,3}late\b|\bon my way\b|\bbe there (?:soon|in)\b", "running late"),
+    (r"\b(?:running|be|i'?m)\s+(?:\w+\s+){0,3}(?:late|behind)\b|\bon my way\b|\bbe there (?:soon|in)\b", "running late"),
+    (r"\b(?:the|my|our|this|that) session on\b|\bsession on \d{1,2}/\d{1,2}\b|\b(?:card|payment) (?:was |got )?declined\b|\b(?:in|through|on|via) the portal\b", "about a session of theirs"),
+    (r"\bthank(?:s| you) for (?:today|tonight|this morning|yesterday|our session|the session|last (?:week|session|night))\b", "thanks their clinician for a session"),
+    (r"\b(?:can|could) we (?:move|switch|change|push|bump|do) (?:my |our |the |tomorrow'?s? |today'?s? )?(?:\w+ )?(?:\d{1,2}(?::\d\d)?\s?(?:am|pm)? )?to (?:mon|tue|wed|thu|fri|sat|sun|next|another|a different|later|earlier)\w*", "asks to move their appointment"),
     (r"\bappointment reminder\b|\b\w+'s (?:\w+ )?(?:appt|appointment|session)\b|\bfor my \d{1,2}(?::\d\d|\s?[ap]m)\b|\bmiss (?:her|his|my) \d{1,2}(?::\d\d|\s?[ap]m)|\b(?:tonight|today|tomorrow|this week)'s (?:\w+ )?session\b|\bmi cita\b", "about an appointment they have"),
     (r"\bcan'?t make (?:it|\w+day|today|tomorrow|tonight)\b|\bswitch (?:tomorrow|today|\w+day) to (?:video|telehealth|in person)\b|\bno voy a poder ir\b", "cannot make an appointment"),
     (r"\b(?:see|seeing) you (?:on|tomorrow|next|this|then|at|mon|tue|wed|thu|fri|sat|sun)\w*\b|\bconfirm(?:ed|ing)?\b.{0,40}\b(?:appointment|session|at \d|\d ?[ap]m|mon|tue|wed|thu|fri|sat|sun)|^\s*(?:c|y|yes|confirm(?:ed)?)\s*[.!]?\s*$", "confirms an appointment"),
@@ -106,6 +112,9 @@ def classify(message: Inbound, config: Config) -> Classification:
     text = "\n".join(filter(None, (message.subject, message.fresh_text or message.text)))
 
     signs = automatic_signs(message)
+    if signs and read.form_address(message, config) and not hard_automatic_signs(message):
+        reasons.append("a web form relaying a person's message, whatever its headers say")
+        signs = []
     if not signs and reply_to and is_no_reply(reply_to):
         signs = [f"the reply would go to a no-reply address ({reply_to.partition('@')[0]}@...)"]
     if signs:

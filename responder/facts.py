@@ -38,8 +38,9 @@ _SELF_PAY = re.compile(
     r"|\bsin seguro\b|\bno tenemos seguro\b|\bno tengo seguro\b|\bpagar\w* (?:en efectivo|de (?:mi|nuestro) bolsillo|nosotros|yo misma?)\b|\bescala m[oó]vil\b",
     re.I,
 )
+_OLD_PLAN = re.compile(r"\b(?:instead of|used to have|used to be on|old|previous|former|no longer (?:have|on)|from)\s+(?:\w+\s+)?$", re.I)
 _NEW_PLAN = re.compile(r"\b(?:now|new|switched to|changed to|moved to|switching to|changing to|now have|now on|starting)\b", re.I)
-_INSURANCE_CONTEXT = re.compile(r"\b(?:insurance|insured|plan|coverage|cover|covered|through|cobra|member|policy|eob|card|seguro)\b", re.I)
+_INSURANCE_CONTEXT = re.compile(r"\b(?:insurance|insured|plan|coverage|cover|covered|through|cobra|member|policy|eob|card|seguro|i have|we have|i'?m on|we'?re on)\b", re.I)
 
 _SERVICE_RULES = (
     ("couples", r"\bcouples?\b(?! of)|\bmarriage (?:counsel\w*|therap\w*|help|issues|problems)\b|\bmarital\b|\bpremarital\b"
@@ -141,8 +142,13 @@ def insurance(text: str, config: Config, reasons: list[str]) -> str:
         mentions.sort()
         chosen = mentions[0]
         for mention in mentions:
-            if _NEW_PLAN.search(lowered[max(0, mention[0] - 30): mention[0]]):
+            before, after = lowered[max(0, mention[0] - 30): mention[0]], lowered[mention[0]: mention[0] + 40]
+            if _OLD_PLAN.search(before):
+                continue
+            if _NEW_PLAN.search(before) or re.search(r"^\S+(?:\s\S+)?\s+(?:now|as of|going forward|from now on)\b", after):
                 chosen = mention
+        if _OLD_PLAN.search(lowered[max(0, chosen[0] - 30): chosen[0]]):
+            chosen = next((m for m in mentions if not _OLD_PLAN.search(lowered[max(0, m[0] - 30): m[0]])), chosen)
         reasons.append(f"insurance: {chosen[2]} named" + (" (in network)" if chosen[1] != "other" else " (not in network)"))
         return chosen[1]
     if _SELF_PAY.search(text):
@@ -218,11 +224,10 @@ def reply_address(message: Inbound, config: Config, reasons: list[str]) -> str |
         return message.sender or None
     own = config.practice.own_addresses
     body = message.fresh_text or message.text
-    for match in _FORM_FIELD.finditer(body) if _FORM_NAME.search(body) else ():
-        address = _ADDRESS.search(match.group(1))
-        if address and address.group(0).lower() not in own:
-            reasons.append("reply address: the email field of a form")
-            return address.group(0).lower()
+    form = form_address(message, config)
+    if form:
+        reasons.append("reply address: the email field of a form")
+        return form
     for match in _ADDRESS.finditer(body):
         address = match.group(0).lower().rstrip(".")
         sentence_start = max(body.rfind(".", 0, match.start()), body.rfind("\n\n", 0, match.start()), 0)
@@ -232,6 +237,16 @@ def reply_address(message: Inbound, config: Config, reasons: list[str]) -> str |
     if message.reply_to:
         return message.reply_to[0]
     return message.sender or None
+
+
+def form_address(message: Inbound, config: Config) -> str | None:
+    """The email a person typed into a web form or directory relay ("Name: ... Email: ...")."""
+    body = message.fresh_text or message.text
+    for match in _FORM_FIELD.finditer(body) if _FORM_NAME.search(body) else ():
+        address = _ADDRESS.search(match.group(1))
+        if address and address.group(0).lower() not in config.practice.own_addresses:
+            return address.group(0).lower()
+    return None
 
 
 def _alias_pattern(alias: str) -> str:

@@ -14,13 +14,13 @@ from collections.abc import Iterable
 from .rules import SENTENCE, rules, word_rule
 
 # Words for the means of dying or of hurting someone, and for sitting with them.
-_MEANS = r"(?:pills?|tablets|meds|medications?|pastillas|gun|pistol|revolver|rifle|shotgun|firearm|rope|noose|knife|razor|blades?|bridge|overpass|ledge|roof|rooftop|tracks|parking garage|garage)"
+_MEANS = r"(?:pills?|tablets|meds|medications?|pastillas|guns?|handguns?|pistols?|revolvers?|rifles?|shotguns?|firearms?|rope|noose|knife|razors?|blades?|lighter|bridge|overpass|viewpoint|cliff|ledge|balcony|railing|roof|rooftop|tracks|parking garage)"
 _DWELL = r"(?:keep (?:thinking|picturing|imagining|looking)|thinking about|picturing|imagining|sit(?:ting)? with|take (?:it|them) out|looking (?:at|up)|stood (?:at|on)|counted|counting|saving|saved|stockpil\w*|hid(?:ing|den)?|enough|serían suficientes|conté)"
 _PERSON = r"(?:him|her|them|someone|somebody|people|my (?:\w+ )?(?:ex|husband|wife|partner|boss|coworker|co-worker|neighbor|son|daughter|baby|kids?|mom|dad|brother|sister|roommate|family)|the (?:baby|kids?)|a coworker)"
 
 _CRISIS = rules(
     (r"\b(?:kill|killing|end|ending|take|taking)\s+(?:my ?self|herself|himself|themselves|my (?:own )?life|(?:his|her|their) (?:own )?life|it all)\b", "talks of ending a life"),
-    (r"\bsuicid(?:e|al)\b|\bsuicidio\b|\bsuicidarme\b|\bsuicidar(?:se|me)\b", "mentions suicide"),
+    (r"(?<!non-)(?<!non )\bsuicid(?:e|al)\b|\bsuicidio\b|\bsuicidarme\b|\bsuicidar(?:se|me)\b", "mentions suicide"),
     (r"\b(?:want|wants|wanted|wanna|wish|wishes|wishing|ready|hoping|hope)\s+(?:to\s+)?(?:die|be dead|not (?:to )?wake up|disappear forever|sleep forever|not be here)\b", "wishes to die"),
     (r"\b(?:go(?:ing)? to (?:bed|sleep)|fall asleep)\s+hoping\s+(?:i|to)\s+(?:won'?t|don'?t|do not|will not|never)\s+wake\b|\bhoping\s+i\s+(?:won'?t|don'?t)\s+wake\s+up\b", "hopes not to wake up"),
     (r"\bwish(?:es)?\s+(?:i|she|he|they)\s+(?:was|were|had)(?:n'?t|\s+not|\s+never)?\s+(?:dead|alive|here|born|around|been born)\b", "wishes to be dead or gone"),
@@ -52,6 +52,17 @@ _CRISIS = rules(
     (r"\b(?:not sure|do\s*n[o']?t know if|unsure (?:if|whether))\s+i\s+(?:still\s+)?(?:want|wanna)\s+to\s+(?:be alive|live|be here|keep going|go on)\b", "unsure they want to live"),
     (r"\bno\s+quiero\s+(?:vivir|seguir|estar aqu[ií])\b|\bquitarme\s+la\s+vida\b|\bmatarme\b|\bquiero\s+morir(?:me)?\b|\bno vale la pena (?:vivir|seguir)\b", "expresses wanting to die (Spanish)"),
     (r"\bdriv(?:e|ing) (?:off|into) (?:the|a) (?:road|bridge|wall|tree|river|cliff|lake)\b|\bhow many (?:of (?:my|the) )?(?:\w+ )?(?:pills|tablets)\b|\blooking up (?:how|ways|the same things)\b", "thinks about how to die"),
+    (r"\bwish(?:es)?\s+(?:i|she|he)\s+(?:just\s+)?(?:had\s*n[o']?t|had not|did\s*n[o']?t|would\s*n[o']?t|never)\s+(?:woken|wake|woke)\b", "wishes not to have woken"),
+    (r"\b(?:written|wrote|left|put|made|finished)\s+(?:\w+\s+){0,3}(?:will|passwords|instructions|arrangements)\b|\beverything (?:written )?down for (?:my|her|his)\b|\b(?:it'?s|this is) my (?:choice|decision)\b|\baffairs in order\b", "putting affairs in order"),
+    (r"\b(?:guns?|handguns?|pistols?|revolvers?|rifles?|shotguns?|firearms?)\b", "a firearm is at hand"),
+    (r"\b(?:razors?|blades?|noose)\b.{0,80}\b(?:sorry|love you|bye|photo|picture|pic|sent|arm|wrist|tonight|again)\b|\b(?:photo|picture|pic) of (?:a |her |his |my )?(?:razor|blade|pills|gun|noose|rope)\b", "a means of self-harm shown or held"),
+    (r"\b(?:car|engine) (?:running|on)\b.{0,60}\bgarage\b|\bgarage\b.{0,60}\b(?:car|engine) (?:running|on)\b|\bcarbon monoxide\b", "sits with a running car in a closed garage"),
+    (r"\b(?:slow(?:s|ed)? down|stop(?:s|ped)?|stood|stand(?:ing)?|parked|sit(?:ting)?|sat|drive|drives|drove|driving) (?:\w+ ){0,4}(?:at|on|near|to|over) (?:the )?(?:top of (?:the )?)?(?:\w+ ){0,3}(?:bridge|overpass|viewpoint|cliff|ledge|balcony|roof|rooftop|edge|tracks)\b|\b(?:high above|over the railing|off (?:the|our|a) balcony|off (?:the|a) (?:bridge|roof|cliff|overpass))\b", "at or dwelling on a high place"),
+    (r"\b(?:burn(?:ed|t|ing)?|cut|cutting|scratch(?:ed|ing)?|carv(?:ed|ing))\s+(?:my|her|his)\s+(?:arms?|wrists?|legs?|thighs?|skin|stomach)\b", "self-harm"),
+    (r"\b(?:sorry for everything|you deserve better|tell (?:the (?:girls|boys|kids)|my (?:kids|mom|dad|family)|\w+) (?:i|that i) love (?:them|her|him|you)|sorry,? love you|take care of (?:the kids|my (?:dog|cat|kids)) for me)\b", "farewell words"),
+    (r"\b(?:pictures?|images?|thoughts?|visions?) (?:in my head )?(?:of|about) (?:\w+ ){0,2}(?:dropping|drowning|hurting|harming|shaking|smothering|killing|hitting)\b|\bplaying it out\b.{0,80}\b(?:to (?:him|her|them)|detailed)\b|\bwhat i'?d do to (?:him|her|them)\b|\b(?:something|it) i might (?:actually )?do\b", "intrusive thoughts of harming someone"),
+    (r"\b(?:going to|gonna|will) make (?:her|him|me|us|them) (?:sorry|pay)\b|\bput (?:his|her|a) (?:gun|knife)\b", "is being threatened"),
+    (r"\bcan'?t stop (?:wanting|thinking about|trying) to (?:do (?:it|more)|hurt|cut|burn|die)\b|\bwanting to do more\b", "cannot stop the urge"),
     (r"\b(?:same|those|the) (?:dark )?thoughts\b.{0,60}\b(?:back|again|louder|returning|stronger)\b|\b(?:it|they|the thoughts?) (?:ha(?:s|ve) )?come back\b", "the old thoughts are back"),
 )
 # What makes a mention of risk about the past or about someone else's story, not about now.
@@ -71,7 +82,8 @@ _NEGATED = re.compile(
     r"(?:\b(?:not|no|never|nor|without|deny|denies|denied)\s+(?:\w+\s+)?(?:any\s+)?(?:thoughts?|plans?|intent(?:ions?)?|urges?|history|desire|wish)\s+(?:of|about|to|for)\s+(?:\w+\s+)?"
     r"|\bnot\s+(?:going|planning|trying|wanting)\s+to\s+|\b(?:deny|denies|denied)\s+(?:any\s+)?(?:current\s+)?"
     r"|\b(?:not|never)\s+(?:having|had|have|feeling|felt|experiencing|experienced)\s+(?:any\s+)?|\bno\s+(?:current\s+|active\s+|recent\s+)?"
-    r"|\b(?:would|will|could|do|does|did)\s*n[o']?t\s+(?:ever\s+|really\s+)?|\bnot\s+(?:currently\s+|really\s+)?|\bnever\s+(?:\w+\s+(?:or\s+\w+\s+)?)?)$",
+    r"|\b(?:would|will|could|do|does|did)\s*n[o']?t\s+(?:ever\s+|really\s+)?|\bnot\s+(?:currently\s+|really\s+)?|\bnever\s+(?:\w+\s+(?:or\s+\w+\s+)?)?"
+    r"|\b(?:not|never)\s+(?:\w+\s+){0,2}(?:about|of|to)\s+|\b(?:deny|denies|denied|negative for|no current)\b[^.]*)$",
     re.I,
 )
 _FIGURE = re.compile(r"\b(?:lol|lmao|haha|jk|kidding|figure of speech|metaphorically|kill for|dying to|killing me|murder on)\b", re.I)
