@@ -126,7 +126,7 @@ def classify(message: Inbound, config: Config) -> Classification:
         return Classification("solicitation", Facts(), tuple(reasons + why))
     facts = Facts(
         insurance=read.insurance(text, config, reasons),
-        services=read.services(text, category, reasons),
+        services=read.services(text, category, reasons, config.practice.name),
         modality=read.modality(text),
         reply_to=reply_to,
         language=read.language(text),

@@ -65,7 +65,11 @@ _AGE = re.compile(
     r"|^\s*(?:student|patient|client|member|paciente|child|youth)(?: name)?\s*:[^\n]*?,\s*(\d{1,2})\b",
     re.I | re.M,
 )
-_CHILD = re.compile(r"\b(?:child therapy|play therapy|my (?:little|young) (?:one|son|daughter|boy|girl)|kindergarten|preschool|elementary school|(?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th) grade(?:r)?)\b", re.I)
+_CHILD = re.compile(
+    r"\b(?:child therapy|play therapy|my (?:little|young) (?:one|son|daughter|boy|girl)|(?:kindergart(?:en|ner)|preschooler|elementary schooler|(?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th) grader))\b"
+    r"|\b(?:son|daughter|kid|child|boy|girl|stepson|stepdaughter|grandson|granddaughter)\b[^.]{0,40}\b(?:in|at|starting) (?:kindergarten|preschool|elementary school|(?:the )?(?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th) grade)\b",
+    re.I,
+)
 # A teen as the one the therapy is for ("our 15-year-old" is caught by _AGE; "a teenager we
 # couldn't save" or "I teach high school" is not a client).
 _TEEN = re.compile(
@@ -91,8 +95,8 @@ _NEED = re.compile(
     re.I,
 )
 # In a crisis, individual therapy only when they ask for it.
-_ASKS_TO_BE_SEEN = re.compile(r"\bopenings?\b|\bseeking services\b|\bsomeone i can talk to\b|\bappointments?\b|\bstart(?:ing)? (?:therapy|counseling)\b|\bsee people for\b|\b(?:talk|speak) (?:to|with) me\b|\bsomeone to talk to\b|\bhablar conmigo\b|\bseeking:\s*individual\b|\bindividual counsel\w*|\btherapist for\b|\bneed (?:a )?therapist\b|\bsee (?:me|someone|somebody|her|him)\b|\b(?:talk|speak) (?:to|with) (?:someone|somebody)\b|\b(?:therapy|counseling|a therapist|a counselor) for\b", re.I)
-_THERAPY_WANTED = re.compile(r"\b(?:therapy|therapist|counsel(?:ing|or))\b", re.I)
+_ASKS_TO_BE_SEEN = re.compile(r"\bopenings?\b|\bget (?:in|seen)\b|\bbe seen\b|\bseeking services\b|\bsomeone i can talk to\b|\bappointments?\b|\bstart(?:ing)? (?:therapy|counseling)\b|\bsee people for\b|\b(?:talk|speak) (?:to|with) me\b|\bsomeone to talk to\b|\bhablar conmigo\b|\bseeking:\s*individual\b|\bindividual counsel\w*|\btherapist for\b|\bneed (?:a )?therapist\b|\bsee (?:me|someone|somebody|her|him)\b|\b(?:talk|speak) (?:to|with) (?:someone|somebody)\b|\b(?:therapy|counseling|a therapist|a counselor) for\b", re.I)
+_THERAPY_WANTED = re.compile(r"\b(?:therapy|therapist|counsel(?:ing|or))\b(?! (?:office|practice|center|centre|services))", re.I)
 _NOT_WANTED = re.compile(r"\b(?:do\s*n[o']?t|not|no) (?:need|want|looking for|interested in)\b[^.]{0,20}$|\b(?:already have|i have|my|love my|with my) (?:a )?$", re.I)
 _TELEHEALTH = re.compile(
     r"\btele-?health\b|\btele-?therapy\b|\btelemedicine\b|\bvideo\b|\bvirtual(?:ly)?\b|\bzoom\b|\bremote(?:ly)?\b|\bdoxy\b|\bfacetime\b"
@@ -101,12 +105,14 @@ _TELEHEALTH = re.compile(
     re.I,
 )
 _IN_PERSON = re.compile(
-    r"\bin[- ]person\b|\bin[- ]office\b|\bin (?:the |an |your )?office\b|\bface[- ]to[- ]face\b|\bcome (?:in|by)\b|\bcome (?:in)?to (?:the |an |your )?office\b"
+    r"\bin[- ]person\b|\bin[- ]office\b|\bin (?:the |an |your )?office\b|\bface[- ]to[- ]face\b|\bcome (?:in)?to (?:the |an |your )?office\b|\bcome (?:in|by) (?:to )?(?:the |your )?office\b"
     r"|\b(?:come|coming|go|get) (?:in)?to your (?:office|clinic|location)\b|\bsit down with\b|\ben persona\b|\bpresencial\b|\ben (?:la|su) oficina\b",
     re.I,
 )
-_PLACE_OFFICE = re.compile(r"\b[A-Z][a-z]+ (?:office|location)\b")  # "the Beaverton office"
-_EITHER = re.compile(r"\b(?:or|either|open to|whatever|whichever|both|any)\b", re.I)
+_PLACE_OFFICE = re.compile(r"\b(?!(?:His|Her|My|Our|Their|Your|The|This|That|An?|Home|Work)\b)[A-Z][a-z]+ office\b")  # "the Beaverton office"
+_EITHER = re.compile(r"\b(?:or|either|open to|whatever|whichever|both|any|vs|versus|no preference|flexible|doesn'?t matter|fine with)\b", re.I)
+_UNDECIDED = re.compile(r"\b(?:whichever|either|no preference|flexible|doesn'?t matter|don'?t mind|don'?t know (?:yet )?whether)\b", re.I)
+_DECLINED = re.compile(r"\b(?:not|no|never|don'?t|do not|can'?t|rather not|prefer not to)\s+(?:\w+\s+){0,2}$", re.I)
 
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _FORM_FIELD = re.compile(r"^\s*(?:your\s+)?(?:e-?mail(?:\s+address)?|correo(?:\s+electr[oó]nico)?|reply[- ]to)\s*[:=]\s*(\S+@\S+)", re.I | re.M)
@@ -157,10 +163,12 @@ def insurance(text: str, config: Config, reasons: list[str]) -> str:
     return "unknown"
 
 
-def services(text: str, category: str, reasons: list[str]) -> tuple[str, ...]:
+def services(text: str, category: str, reasons: list[str], practice_name: str = "") -> tuple[str, ...]:
     """What is asked for, in the contract's words. Individual therapy is the default for an adult
     asking for therapy, not for a child, teen, couple, family or a request only for medication,
     testing or court work."""
+    if practice_name:  # "Harbor Light Counseling" names the practice, not a wish for counseling
+        text = re.sub(re.escape(practice_name), " ", text, flags=re.I)
     found = {name for name, pattern in _SERVICE_RULES if _present(pattern, text)}
     ages = [int(age) for m in _AGE.finditer(text) for age in m.groups() if age]
     if any(age < 13 for age in ages) or _CHILD.search(text):
@@ -193,6 +201,7 @@ def modality(text: str) -> str:
     """Telehealth or in person when the person states or prefers one; unknown when they name none
     or leave both open ("in person or video")."""
     preferred: list[str] = []
+    text = re.sub(r"\b(vs|Dr|Mr|Mrs|Ms|St|e\.g|i\.e)\.", r"\1", text)  # abbreviations do not end a sentence
     for sentence in SENTENCE.findall(text):
         tele = [m.start() for m in _TELEHEALTH.finditer(sentence)]
         person = [m.start() for m in _IN_PERSON.finditer(sentence)] + [m.start() for m in _PLACE_OFFICE.finditer(sentence)]
@@ -210,8 +219,10 @@ def modality(text: str) -> str:
             preferred.append("telehealth" if min(tele) < min(person) else "in_person")
             continue
         kind, first = ("telehealth", min(tele)) if tele else ("in_person", min(person))
-        if re.search(r"\bor\s+(?:\w+\s+){0,2}$", sentence[:first], re.I):
-            continue  # "after 5 or on video": an option, not a preference
+        if re.search(r"\bor\s+(?:\w+\s+){0,2}$", sentence[:first], re.I) or _UNDECIDED.search(sentence):
+            continue  # "after 5 or on video", "video or coming in, whichever": options, not a preference
+        if _DECLINED.search(sentence[:first]):
+            kind = "in_person" if kind == "telehealth" else "telehealth"  # "I'd prefer not to do video"
         preferred.append(kind)
     return preferred[0] if preferred else "unknown"
 
