@@ -18,6 +18,8 @@ OTHER_PLANS = (
     "molina", "centene", "wellcare", "careoregon", "medi-cal", "chip", "champva", "va benefits", "bright health",
     "harvard pilgrim", "tufts", "emblem", "oxford", "magellan", "beacon", "carelon", "moda", "providence",
     "pacificsource", "caresource", "amerigroup", "healthnet", "health net", "geha", "meritain", "aspirus",
+    "apple health", "masshealth", "husky health", "badgercare", "soonercare", "tenncare", "trillium", "umpqua health",
+    "jackson care connect", "medical assistance", "state medicaid", "medicaid plan",
 )
 # Words that are never a plan's short name, however a plan is spelled.
 _GENERIC = {"blue", "health", "first", "care", "plan", "medical", "mutual", "national", "community", "state", "united states"}
@@ -26,6 +28,7 @@ _GENERIC = {"blue", "health", "first", "care", "plan", "medical", "mutual", "nat
 _PAYS_ANYWAY = re.compile(
     r"\b(?:would|'d) rather pay\b|\bprefer(?:s|red)? to pay\b|\b(?:want|wants|going|plan|planning|prepared) to pay (?:\w+ )?(?:out of pocket|privately|cash|myself|ourselves|themselves|the \w+ fees?)\b"
     r"|\b(?:do\s*n[o']?t|won'?t|will not|would\s*n[o']?t) (?:want to )?(?:use|bill|go through|run it through) (?:my |our |his |her |their |the )?(?:insurance|plan)\b"
+    r"|\bpay (?:cash|privately|out of pocket) so (?:it|that it|nothing) (?:does\s*n[o']?t|won'?t|doesn'?t|never) (?:go|goes|show|shows)\b|\bso (?:it|nothing) (?:does\s*n[o']?t|won'?t) (?:go through|show up on) (?:my |the |our )?(?:insurance|\w+)\b"
     r"|\bwill (?:be )?pay(?:ing)? (?:cash|privately|out of pocket|for it ourselves|for it myself)\b|\bpaying (?:on (?:my|our|their) own|privately|cash)\b"
     r"|\bpay (?:the \w+'?s? )?fees? privately\b|\bpay (?:\w+ )?privately\b",
     re.I,
@@ -40,10 +43,10 @@ _SELF_PAY = re.compile(
 )
 _OLD_PLAN = re.compile(r"\b(?:instead of|used to have|used to be on|old|previous|former|no longer (?:have|on)|from)\s+(?:\w+\s+)?$", re.I)
 _NEW_PLAN = re.compile(r"\b(?:now|new|switched to|changed to|moved to|switching to|changing to|now have|now on|starting)\b", re.I)
-_INSURANCE_CONTEXT = re.compile(r"\b(?:insurance|insured|plan|coverage|cover|covered|through|cobra|member|policy|eob|card|seguro|i have|we have|i'?m on|we'?re on)\b", re.I)
+_INSURANCE_CONTEXT = re.compile(r"\b(?:insurance|insured|plan|coverage|cover|covered|through|thru|cobra|member|policy|eob|card|seguro|i have|we have|we got|i got|i'?m on|we'?re on|heathcare|healthcare)\b", re.I)
 
 _SERVICE_RULES = (
-    ("couples", r"\bcouples?\b(?! of)|\bmarriage (?:counsel\w*|therap\w*|help|issues|problems)\b|\bmarital\b|\bpremarital\b"
+    ("couples", r"\bcouples?\b(?! of)|\b(?:me|myself) (?:and|n|&) my (?:wife|husband|partner|spouse|boyfriend|girlfriend|fianc[eé]e?)\b|\bmy (?:wife|husband|partner|spouse) and me\b|\bmarriage (?:counsel\w*|therap\w*|help|issues|problems)\b|\bmarital\b|\bpremarital\b"
                 r"|\b(?:my|our) (?:husband|wife|partner|spouse|fianc[eé]e?|boyfriend|girlfriend) and i (?:need|want|would like) (?:help|counseling|therapy|to work on|someone)"
                 r"|\b(?:my|our) (?:husband|wife|partner|spouse|fianc[eé]e?|boyfriend|girlfriend) and i (?:have been |keep |are always |can'?t stop )?(?:fighting|arguing|struggling|drifting)"
                 r"|\brelationship (?:counsel|therap)\w*|\bterapia de pareja\b|\bpareja\b|\bfor (?:the two of us|both of us)\b"),
@@ -155,6 +158,8 @@ def insurance(text: str, config: Config, reasons: list[str]) -> str:
                 chosen = mention
         if _OLD_PLAN.search(lowered[max(0, chosen[0] - 30): chosen[0]]):
             chosen = next((m for m in mentions if not _OLD_PLAN.search(lowered[max(0, m[0] - 30): m[0]])), chosen)
+        if chosen[1] == "medicare" and re.search(r"\badvantage\b", lowered):  # the company on the card counts
+            chosen = next((m for m in mentions if m[1] != "medicare"), chosen)
         reasons.append(f"insurance: {chosen[2]} named" + (" (in network)" if chosen[1] != "other" else " (not in network)"))
         return chosen[1]
     if _SELF_PAY.search(text):

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from .rules import SENTENCE, rules, word_rule
 
 # Words for the means of dying or of hurting someone, and for sitting with them.
-_MEANS = r"(?:pills?|tablets|meds|medications?|pastillas|guns?|handguns?|pistols?|revolvers?|rifles?|shotguns?|firearms?|rope|noose|knife|razors?|blades?|lighter|bridge|overpass|viewpoint|cliff|ledge|balcony|railing|roof|rooftop|tracks|parking garage)"
+_MEANS = r"(?:pills?|tablets|meds|medications?|pastillas|pistola|cuchillo|puente|guns?|handguns?|pistols?|revolvers?|rifles?|shotguns?|firearms?|rope|noose|knife|razors?|blades?|lighter|bridge|overpass|viewpoint|cliff|ledge|balcony|railing|roof|rooftop|tracks|parking garage)"
 _DWELL = r"(?:keep (?:thinking|picturing|imagining|looking)|thinking about|picturing|imagining|sit(?:ting)? with|take (?:it|them) out|looking (?:at|up)|stood (?:at|on)|counted|counting|saving|saved|stockpil\w*|hid(?:ing|den)?|enough|serían suficientes|conté)"
 _PERSON = r"(?:him|her|them|someone|somebody|people|my (?:\w+ )?(?:ex|husband|wife|partner|boss|coworker|co-worker|neighbor|son|daughter|baby|kids?|mom|dad|brother|sister|roommate|family)|the (?:baby|kids?)|a coworker)"
 
@@ -57,11 +57,19 @@ _CRISIS = rules(
     (r"\b(?:guns?|handguns?|pistols?|revolvers?|rifles?|shotguns?|firearms?)\b", "a firearm is at hand"),
     (r"\b(?:razors?|blades?|noose)\b.{0,80}\b(?:sorry|love you|bye|photo|picture|pic|sent|arm|wrist|tonight|again)\b|\b(?:photo|picture|pic) of (?:a |her |his |my )?(?:razor|blade|pills|gun|noose|rope)\b", "a means of self-harm shown or held"),
     (r"\b(?:car|engine) (?:running|on)\b.{0,60}\bgarage\b|\bgarage\b.{0,60}\b(?:car|engine) (?:running|on)\b|\bcarbon monoxide\b", "sits with a running car in a closed garage"),
-    (r"\b(?:slow(?:s|ed)? down|stop(?:s|ped)?|stood|stand(?:ing)?|parked|sit(?:ting)?|sat|drive|drives|drove|driving) (?:\w+ ){0,4}(?:at|on|near|to|over) (?:the )?(?:top of (?:the )?)?(?:\w+ ){0,3}(?:bridge|overpass|viewpoint|cliff|ledge|balcony|roof|rooftop|edge|tracks)\b|\b(?:high above|over the railing|off (?:the|our|a) balcony|off (?:the|a) (?:bridge|roof|cliff|overpass))\b", "at or dwelling on a high place"),
+    (r"\b(?:slow(?:s|ed)? down|stop(?:s|ped)?|stood|stand(?:ing)?|parked|sit(?:ting)?|sat|wait(?:ed|ing)?|look(?:ed|ing)? down)\s+(?:\w+\s+){0,4}(?:at|on|near|by|over|in)\s+(?:the\s+)?(?:top of (?:the )?)?(?:[\w'-]+\s+){0,3}(?:bridge|overpass|viewpoint|cliff|ledge|balcony|roof|rooftop|edge|tracks)\b"
+     r"|\b(?:drive|drives|drove|driven|driving|walk(?:ed|ing)?)\s+(?:\w+\s+){0,3}(?:over|past|to|across)\s+(?:the\s+)?(?:[\w'-]+\s+){0,3}(?:bridge|overpass|viewpoint|cliff|ledge|tracks)\b.{0,80}\b(?:on purpose|a few times|again and again|slow(?:ed)? down|stop(?:ped)?|at the top|sat|parked|for an hour|looked down)\b"
+     r"|\b(?:high above|over the railing|off (?:the|our|a) balcony|off (?:the|a) (?:bridge|roof|cliff|overpass))\b", "at or dwelling on a high place"),
     (r"\b(?:burn(?:ed|t|ing)?|cut|cutting|scratch(?:ed|ing)?|carv(?:ed|ing))\s+(?:my|her|his)\s+(?:arms?|wrists?|legs?|thighs?|skin|stomach)\b", "self-harm"),
     (r"\b(?:sorry for everything|you deserve better|tell (?:the (?:girls|boys|kids)|my (?:kids|mom|dad|family)|\w+) (?:i|that i) love (?:them|her|him|you)|sorry,? love you|take care of (?:the kids|my (?:dog|cat|kids)) for me)\b", "farewell words"),
     (r"\b(?:pictures?|images?|thoughts?|visions?) (?:in my head )?(?:of|about) (?:\w+ ){0,2}(?:dropping|drowning|hurting|harming|shaking|smothering|killing|hitting)\b|\bplaying it out\b.{0,80}\b(?:to (?:him|her|them)|detailed)\b|\bwhat i'?d do to (?:him|her|them)\b|\b(?:something|it) i might (?:actually )?do\b", "intrusive thoughts of harming someone"),
-    (r"\b(?:going to|gonna|will) make (?:her|him|me|us|them) (?:sorry|pay)\b|\bput (?:his|her|a) (?:gun|knife)\b", "is being threatened"),
+    (r"\b(?:going to|gonna|will) make (?:her|him|me|us|them) (?:sorry|pay)\b|\bput (?:his|her|a) (?:gun|knife)\b"
+     r"|\b(?:going to|gonna|will|would|wants? to|threatened to) kill (?:all of |both of |every one of )?(?:us|me|her|him|them|everyone|my \w+)\b", "is being threatened"),
+    (r"\b(?:has|had|with|holding|grabbed|got|waving) (?:a |his |her |the )?(?:knife|knives|gun|weapon|bat|machete|hammer)\b", "someone holds a weapon"),
+    (r"\b(?:locked|hiding|hid|barricaded) (?:me |us |myself |herself |himself )?(?:and (?:my |her |his )?(?:\w+ ){0,2})?(?:\w+ ){0,3}in (?:the|a|my|her|his|our) (?:bathroom|closet|room|bedroom|car|basement)\b|\b(?:please|someone|can (?:you|someone)|should i)\s+(?:\w+\s+){0,2}call (?:911|the police|an ambulance)\b", "hiding from danger now"),
+    (r"\bme desped[ií] de\b|\bdespedirme de\b|\bperd[oó]n por todo\b|\b(?:tengo|aqu[ií] tengo|tengo aqu[ií])\s+(?:\w+\s+){0,2}(?:las |unas |mis )?(?:pastillas|pistola|arma|cuchillo)\b|\bcuiden a (?:mis|mi)\b", "farewell or means at hand (Spanish)"),
+    (r"\bsorry\b.{0,30}\bfor everything\b|\bnone of this is (?:on|your|her|his)\b|\b(?:it'?s|is) not (?:your|her|his) fault\b|\bthank(?:s| you) for trying\b", "farewell words"),
+    (r"\b(?:feel|feeling)\s+(?:exactly\s+|just\s+)?(?:like|the way)\s+i\s+did\s+(?:then|before|back then|that time)\b|\bcountdown\b", "the old state is back"),
     (r"\bcan'?t stop (?:wanting|thinking about|trying) to (?:do (?:it|more)|hurt|cut|burn|die)\b|\bwanting to do more\b", "cannot stop the urge"),
     (r"\b(?:same|those|the) (?:dark )?thoughts\b.{0,60}\b(?:back|again|louder|returning|stronger)\b|\b(?:it|they|the thoughts?) (?:ha(?:s|ve) )?come back\b", "the old thoughts are back"),
 )
@@ -83,9 +91,11 @@ _NEGATED = re.compile(
     r"|\bnot\s+(?:going|planning|trying|wanting)\s+to\s+|\b(?:deny|denies|denied)\s+(?:any\s+)?(?:current\s+)?"
     r"|\b(?:not|never)\s+(?:having|had|have|feeling|felt|experiencing|experienced)\s+(?:any\s+)?|\bno\s+(?:current\s+|active\s+|recent\s+)?"
     r"|\b(?:would|will|could|do|does|did)\s*n[o']?t\s+(?:ever\s+|really\s+)?|\bnot\s+(?:currently\s+|really\s+)?|\bnever\s+(?:\w+\s+(?:or\s+\w+\s+)?)?"
-    r"|\b(?:not|never)\s+(?:\w+\s+){0,2}(?:about|of|to)\s+|\b(?:deny|denies|denied|negative for|no current)\b[^.]*)$",
+    r"|\b(?:not|never)\s+(?:\w+\s+){0,2}(?:about|of|to)\s+|\b(?:deny|denies|denied|negative for|no current)\b[^.]*|\b(?:no|without)\s+(?:[\w-]+,?\s+){1,4}(?:or\s+)?)$",
     re.I,
 )
+# A clinician reporting a screening item that came back negative ("item 10 ... was 0").
+_SCREENED_NEGATIVE = re.compile(r"\b(?:item \d+|epds|phq-?9|c-?ssrs|asq|screen(?:ed|ing)?)\b.{0,60}\b(?:was|were|=|scored?|came back)\s*(?:0|zero|negative)\b", re.I)
 _FIGURE = re.compile(r"\b(?:lol|lmao|haha|jk|kidding|figure of speech|metaphorically|kill for|dying to|killing me|murder on)\b", re.I)
 
 
@@ -103,5 +113,7 @@ def risk_reasons(text: str, extra_words: Iterable[str] = ()) -> list[str]:
 
 
 def _discounted(sentence: str, start: int) -> bool:
-    """Negated, a figure of speech, or only in the past or someone else's story."""
-    return bool(_NEGATED.search(sentence[:start]) or _FIGURE.search(sentence) or (_PAST.search(sentence) and not _NOW.search(sentence)))
+    """Negated, a figure of speech, a clinician's negative screen, or only in the past or someone
+    else's story."""
+    return bool(_NEGATED.search(sentence[:start]) or _FIGURE.search(sentence) or _SCREENED_NEGATIVE.search(sentence)
+                or (_PAST.search(sentence) and not _NOW.search(sentence)))
