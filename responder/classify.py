@@ -30,30 +30,34 @@ _SOLICITATION = rules(
     (r"\b(?:we(?:'re| are) hiring|recruit(?:er|ing)|join our (?:team|network|platform)|now hiring|per[- ]session rate|1099|w-?2 position)\b", "recruiting"),
     (r"\b(?:business|working capital) (?:loan|funding|line of credit)|pre-?approved|merchant cash|\bfunding offer", "financing offer"),
     (r"\b(?:acquire|acquisition of|buy|purchase) (?:your|a) practice|practice (?:acquisition|sale)\b", "offer to buy the practice"),
-    (r"\bverify your (?:account|mailbox|email|identity)|mailbox (?:is )?(?:full|quota)|password (?:expires?|reset required)|click (?:here|below|the link) to (?:verify|confirm|restore|avoid|view|sign)", "phishing"),
-    (r"\binvoice (?:is )?(?:overdue|past due|attached)|wire transfer|gift cards?|overpa(?:id|yment)|refund the (?:difference|balance)", "payment scam"),
-    (r"\b(?:package|parcel|shipment|delivery) (?:is )?(?:on hold|held|could not be delivered|pending)|\busps\b|\bfedex\b|\bdhl\b", "delivery scam"),
-    (r"\bunpaid toll\b|\btoll (?:balance|bill|notice)\b|\bto avoid an? \$?\d+ (?:late )?fee\b|\breply (?-i:Y) then\b|\bactivate the link\b", "toll or fee scam"),
     (r"\b(?:listing|profile) (?:will be |has been |is )?(?:removed|suspended|deactivated|expir\w+)|(?:upgrade|boost|premium) (?:your )?(?:listing|profile)", "directory upsell"),
         (r"\bwe help (?:therapists|practices|clinicians|counselors)\b|\bnew clients?/mo|\bworth a (?:quick |short |\d+[- ]min(?:ute)? )?(?:chat|call)\b|\b(?:would|does|do) [\w\s]{0,20} work for a (?:quick |short )?call\b", "sales outreach"),
-    (r"\bgoogle business\b|\bverify (?:your )?ownership\b|\bmarked (?:permanently )?closed\b", "listing scam"),
     (r"\bpractices (?:on|using|like yours) \w+ (?:get|see|convert|grow)|\binvit\w+ (?:a small group of )?(?:\w+ )?practices to join\b|\bconvert (?:about )?\d+% more\b", "platform pitch"),
     (r"\brecapitaliz\w+|\bconsidering a sale\b", "offer to buy the practice"),
     (r"\bpast due\b|\bsent to collections\b|\bfinal notice\b", "payment demand"),
     (r"\bhiring\b|\bset your own hours\b|\$\d+ ?/ ?session\b", "recruiting"),
-    (r"\breview and sign\b|\bsent you a document\b|\bshared a (?:file|document) with you\b", "document phishing"),
-    (r"\badvance payment\b|\bunable to (?:make|take) (?:phone )?calls\b|\boffshore\b|\bcashier'?s check\b|\bcertified check\b", "overpayment scam"),
     (r"\brevenue\b|\bbilling team\b|\bdenied claims\b|\bdenials\b", "billing vendor pitch"),
     (r"\bwebinar\b|\bce credits?\b|\bcontinuing education\b|\bsponsor(?:ed|ship)\b|\bpartnership opportunit", "promotion"),
     (r"\bguest (?:post|article|blog)\b|\bbacklinks?\b|\bsponsored (?:post|content|article)\b|\bcontribute (?:a|an) (?:\w+[- ])*(?:article|post)\b|\blink (?:placement|insertion|exchange)\b", "content marketing pitch"),
     (r"\b(?:processing|card|merchant|transaction) (?:fees|rates)\b|\boverpaying\b|\bfree (?:\w+ )?(?:review|quote|assessment|consultation for your)\b|\breply (?-i:[A-Z]{3,})\b", "sales pitch"),
     (r"\bmsg ?(?:&|and) ?data rates\b|\b(?:reply|txt|text) stop to (?:end|opt[- ]?out|unsubscribe|cancel)\b", "marketing text"),
-    (r"\baction required\b|\bawaiting (?:your )?signature\b|\bsuspension of (?:claims|payments?|your)\b|\bfailure to (?:complete|comply|verify)\b|\brecredentialing\b", "urgent-document phishing"),
     (r"\bunsubscribe\b|\bopt out of (?:these|future) (?:emails|messages)", "carries an unsubscribe line"),
     (r"\bgtube\b|XJS\*C4JDBQADN1", "spam test string"),
     (r"\b(?:having )?(?:trouble|problems?) viewing\b|\bview (?:this (?:e-?mail|message) )?(?:online|in (?:your|a) browser)\b|\bproblemas para visualizar\b|\bver on-?line\b|\bclick aqu[ií]\b", "newsletter or advertising layout"),
     (r"\b(?:limited[- ]time|special) offer\b|\bfree shipping\b|\b\d+% off\b|\bnuevo producto\b|\boferta\b|\bdescuento\b", "advertising"),
     (r"\bserious relationship\b|\bpictures of me\b|\bhello dear\b|\bdear friend\b|\bget to know you\b", "unsolicited personal approach (spam)"),
+)
+# Scams and phishing: enough on their own, however much the message dresses as a person asking for care.
+_SCAM = rules(
+    (r"\b(?:uploaded|shared|put) (?:\w+ ){0,4}(?:to|in|on) a (?:secure )?(?:folder|portal|link|drive)\b|\bsign in with your (?:work |business )?email\b|\bview documents?:", "document-link phishing"),
+    (r"\bverify your (?:account|mailbox|email|identity)|mailbox (?:is )?(?:full|quota)|password (?:expires?|reset required)|click (?:here|below|the link) to (?:verify|confirm|restore|avoid|view|sign)", "phishing"),
+    (r"\binvoice (?:is )?(?:overdue|past due|attached)|wire transfer|gift cards?|overpa(?:id|yment)|refund the (?:difference|balance)", "payment scam"),
+    (r"\b(?:package|parcel|shipment|delivery) (?:is )?(?:on hold|held|could not be delivered|pending)|\busps\b|\bfedex\b|\bdhl\b", "delivery scam"),
+    (r"\bunpaid toll\b|\btoll (?:balance|bill|notice)\b|\bto avoid an? \$?\d+ (?:late )?fee\b|\breply (?-i:Y) then\b|\bactivate the link\b", "toll or fee scam"),
+    (r"\bgoogle business\b|\bverify (?:your )?ownership\b|\bmarked (?:permanently )?closed\b", "listing scam"),
+    (r"\breview and sign\b|\bsent you a document\b|\bshared a (?:file|document) with you\b", "document phishing"),
+    (r"\badvance payment\b|\bunable to (?:make|take) (?:phone )?calls\b|\boffshore\b|\bcashier'?s check\b|\bcertified check\b", "overpayment scam"),
+    (r"\baction required\b|\bawaiting (?:your )?signature\b|\bsuspension of (?:claims|payments?|your)\b|\bfailure to (?:complete|comply|verify)\b|\brecredentialing\b", "urgent-document phishing"),
 )
 _REFERRAL = rules(
     (r"\b(?:i(?:'m| am| would like to| want to|'d like to)|we(?:'re| are| would like to|'d like to)|writing to|hoping to)\s+(?:\w+\s+){0,2}refer(?:ring)?\b", "refers someone"),
@@ -66,6 +70,7 @@ _REFERRAL = rules(
     (r"\b(?:requesting|request) an appointment for\b|\bfor one of our (?:members|patients|clients|students|participants)\b|\bis referring\b|\breferir a mi paciente\b|\bmi paciente\b", "asks on behalf of a client"),
     (r"\b(?:asked|asking) (?:me|us) to help (?:them|him|her) find\b|\bhelp (?:them|him|her) find (?:a |an )?(?:\w+ )?(?:counsel\w*|therap\w*)\b", "helps someone find care"),
     (r"\b(?:discharging|discharge|stepping down) (?:a |this |our )?(?:patient|client|participant)\b|\bdischarge planner\b", "a discharge from care"),
+    (r"\bi have a (?:young |new )?(?:couple|family|teen|student|parishioner|congregant|member|patient|client)\b|\bok if i (?:pass along|give (?:them|him|her)) your (?:number|info)\b|\bwith the parents'? (?:written )?(?:consent|permission)\b", "speaks for someone in their care"),
     (r"\bon behalf of (?:a|one of (?:our|my)|my|our) (?:client|patient|member|student|participant|resident)\b|\b(?:have|got) a (?:pt|patient|client)\b|\btake referrals\b|\bgive (?:him|her|them) your (?:number|info)\b", "asks on behalf of a client"),
     (r"\bsigned (?:a |the |our )?release\b|\brelease of information\b|\b(?-i:ROI)\b", "mentions a release of information"),
     (r"\bwith (?:his|her|their) (?:\w+'?s? )?(?:permission|consent)\b|\b(?:mom|dad|parents?|mother|father|guardian) said i could (?:reach out|contact you|write)\b", "writes with the family's permission"),
@@ -76,13 +81,14 @@ _PROFESSIONAL = re.compile(
     r"school counselor|case manager|care coordinator|pastor|chaplain|reverend|rev\.|pediatrician|physician|"
     r"psychiatrist|nurse practitioner|social worker|EAP|promotora|attorney|paralegal|counseling center|"
     r"Dr\.? [A-Z]|(?:counselor|therapist|nurse|coordinator|planner) at|Pediatrics|Clinic|Hospital|Medical|Program|Family Medicine|Medical Center|"
-    r"rabbi|imam|priest|clergy|Congregation|discharge planner|case worker|caseworker|I serve as|[Cc]l[ií]nica|[Dd]octora?|Dra?\.|[Pp]ediatra|[Mm][eé]dic[oa]|[Pp]romotora)\b"
+    r"rabbi|imam|priest|clergy|Congregation|Pastor|Rabbi|Chaplain|Reverend|Imam|Father [A-Z]|discharge planner|case worker|caseworker|I serve as|[Cc]l[ií]nica|[Dd]octora?|Dra?\.|[Pp]ediatra|[Mm][eé]dic[oa]|[Pp]romotora)\b"
 )
 _EXISTING = rules(
     (r"\breschedul\w*|\bmove (?:my|our|the) (?:appointment|session)|\bswitch (?:my|our|the)? ?(?:session|appointment)|\bcancel(?:l?ing)? (?:my|our|the|today|tomorrow|this)|\bneed to cancel\b", "asks to change an appointment"),
     (r"\b(?:my|our)\b[\w\s]{0,25}\b(?:appointment|session|appt)s?\b", "refers to their own appointments"),
     (r"\b(?:running|be|i'?m)\s+(?:\w+\s+){0,3}(?:late|behind)\b|\bon my way\b|\bbe there (?:soon|in)\b", "running late"),
     (r"\b(?:the|my|our|this|that) session on\b|\bsession on \d{1,2}/\d{1,2}\b|\b(?:card|payment) (?:was |got )?declined\b|\bcharged (?:me )?(?:twice|double|two times)\b|\bdouble[- ]charged\b|\bmy \d{1,2}/\d{1,2} (?:session|appt|appointment)\b|\bmy \d{1,2}(?::\d\d)?\s?(?:am|pm)? (?:with|appt|appointment|session)\b|\b(?:in|through|on|via) the portal\b", "about a session of theirs"),
+    (r"\b(?:could|can) (?:my|our|the|this|\w+'s)\s+(?:\w+\s+)?(?:\d{1,2}(?::\d\d)?\s?(?:am|pm)?|session|appt|appointment)\s+be (?:on )?(?:video|virtual|telehealth|in person)\b|\b(?:keep|continue) seeing (?:you|[A-Z][a-z]+)\b|\bhas been seeing (?:Mr|Ms|Mrs|Dr)\.? [A-Z]\w*|\bwrite (?:a |me a )?(?:short )?letter\b", "about their care here"),
     (r"\bsoy (?:cliente|paciente) de\b|\bmis sesiones\b|\bmi pr[oó]xima cita\b|\bmi terapeuta\b", "a current client (Spanish)"),
     (r"\bthank(?:s| you) for (?:today|tonight|this morning|yesterday|our session|the session|last (?:week|session|night))\b", "thanks their clinician for a session"),
     (r"\b(?:can|could) we (?:move|switch|change|push|bump|do) (?:my |our |the |tomorrow'?s? |today'?s? )?(?:\w+ )?(?:\d{1,2}(?::\d\d)?\s?(?:am|pm)? )?to (?:mon|tue|wed|thu|fri|sat|sun|next|another|a different|later|earlier)\w*", "asks to move their appointment"),
@@ -140,9 +146,10 @@ def _category(text: str, message: Inbound, extra: ExtraWords) -> tuple[str, list
     crisis = risk_reasons(text, extra.crisis)
     if crisis:
         return "crisis", crisis
-    solicitation = matches(_SOLICITATION, text) + _words(extra.solicitation, text, "practice's solicitation word")
+    scam = matches(_SCAM, text)
+    solicitation = scam + matches(_SOLICITATION, text) + _words(extra.solicitation, text, "practice's solicitation word")
     asks_for_care = _ASKS_FOR_CARE.search(text)
-    if len(solicitation) >= 2 or (solicitation and not asks_for_care):
+    if scam or len(solicitation) >= 2 or (solicitation and not asks_for_care):
         return "solicitation", solicitation
     referral = matches(_REFERRAL, text) + _words(extra.professional_referral, text, "practice's referral word")
     if referral and (_PROFESSIONAL.search(message.text) or len(referral) >= 2):

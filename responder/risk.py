@@ -22,7 +22,7 @@ _CRISIS = rules(
     (r"\b(?:kill|killing|end|ending|take|taking)\s+(?:my ?self|herself|himself|themselves|my (?:own )?life|(?:his|her|their) (?:own )?life|it all)\b", "talks of ending a life"),
     (r"(?<!non-)(?<!non )\bsuicid(?:e|al)\b|\bsuicidio\b|\bsuicidarme\b|\bsuicidar(?:se|me)\b", "mentions suicide"),
     (r"\b(?:want|wants|wanted|wanna|wish|wishes|wishing|ready|hoping|hope)\s+(?:to\s+)?(?:die|be dead|not (?:to )?wake up|disappear forever|sleep forever|not be here)\b", "wishes to die"),
-    (r"\b(?:go(?:ing)? to (?:bed|sleep)|fall asleep)\s+hoping\s+(?:i|to)\s+(?:won'?t|don'?t|do not|will not|never)\s+wake\b|\bhoping\s+i\s+(?:won'?t|don'?t)\s+wake\s+up\b", "hopes not to wake up"),
+    (r"\b(?:go(?:ing)? to (?:bed|sleep)|fall asleep)\s+hoping\s+(?:i|to)\s+(?:won'?t|don'?t|do not|will not|never)\s+wake\b|\bhoping\s+(?:\w+\s+){0,2}(?:won'?t|don'?t|do not|will not|never)\s+wake\b", "hopes not to wake up"),
     (r"\bwish(?:es)?\s+(?:i|she|he|they)\s+(?:was|were|had)(?:n'?t|\s+not|\s+never)?\s+(?:dead|alive|here|born|around|been born)\b", "wishes to be dead or gone"),
     (r"\b(?:do\s*n[o']?t|did\s*n[o']?t|does\s*n[o']?t|not)\s+want\s+to\s+(?:be\s+(?:here|alive|around)|live|exist|wake up|go on|be on this earth)\b", "does not want to be alive"),
     (r"\b(?:won'?t|will not|wouldn'?t|not going to|not gonna|do\s*n[o']?t think i'?ll|might not)\s+be\s+(?:around|here|alive)\b", "says they will not be around"),
@@ -64,8 +64,10 @@ _CRISIS = rules(
     (r"\b(?:sorry for everything|you deserve better|tell (?:the (?:girls|boys|kids)|my (?:kids|mom|dad|family)|\w+) (?:i|that i) love (?:them|her|him|you)|sorry,? love you|take care of (?:the kids|my (?:dog|cat|kids)) for me)\b", "farewell words"),
     (r"\b(?:pictures?|images?|thoughts?|visions?) (?:in my head )?(?:of|about) (?:\w+ ){0,2}(?:dropping|drowning|hurting|harming|shaking|smothering|killing|hitting)\b|\bplaying it out\b.{0,80}\b(?:to (?:him|her|them)|detailed)\b|\bwhat i'?d do to (?:him|her|them)\b|\b(?:something|it) i might (?:actually )?do\b", "intrusive thoughts of harming someone"),
     (r"\b(?:going to|gonna|will) make (?:her|him|me|us|them) (?:sorry|pay)\b|\bput (?:his|her|a) (?:gun|knife)\b"
-     r"|\b(?:going to|gonna|will|would|wants? to|threatened to) kill (?:all of |both of |every one of )?(?:us|me|her|him|them|everyone|my \w+)\b", "is being threatened"),
-    (r"\b(?:has|had|with|holding|grabbed|got|waving) (?:a |his |her |the )?(?:knife|knives|gun|weapon|bat|machete|hammer)\b", "someone holds a weapon"),
+     r"|\b(?:going to|gonna|will|would|wants? to|threatened to|threatening to) (?:kill|stab|shoot|hurt|beat|strangle) (?:all of |both of |every one of )?(?:us|me|her|him|them|everyone|my \w+|his \w+|her \w+)\b", "is being threatened"),
+    (r"\b(?:has|had|with|holding|grabbed|got|waving) (?:a |his |her |the )?(?:\w+ )?(?:knife|knives|gun|weapon|bat|machete|hammer)\b", "someone holds a weapon"),
+    (r"\b(?:before i do something (?:stupid|bad|i(?:'ll| will)? regret)|(?:scared|afraid|frightened|terrified) of what (?:i|i'?ll|i might|i could|he|she)(?:'ll| will| might| could)? do)\b|\brun (?:him|her|them) off the road\b|\b(?:put|held|pressed) (?:the |a )?pillow over (?:her|his|their|the baby'?s) face\b", "afraid of what they might do"),
+    (r"\b(?:done|tired of|can'?t keep) fighting\b|\bwon'?t be needing (?:it|them|my \w+)(?: anymore)?\b|\bgive my (?:\w+ )?(?:slot|spot|appointment) (?:away|to someone else)\b", "giving up"),
     (r"\b(?:locked|hiding|hid|barricaded) (?:me |us |myself |herself |himself )?(?:and (?:my |her |his )?(?:\w+ ){0,2})?(?:\w+ ){0,3}in (?:the|a|my|her|his|our) (?:bathroom|closet|room|bedroom|car|basement)\b|\b(?:please|someone|can (?:you|someone)|should i)\s+(?:\w+\s+){0,2}call (?:911|the police|an ambulance)\b", "hiding from danger now"),
     (r"\bme desped[ií] de\b|\bdespedirme de\b|\bperd[oó]n por todo\b|\b(?:tengo|aqu[ií] tengo|tengo aqu[ií])\s+(?:\w+\s+){0,2}(?:las |unas |mis )?(?:pastillas|pistola|arma|cuchillo)\b|\bcuiden a (?:mis|mi)\b", "farewell or means at hand (Spanish)"),
     (r"\bsorry\b.{0,30}\bfor everything\b|\bnone of this is (?:on|your|her|his)\b|\b(?:it'?s|is) not (?:your|her|his) fault\b|\bthank(?:s| you) for trying\b", "farewell words"),
@@ -79,7 +81,7 @@ _PAST = re.compile(
     r"used to|history of|in the past|had a period of|back in|died by|lost (?:\w+ ){0,2}(?:to|by)|passed away|anniversary|"
     r"survivors?|prevention|awareness|training|since then|suicide[- ]loss|loss to suicide|bereave\w*|"
     r"people (?:tell|told|say) me|callers|we couldn'?t (?:save|bring back)|in the (?:er|icu|hospital) (?:we|i) see|committed suicide|found dead|was found|"
-    r"lost (?:\w+ ){0,2}(?:to|by) suicide|(?:his|her|their|\w+'s) suicide\b(?! attempt))\b",
+    r"lost (?:\w+ ){0,2}(?:to|by) suicide|(?:his|her|their|\w+'s) suicide\b(?! attempt)|(?:a |one |each )?(?:person|people|callers?|clients?|patients?|someone) who (?:is|are|was|were))\b",
     re.I,
 )
 _NOW = re.compile(r"\b(?:now|tonight|today|again|lately|these days|this week|right now|currently|anymore|keep|started|come back|back|last night|yesterday|this morning)\b", re.I)
@@ -96,7 +98,7 @@ _NEGATED = re.compile(
 )
 # A clinician reporting a screening item that came back negative ("item 10 ... was 0").
 _SCREENED_NEGATIVE = re.compile(r"\b(?:item \d+|epds|phq-?9|c-?ssrs|asq|screen(?:ed|ing)?)\b.{0,60}\b(?:was|were|=|scored?|came back)\s*(?:0|zero|negative)\b", re.I)
-_FIGURE = re.compile(r"\b(?:lol|lmao|haha|jk|kidding|figure of speech|metaphorically|kill for|dying to|killing me|murder on)\b", re.I)
+_FIGURE = re.compile(r"\b(?:lol|lmao|haha|jk|kidding|figure of speech|metaphorically|kill for|dying to|killing me|murder on|die of (?:embarrassment|shame|laughter|boredom)|dying of (?:embarrassment|laughter|boredom))\b", re.I)
 
 
 
