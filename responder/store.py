@@ -7,13 +7,16 @@ Exactly once rests on three rules kept here:
 - a reply row is claimed by a conditional UPDATE before it is sent, so two workers (threads or
   processes sharing PostgreSQL) never send the same row at once.
 
-A crash after the transport accepted a reply but before it was marked sent leaves the claim to
-expire; the reply is then sent again, byte for byte the same and with the same Message-ID, so the
-person's mail program shows it once. Losing a reply is worse than that.
+A crash after the transport accepted a reply but before it was marked sent leaves its claim behind;
+the next run on the same machine takes it over at once (the claiming process is gone), a worker
+elsewhere once the lease runs out. The reply is then sent again, byte for byte the same and with
+the same Message-ID, so the person's mail program shows it once. Losing a reply is worse than that.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,6 +68,7 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime, nullable=False),
     Column("claimed_until", DateTime),
+    Column("claimed_by", String(100)),  # host:pid of the worker sending it, to spot one that died
     Column("last_error", Text),
     Column("created_at", DateTime, nullable=False),
     Column("sent_at", DateTime),
@@ -217,12 +221,13 @@ class Store:
 
     def claim_due(self, channels: Sequence[str], limit: int = 20, lease: timedelta = timedelta(minutes=2)) -> list[Due]:
         """Rows due for sending, each claimed by a conditional UPDATE that only one worker wins.
-        A claim that outlived its lease (a worker died mid-send) is due again."""
+        A claim whose worker died mid-send is due again: at once when that worker ran on this
+        machine (its process is gone), else once its lease has run out."""
         now = utcnow()
-        due = (outbox.c.state == "pending") & (outbox.c.next_attempt_at <= now)
-        abandoned = (outbox.c.state == "sending") & (outbox.c.claimed_until < now)
         claimed: list[Due] = []
         with self.engine.begin() as conn:
+            due = (outbox.c.state == "pending") & (outbox.c.next_attempt_at <= now)
+            abandoned = (outbox.c.state == "sending") & ((outbox.c.claimed_until < now) | outbox.c.claimed_by.in_(_dead_claimers(conn)))
             rows = conn.execute(
                 select(outbox.c.id, outbox.c.kind, outbox.c.channel, outbox.c.to_addr, outbox.c.msgid, outbox.c.raw,
                        outbox.c.attempts, outbox.c.created_at)
@@ -233,7 +238,7 @@ class Store:
             for row in rows:
                 won = conn.execute(
                     update(outbox).where(outbox.c.id == row.id, due | abandoned)
-                    .values(state="sending", claimed_until=now + lease, attempts=outbox.c.attempts + 1)
+                    .values(state="sending", claimed_until=now + lease, claimed_by=WORKER, attempts=outbox.c.attempts + 1)
                 ).rowcount
                 if won:
                     claimed.append(Due(row.id, row.kind, row.channel, row.to_addr, row.msgid, row.raw, row.attempts + 1, row.created_at))
@@ -421,6 +426,30 @@ class Store:
             return conn.execute(query).first() is not None
         with self.engine.connect() as own:
             return own.execute(query).first() is not None
+
+
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _dead_claimers(conn: Connection) -> list[str]:
+    """Workers on this machine that hold claims but whose process is gone (killed mid-send)."""
+    host = socket.gethostname()
+    dead = []
+    for claimer in conn.execute(select(outbox.c.claimed_by).where(outbox.c.state == "sending").distinct()).scalars():
+        name, _, pid = (claimer or "").rpartition(":")
+        if name == host and pid.isdigit() and not _alive(int(pid)):
+            dead.append(claimer)
+    return dead
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _engine(url: str) -> Engine:

@@ -143,3 +143,19 @@ def test_unreadable_and_headerless_mail_is_recorded_and_skipped(tmp_path: Path, 
     assert service.pipeline.ingest_email("test", odd).status == "skipped"
     assert service.pipeline.ingest_email("test", inquiry()).status == "answered", "the loop goes on"
     assert service.delivery.run().sent == 1
+
+
+def test_a_claim_left_by_a_killed_process_here_is_taken_over_at_once(tmp_path: Path, smtp: SmtpSink) -> None:
+    import socket
+
+    from sqlalchemy import update
+
+    from responder.store import outbox
+
+    service = service_for(tmp_path, smtp)
+    service.pipeline.ingest_email("test", inquiry())
+    [claimed] = service.store.claim_due(["email"])  # a lease of minutes, held by...
+    with service.store.transaction() as conn:  # ...a process of this machine that no longer exists
+        conn.execute(update(outbox).values(claimed_by=f"{socket.gethostname()}:{2**22 + 12345}"))
+    assert service.delivery.run().sent == 1
+    assert smtp.wait_for(1)[0].message["Message-ID"] == claimed.msgid

@@ -25,6 +25,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from ..config import Imap
+from ..imap_session import connect, logout
 from ..pipeline import Pipeline
 from ..store import Store
 
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 
 FETCH_BATCH = 50
 IDLE_RENEW_SECONDS = 300  # re-issue IDLE well inside the 29 minutes after which servers may drop it
-TIMEOUT_SECONDS = 30
 NETWORK_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError)
 
 
@@ -51,20 +51,20 @@ class ImapSource:
         with self._lock:
             try:
                 if self._client is None:
-                    self._client = self._connect()
+                    self._client = connect(self.settings)
                 return self._fetch_new(self._client)
             except NETWORK_ERRORS:
                 self._drop()
                 raise
 
     def check(self) -> str:
-        client = self._connect()
+        client = connect(self.settings)
         try:
             info = client.select_folder(self.settings.folder, readonly=True)
             idle = "offers IDLE" if b"IDLE" in client.capabilities() else "no IDLE: polling"
             return f"IMAP {self.settings.host}:{self.settings.port} login ok, {self.settings.folder} has {info.get(b'EXISTS', 0)} messages, {idle}"
         finally:
-            _logout(client)
+            logout(client)
 
     def close(self) -> None:
         with self._lock:
@@ -77,7 +77,7 @@ class ImapSource:
         while not stop.is_set():
             client = None
             try:
-                client = self._connect()
+                client = connect(self.settings)
                 if b"IDLE" not in client.capabilities():
                     log.info("%s offers no IDLE: polling every %ss", self.settings.host, self.poll_seconds)
                     return
@@ -93,7 +93,7 @@ class ImapSource:
                 stop.wait(delay)
             finally:
                 if client is not None:
-                    _logout(client)
+                    logout(client)
 
     def _idle(self, client: IMAPClient, stop: threading.Event, ring: Callable[[], None]) -> None:
         while not stop.is_set():
@@ -113,20 +113,6 @@ class ImapSource:
             client.idle_done()
             if news:
                 ring()
-
-    def _connect(self) -> IMAPClient:
-        s = self.settings
-        context = ssl.create_default_context()
-        client = IMAPClient(s.host, port=s.port, ssl=s.ssl, ssl_context=context if s.ssl else None, timeout=TIMEOUT_SECONDS)
-        try:
-            if not s.ssl and b"STARTTLS" in client.capabilities():
-                client.starttls(context)
-            client.login(s.username, s.password)
-        except BaseException:
-            _logout(client)
-            raise
-        client.normalise_times = False  # INTERNALDATE with its zone, not as naive local time
-        return client
 
     def _fetch_new(self, client: IMAPClient) -> int:
         folder = client.select_folder(self.settings.folder, readonly=True)
@@ -158,20 +144,10 @@ class ImapSource:
 
     def _drop(self) -> None:
         if self._client is not None:
-            _logout(self._client)
+            logout(self._client)
             self._client = None
 
 
 def backoff(failures: int) -> float:
     """1, 2, 4, ... seconds, capped at 30."""
     return float(min(30, 2 ** max(0, failures - 1)))
-
-
-def _logout(client: IMAPClient) -> None:
-    try:
-        client.logout()
-    except Exception:  # noqa: BLE001 - a connection that is already gone needs no goodbye
-        try:
-            client.shutdown()
-        except Exception:  # noqa: BLE001
-            pass

@@ -12,15 +12,13 @@ leaves them out; a server that flags nothing gets the usual names, inside the us
 namespace (``INBOX.Drafts`` on Courier-style servers).
 
 One connection stays open between calls, as responder may look up many drafts in a row; it
-is reopened once when the server has dropped it. Connection and login are done the way
-responder.sources.imap does them (same TLS, STARTTLS and timeout choices). That module is not
-imported, because it brings the whole pipeline with it and the pipeline may come to use this
-one. Errors (imapclient's and OSError) go to the caller, which decides about retrying later.
+is reopened once when the server has dropped it. Connection and login are responder's one way
+(imap_session). Errors (imapclient's and OSError) go to the caller, which decides about retrying
+later.
 """
 
 from __future__ import annotations
 
-import ssl
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -31,8 +29,8 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError
 
 from ..config import Imap
+from ..imap_session import connect, logout
 
-TIMEOUT_SECONDS = 30  # as responder.sources.imap
 DRAFT_FLAGS = (b"\\Draft", b"\\Seen")  # \Seen: a draft is the practice's own, never "unread"
 DRAFTS_FLAG = b"\\Drafts"
 SENT_FLAG = b"\\Sent"
@@ -115,11 +113,11 @@ class ImapDrafts:
 
     def check(self) -> str:
         """Log in on a connection of its own, find both folders, and say which they are."""
-        client = _connect(self.settings)
+        client = connect(self.settings)
         try:
             return describe(_discover_folders(client))
         finally:
-            _logout(client)
+            logout(client)
 
     def close(self) -> None:
         with self._lock:
@@ -152,13 +150,13 @@ class ImapDrafts:
 
     def _session(self) -> IMAPClient:
         if self._client is None:
-            self._client = _connect(self.settings)
+            self._client = connect(self.settings)
         return self._client
 
     def _drop(self) -> None:
         client, self._client, self._folders = self._client, None, None
         if client is not None:
-            _logout(client)
+            logout(client)
 
     # -- the folders ---------------------------------------------------------------------
 
@@ -313,31 +311,3 @@ def _normal_id(message_id: str) -> str:
     """A Message-ID as compared here: unfolded, and in its angle brackets."""
     compact = "".join(message_id.split())
     return compact if compact.startswith("<") else f"<{compact}>"
-
-
-# -- connecting (as responder.sources.imap does) --------------------------------------------
-
-
-def _connect(settings: Imap) -> IMAPClient:
-    """Implicit TLS, or STARTTLS when the plain port offers it; the system's trust store."""
-    context = ssl.create_default_context()
-    client = IMAPClient(settings.host, port=settings.port, ssl=settings.ssl,
-                        ssl_context=context if settings.ssl else None, timeout=TIMEOUT_SECONDS)
-    try:
-        if not settings.ssl and b"STARTTLS" in client.capabilities():
-            client.starttls(context)
-        client.login(settings.username, settings.password)
-    except BaseException:
-        _logout(client)
-        raise
-    return client
-
-
-def _logout(client: IMAPClient) -> None:
-    try:
-        client.logout()
-    except Exception:  # noqa: BLE001 - a connection that is already gone needs no goodbye
-        try:
-            client.shutdown()
-        except Exception:  # noqa: BLE001
-            pass
