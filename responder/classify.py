@@ -49,7 +49,7 @@ _SOLICITATION = rules(
 )
 # Scams and phishing: enough on their own, however much the message dresses as a person asking for care.
 _SCAM = rules(
-    (r"\b(?:uploaded|shared|put) (?:\w+ ){0,4}(?:to|in|on) a (?:secure )?(?:folder|portal|link|drive)\b|\bsign in with your (?:work |business )?email\b|\bview documents?:", "document-link phishing"),
+    (r"\b(?:uploaded|shared|put) (?:\w+ ){0,4}(?:to|in|on) a (?:secure )?(?:folder|portal|link|drive)\b|\bsign in with your (?:work |business |office )?email\b|\bview documents?:", "document-link phishing"),
     (r"\bverify your (?:account|mailbox|email|identity)|mailbox (?:is )?(?:full|quota)|password (?:expires?|reset required)|click (?:here|below|the link) to (?:verify|confirm|restore|avoid|view|sign)", "phishing"),
     (r"\binvoice (?:is )?(?:overdue|past due|attached)|wire transfer|gift cards?|overpa(?:id|yment)|refund the (?:difference|balance)", "payment scam"),
     (r"\b(?:package|parcel|shipment|delivery) (?:is )?(?:on hold|held|could not be delivered|pending)|\busps\b|\bfedex\b|\bdhl\b", "delivery scam"),
@@ -84,12 +84,12 @@ _PROFESSIONAL = re.compile(
     r"rabbi|imam|priest|clergy|Congregation|Pastor|Rabbi|Chaplain|Reverend|Imam|Father [A-Z]|discharge planner|case worker|caseworker|I serve as|[Cc]l[ií]nica|[Dd]octora?|Dra?\.|[Pp]ediatra|[Mm][eé]dic[oa]|[Pp]romotora)\b"
 )
 _EXISTING = rules(
-    (r"\breschedul\w*|\bmove (?:my|our|the) (?:appointment|session)|\bswitch (?:my|our|the)? ?(?:session|appointment)|\bcancel(?:l?ing)? (?:my|our|the|today|tomorrow|this)|\bneed to cancel\b", "asks to change an appointment"),
+    (r"\breschedul\w*|\bmove (?:my|our|the) (?:appointment|session)|\bswitch (?:my|our|the)? ?(?:session|appointment)|\bcancel(?:l?ing)? (?:my|our|the|today|tomorrow|this)|\bcancel (?:my |our |the )?(?:mon|tue|wed|thu|fri|sat|sun)\w*\b|\bneed to cancel\b", "asks to change an appointment"),
     (r"\b(?:my|our)\b[\w\s]{0,25}\b(?:appointment|session|appt)s?\b", "refers to their own appointments"),
     (r"\b(?:running|be|i'?m)\s+(?:\w+\s+){0,3}(?:late|behind)\b|\bon my way\b|\bbe there (?:soon|in)\b", "running late"),
     (r"\b(?:the|my|our|this|that) session on\b|\bsession on \d{1,2}/\d{1,2}\b|\b(?:card|payment) (?:was |got )?declined\b|\bcharged (?:me )?(?:twice|double|two times)\b|\bdouble[- ]charged\b|\bmy \d{1,2}/\d{1,2} (?:session|appt|appointment)\b|\bmy \d{1,2}(?::\d\d)?\s?(?:am|pm)? (?:with|appt|appointment|session)\b|\b(?:in|through|on|via) the portal\b", "about a session of theirs"),
     (r"\b(?:could|can) (?:my|our|the|this|\w+'s)\s+(?:\w+\s+)?(?:\d{1,2}(?::\d\d)?\s?(?:am|pm)?|session|appt|appointment)\s+be (?:on )?(?:video|virtual|telehealth|in person)\b|\b(?:keep|continue) seeing (?:you|[A-Z][a-z]+)\b|\bhas been seeing (?:Mr|Ms|Mrs|Dr)\.? [A-Z]\w*|\bwrite (?:a |me a )?(?:short )?letter\b", "about their care here"),
-    (r"\bsoy (?:cliente|paciente) de\b|\bmis sesiones\b|\bmi pr[oó]xima cita\b|\bmi terapeuta\b", "a current client (Spanish)"),
+    (r"\bsoy (?:cliente|paciente) de\b|\bmis sesiones\b|\bmi pr[oó]xima cita\b|\bla cita del\b|\bpodemos (?:cambiar|mover|hacer|pasar) la cita\b|\bmi terapeuta\b", "a current client (Spanish)"),
     (r"\bthank(?:s| you) for (?:today|tonight|this morning|yesterday|our session|the session|last (?:week|session|night))\b", "thanks their clinician for a session"),
     (r"\b(?:can|could) we (?:move|switch|change|push|bump|do) (?:my |our |the |tomorrow'?s? |today'?s? )?(?:\w+ )?(?:\d{1,2}(?::\d\d)?\s?(?:am|pm)? )?to (?:mon|tue|wed|thu|fri|sat|sun|next|another|a different|later|earlier)\w*", "asks to move their appointment"),
     (r"\bappointment reminder\b|\b\w+'s (?:\w+ )?(?:appt|appointment|session)\b|\bfor my \d{1,2}(?::\d\d|\s?[ap]m)\b|\bmiss (?:her|his|my) \d{1,2}(?::\d\d|\s?[ap]m)|\b(?:tonight|today|tomorrow|this week)'s (?:\w+ )?session\b|\bmi cita\b", "about an appointment they have"),

@@ -62,7 +62,7 @@ _CRISIS = rules(
      r"|\b(?:high above|over the railing|off (?:the|our|a) balcony|off (?:the|a) (?:bridge|roof|cliff|overpass))\b", "at or dwelling on a high place"),
     (r"\b(?:burn(?:ed|t|ing)?|cut|cutting|scratch(?:ed|ing)?|carv(?:ed|ing))\s+(?:my|her|his)\s+(?:arms?|wrists?|legs?|thighs?|skin|stomach)\b", "self-harm"),
     (r"\b(?:sorry for everything|you deserve better|tell (?:the (?:girls|boys|kids)|my (?:kids|mom|dad|family)|\w+) (?:i|that i) love (?:them|her|him|you)|sorry,? love you|take care of (?:the kids|my (?:dog|cat|kids)) for me)\b", "farewell words"),
-    (r"\b(?:pictures?|images?|thoughts?|visions?) (?:in my head )?(?:of|about) (?:\w+ ){0,2}(?:dropping|drowning|hurting|harming|shaking|smothering|killing|hitting)\b|\bplaying it out\b.{0,80}\b(?:to (?:him|her|them)|detailed)\b|\bwhat i'?d do to (?:him|her|them)\b|\b(?:something|it) i might (?:actually )?do\b", "intrusive thoughts of harming someone"),
+    (r"\b(?:pictures?|images?|thoughts?|visions?|flashes|flashbacks?|urges?) (?:in my head )?(?:of|about|to) (?:\w+ ){0,2}(?:dropping|drowning|hurting|harming|shaking|shake|smothering|killing|hitting|hit|hurt|drop)\b|\b(?:did\s*n[o']?t|do\s*n[o']?t|can'?t|could\s*n[o']?t) trust (?:what )?(?:my hands|myself|my temper)\b|\bplaying it out\b.{0,80}\b(?:to (?:him|her|them)|detailed)\b|\bwhat i'?d do to (?:him|her|them)\b|\b(?:something|it) i might (?:actually )?do\b", "intrusive thoughts of harming someone"),
     (r"\b(?:going to|gonna|will) make (?:her|him|me|us|them) (?:sorry|pay)\b|\bput (?:his|her|a) (?:gun|knife)\b"
      r"|\b(?:going to|gonna|will|would|wants? to|threatened to|threatening to) (?:kill|stab|shoot|hurt|beat|strangle) (?:all of |both of |every one of )?(?:us|me|her|him|them|everyone|my \w+|his \w+|her \w+)\b", "is being threatened"),
     (r"\b(?:has|had|with|holding|grabbed|got|waving) (?:a |his |her |the )?(?:\w+ )?(?:knife|knives|gun|weapon|bat|machete|hammer)\b", "someone holds a weapon"),
@@ -71,7 +71,9 @@ _CRISIS = rules(
     (r"\b(?:locked|hiding|hid|barricaded) (?:me |us |myself |herself |himself )?(?:and (?:my |her |his )?(?:\w+ ){0,2})?(?:\w+ ){0,3}in (?:the|a|my|her|his|our) (?:bathroom|closet|room|bedroom|car|basement)\b|\b(?:please|someone|can (?:you|someone)|should i)\s+(?:\w+\s+){0,2}call (?:911|the police|an ambulance)\b", "hiding from danger now"),
     (r"\bme desped[ií] de\b|\bdespedirme de\b|\bperd[oó]n por todo\b|\b(?:tengo|aqu[ií] tengo|tengo aqu[ií])\s+(?:\w+\s+){0,2}(?:las |unas |mis )?(?:pastillas|pistola|arma|cuchillo)\b|\bcuiden a (?:mis|mi)\b", "farewell or means at hand (Spanish)"),
     (r"\bsorry\b.{0,30}\bfor everything\b|\bnone of this is (?:on|your|her|his)\b|\b(?:it'?s|is) not (?:your|her|his) fault\b|\bthank(?:s| you) for trying\b", "farewell words"),
-    (r"\b(?:feel|feeling)\s+(?:exactly\s+|just\s+)?(?:like|the way)\s+i\s+did\s+(?:then|before|back then|that time)\b|\bcountdown\b", "the old state is back"),
+    (r"\b(?:feel|feels|feeling)\s+(?:exactly\s+|just\s+)?(?:like|the way)\s+(?:i|it)\s+did\s+(?:then|before|back then|that (?:time|spring|summer|fall|autumn|winter|year|night))\b|\bcountdown\b", "the old state is back"),
+    (r"\bif (?:things|it|nothing|life) (?:are\s*n[o']?t|is\s*n[o']?t|does\s*n[o']?t get|do\s*n[o']?t get|don'?t get|isn'?t) (?:any )?better by\b|\bthat'?s my answer\b", "has set a deadline"),
+    (r"\b(?:fui|estoy|estuve|voy)\s+(?:otra vez\s+)?(?:al|en el)\s+puente\b|\bno me avent[eé]\b|\bno s[eé] si (?:\w+ )?(?:voy a poder|puedo) aguantar\b|\bpens[aá]ndolo\b", "at a high place or cannot hold on (Spanish)"),
     (r"\bcan'?t stop (?:wanting|thinking about|trying) to (?:do (?:it|more)|hurt|cut|burn|die)\b|\bwanting to do more\b", "cannot stop the urge"),
     (r"\b(?:same|those|the) (?:dark )?thoughts\b.{0,60}\b(?:back|again|louder|returning|stronger)\b|\b(?:it|they|the thoughts?) (?:ha(?:s|ve) )?come back\b", "the old thoughts are back"),
 )
@@ -91,7 +93,7 @@ _NOW = re.compile(r"\b(?:now|tonight|today|again|lately|these days|this week|rig
 _NEGATED = re.compile(
     r"(?:\b(?:not|no|never|nor|without|deny|denies|denied)\s+(?:\w+\s+)?(?:any\s+)?(?:thoughts?|plans?|intent(?:ions?)?|urges?|history|desire|wish)\s+(?:of|about|to|for)\s+(?:\w+\s+)?"
     r"|\bnot\s+(?:going|planning|trying|wanting)\s+to\s+|\b(?:deny|denies|denied)\s+(?:any\s+)?(?:current\s+)?"
-    r"|\b(?:not|never)\s+(?:having|had|have|feeling|felt|experiencing|experienced)\s+(?:any\s+)?|\bno\s+(?:current\s+|active\s+|recent\s+)?"
+    r"|\b(?:not|never)\s+(?:having|had|have|feeling|felt|experiencing|experienced|reported|reporting|endorsed|expressed|mentioned|shown|described)\s+(?:any\s+)?|\b(?:not|no|never|denies|denied|without)\s+(?:[\w-]+\s+){0,5}(?:or|nor)\s+|\bno\s+(?:current\s+|active\s+|recent\s+)?"
     r"|\b(?:would|will|could|do|does|did)\s*n[o']?t\s+(?:ever\s+|really\s+)?|\bnot\s+(?:currently\s+|really\s+)?|\bnever\s+(?:\w+\s+(?:or\s+\w+\s+)?)?"
     r"|\b(?:not|never)\s+(?:\w+\s+){0,2}(?:about|of|to)\s+|\b(?:deny|denies|denied|negative for|no current)\b[^.]*|\b(?:no|without)\s+(?:[\w-]+,?\s+){1,4}(?:or\s+)?)$",
     re.I,
