@@ -104,6 +104,12 @@ _EXISTING = rules(
 )
 # "who sees Marisol on Thursdays": a clinician named as someone's own (names are capitalised).
 _SEES_CLINICIAN = re.compile(r"\b(?:sees|is seeing|has been seeing|see|been seeing) (?:Dr\.? )?[A-Z][a-z]+ (?:on|every|each|weekly|for)\b")
+# "Hi Priya," at the top: people who already have a clinician greet them by name; people asking
+# for the first time greet the practice. (Vendors and referrers are told apart before this.)
+_GREETS_SOMEONE = re.compile(
+    r"^\s*(?i:hi|hello|hey|dear|good (?:morning|afternoon|evening)|hola)[ ,]+(?:(?i:dr|mr|ms|mrs)\.? )?"
+    r"(?!(?:Provider|Practice|Team|All|There|Everyone|Staff|Friends|Folks|Sir|Madam|Doctor|Colleagues|Intake|Whoever|Again|Front|Office)\b)([A-Z][a-z]+)\b"
+)
 # A person asking for care for themselves or someone close: a vendor's pitch rarely does.
 _ASKS_FOR_CARE = re.compile(
     r"\bi(?:'m| am|'ve been)? (?:looking|searching|hoping|trying) (?:for|to find|to start|to get)\b|\bi (?:need|want|would like) (?:to (?:talk|see|start)|a therapist|a counselor|someone|help|therapy)"
@@ -129,7 +135,7 @@ def classify(message: Inbound, config: Config) -> Classification:
         return Classification("automated", Facts(), tuple(reasons + signs))
 
     extra = config.classification
-    category, why = _category(text, message, extra)
+    category, why = _category(text, message, extra, {w.lower() for w in config.practice.name.split()})
     if category == "solicitation":
         return Classification("solicitation", Facts(), tuple(reasons + why))
     facts = Facts(
@@ -142,7 +148,7 @@ def classify(message: Inbound, config: Config) -> Classification:
     return Classification(category, facts, tuple(reasons + why))
 
 
-def _category(text: str, message: Inbound, extra: ExtraWords) -> tuple[str, list[str]]:
+def _category(text: str, message: Inbound, extra: ExtraWords, practice_words: set[str]) -> tuple[str, list[str]]:
     crisis = risk_reasons(text, extra.crisis)
     if crisis:
         return "crisis", crisis
@@ -157,6 +163,9 @@ def _category(text: str, message: Inbound, extra: ExtraWords) -> tuple[str, list
     existing = matches(_EXISTING, text) + _words(extra.existing_client, text, "practice's existing-client word")
     if _SEES_CLINICIAN.search(text):
         existing.append("names their clinician here")
+    greeted = _GREETS_SOMEONE.search((message.fresh_text or message.text)[:200])
+    if greeted and greeted.group(1).lower() not in practice_words:
+        existing.append(f"greets a clinician by name ({greeted.group(1)})")
     if existing:
         return "existing_client", existing
     return "new_inquiry", ["a person asking about therapy"]
