@@ -56,7 +56,7 @@ _SCAM = rules(
     (r"\bunpaid toll\b|\btoll (?:balance|bill|notice)\b|\bto avoid an? \$?\d+ (?:late )?fee\b|\breply (?-i:Y) then\b|\bactivate the link\b", "toll or fee scam"),
     (r"\bgoogle business\b|\bverify (?:your )?ownership\b|\bmarked (?:permanently )?closed\b", "listing scam"),
     (r"\breview and sign\b|\bsent you a document\b|\bshared a (?:file|document) with you\b", "document phishing"),
-    (r"\badvance payment\b|\bunable to (?:make|take) (?:phone )?calls\b|\boffshore\b|\bcashier'?s check\b|\bcertified check\b", "overpayment scam"),
+    (r"\bpay(?:ing)? (?:\w+ ){0,5}(?:upfront|up front|in advance)\b|\badvance payment\b|\bunable to (?:make|take) (?:phone )?calls\b|\boffshore\b|\bcashier'?s check\b|\bcertified check\b", "overpayment scam"),
     (r"\baction required\b|\bawaiting (?:your )?signature\b|\bsuspension of (?:claims|payments?|your)\b|\bfailure to (?:complete|comply|verify)\b|\brecredentialing\b", "urgent-document phishing"),
 )
 _REFERRAL = rules(
@@ -70,29 +70,30 @@ _REFERRAL = rules(
     (r"\b(?:requesting|request) an appointment for\b|\bfor one of our (?:members|patients|clients|students|participants)\b|\bis referring\b|\breferir a mi paciente\b|\bmi paciente\b", "asks on behalf of a client"),
     (r"\b(?:asked|asking) (?:me|us) to help (?:them|him|her) find\b|\bhelp (?:them|him|her) find (?:a |an )?(?:\w+ )?(?:counsel\w*|therap\w*)\b", "helps someone find care"),
     (r"\b(?:discharging|discharge|stepping down) (?:a |this |our )?(?:patient|client|participant)\b|\bdischarge planner\b", "a discharge from care"),
-    (r"\bi have a (?:young |new )?(?:couple|family|teen|student|parishioner|congregant|member|patient|client)\b|\bok if i (?:pass along|give (?:them|him|her)) your (?:number|info)\b|\bwith the parents'? (?:written )?(?:consent|permission)\b", "speaks for someone in their care"),
+    (r"\bi (?:supervise|work with|am working with|counsel) (?:a|an) (?:\d+[- ]year[- ]old|young|teen|youth|student|client|patient)\b|\bi have a (?:young |new )?(?:couple|family|teen|student|parishioner|congregant|member|patient|client)\b|\bok if i (?:pass along|give (?:them|him|her)) your (?:number|info)\b|\bwith the parents'? (?:written )?(?:consent|permission)\b", "speaks for someone in their care"),
     (r"\bon behalf of (?:a|one of (?:our|my)|my|our) (?:client|patient|member|student|participant|resident)\b|\b(?:have|got) a (?:pt|patient|client)\b|\btake referrals\b|\bgive (?:him|her|them) your (?:number|info)\b", "asks on behalf of a client"),
     (r"\bsigned (?:a |the |our )?release\b|\brelease of information\b|\b(?-i:ROI)\b", "mentions a release of information"),
-    (r"\bwith (?:his|her|their) (?:\w+'?s? )?(?:permission|consent)\b|\b(?:mom|dad|parents?|mother|father|guardian) said i could (?:reach out|contact you|write)\b", "writes with the family's permission"),
-    (r"\b(?:i'?m|i am) writing,? (?:\w+,? ){0,6}about (?:a|an|my|our) (?:\d+[- ]year[- ]old|student|patient|client|young (?:person|man|woman)|member|parishioner)\b|\bi have an? (?:\w+ ){0,3}(?:student|patient|client|parishioner|congregant)\b", "writes about someone in their care"),
+    (r"\bwith (?:his|her|their|a|the) (?:\w+'?s? )?(?:permission|consent)\b|\b(?:mom|dad|parents?|mother|father|guardian) said i could (?:reach out|contact you|write)\b", "writes with the family's permission"),
+    (r"\b(?:i'?m|i am) writing,? (?:\w+,? ){0,6}about (?:a|an|my|our) (?:\d+[- ]year[- ]old|\d+(?:st|nd|rd|th)[- ]grader|student|patient|client|young (?:person|man|woman)|member|parishioner|kid|teen|boy|girl)\b|\bi have an? (?:\w+ ){0,3}(?:student|patient|client|parishioner|congregant)\b", "writes about someone in their care"),
 )
 _PROFESSIONAL = re.compile(
     r"\b(?:M\.?D\.?|D\.?O\.?|NP|PA-C|FNP|PMHNP|LCSW|LICSW|LPC|LPCC|LMFT|LMHC|Psy\.?D\.?|Ph\.?D\.?|M\.?Ed\.?|RN|"
     r"school counselor|case manager|care coordinator|pastor|chaplain|reverend|rev\.|pediatrician|physician|"
     r"psychiatrist|nurse practitioner|social worker|EAP|promotora|attorney|paralegal|counseling center|"
     r"Dr\.? [A-Z]|(?:counselor|therapist|nurse|coordinator|planner) at|Pediatrics|Clinic|Hospital|Medical|Program|Family Medicine|Medical Center|"
-    r"rabbi|imam|priest|clergy|Congregation|Pastor|Rabbi|Chaplain|Reverend|Imam|Father [A-Z]|discharge planner|case worker|caseworker|I serve as|[Cc]l[ií]nica|[Dd]octora?|Dra?\.|[Pp]ediatra|[Mm][eé]dic[oa]|[Pp]romotora)\b"
+    r"rabbi|imam|priest|clergy|Congregation|Pastor|probation officer|Juvenile Department|Rabbi|Chaplain|Reverend|Imam|Father [A-Z]|discharge planner|case worker|caseworker|I serve as|[Cc]l[ií]nica|[Dd]octora?|Dra?\.|[Pp]ediatra|[Mm][eé]dic[oa]|[Pp]romotora)\b"
 )
 _EXISTING = rules(
     (r"\breschedul\w*|\bmove (?:my|our|the) (?:appointment|session)|\bswitch (?:my|our|the)? ?(?:session|appointment)|\bcancel(?:l?ing)? (?:my|our|the|today|tomorrow|this)|\bcancel (?:my |our |the )?(?:mon|tue|wed|thu|fri|sat|sun)\w*\b|\bneed to cancel\b", "asks to change an appointment"),
     (r"\b(?:my|our)\b[\w\s]{0,25}\b(?:appointment|session|appt)s?\b", "refers to their own appointments"),
     (r"\b(?:running|be|i'?m)\s+(?:\w+\s+){0,3}(?:late|behind)\b|\bon my way\b|\bbe there (?:soon|in)\b", "running late"),
-    (r"\b(?:the|my|our|this|that) session on\b|\bsession on \d{1,2}/\d{1,2}\b|\b(?:card|payment) (?:was |got )?declined\b|\bcharged (?:me )?(?:twice|double|two times)\b|\bdouble[- ]charged\b|\bmy \d{1,2}/\d{1,2} (?:session|appt|appointment)\b|\bmy \d{1,2}(?::\d\d)?\s?(?:am|pm)? (?:with|appt|appointment|session)\b|\b(?:in|through|on|via) the portal\b", "about a session of theirs"),
+    (r"\b(?:the|my|our|this|that) session on\b|\bsession on \d{1,2}/\d{1,2}\b|\b(?:card|payment) (?:was |got )?declined\b|\bcharged (?:me )?(?:twice|double|two times)\b|\b(?:copay|card|visa|payment) (?:\w+ ){0,3}(?:twice|two times|double)\b|\b(?:went through|charged|billed) twice\b|\btwo \$?\d+ charges\b|\bdouble[- ]charged\b|\bmy \d{1,2}/\d{1,2} (?:session|appt|appointment)\b|\bmy \d{1,2}(?::\d\d)?\s?(?:am|pm)? (?:with|appt|appointment|session)\b|\b(?:in|through|on|via) the portal\b", "about a session of theirs"),
     (r"\b(?:could|can) (?:my|our|the|this|\w+'s)\s+(?:\w+\s+)?(?:\d{1,2}(?::\d\d)?\s?(?:am|pm)?|session|appt|appointment)\s+be (?:on )?(?:video|virtual|telehealth|in person)\b|\b(?:keep|continue) seeing (?:you|[A-Z][a-z]+)\b|\bhas been seeing (?:Mr|Ms|Mrs|Dr)\.? [A-Z]\w*|\bwrite (?:a |me a )?(?:short )?letter\b", "about their care here"),
+    (r"\bcan we do (?:tomorrow|today|tonight|\w+day)(?:'s)? (?:session |appt |appointment )?(?:on |by |over )?(?:video|phone|zoom|in person)\b|\b\d{1,2}(?::\d\d)?\s?(?:am|pm) (?:w|w/|with) (?-i:[A-Z][a-z]+)\b", "about their appointment"),
     (r"\bsoy (?:cliente|paciente) de\b|\bmis sesiones\b|\bmi pr[oó]xima cita\b|\bla cita del\b|\bpodemos (?:cambiar|mover|hacer|pasar) la cita\b|\bmi terapeuta\b", "a current client (Spanish)"),
     (r"\bthank(?:s| you) for (?:today|tonight|this morning|yesterday|our session|the session|last (?:week|session|night))\b", "thanks their clinician for a session"),
     (r"\b(?:can|could) we (?:move|switch|change|push|bump|do) (?:my |our |the |tomorrow'?s? |today'?s? )?(?:\w+ )?(?:\d{1,2}(?::\d\d)?\s?(?:am|pm)? )?to (?:mon|tue|wed|thu|fri|sat|sun|next|another|a different|later|earlier)\w*", "asks to move their appointment"),
-    (r"\bappointment reminder\b|\b\w+'s (?:\w+ )?(?:appt|appointment|session)\b|\bfor my \d{1,2}(?::\d\d|\s?[ap]m)\b|\bmiss (?:her|his|my) \d{1,2}(?::\d\d|\s?[ap]m)|\b(?:tonight|today|tomorrow|this week)'s (?:\w+ )?session\b|\bmi cita\b", "about an appointment they have"),
+    (r"\bappointment reminder\b|\breminder:? (?:of )?(?:your )?appointment\b|\bmy regular (?:slot|time|session)\b|\bcould (?-i:[A-Z][a-z]+) see me\b|\b\w+'s (?:\w+ )?(?:appt|appointment|session)\b|\bfor my \d{1,2}(?::\d\d|\s?[ap]m)\b|\bmiss (?:her|his|my) \d{1,2}(?::\d\d|\s?[ap]m)|\b(?:tonight|today|tomorrow|this week)'s (?:\w+ )?session\b|\bmi cita\b", "about an appointment they have"),
     (r"\bcan'?t make (?:it|\w+day|today|tomorrow|tonight)\b|\bswitch (?:tomorrow|today|\w+day) to (?:video|telehealth|in person)\b|\bno voy a poder ir\b", "cannot make an appointment"),
     (r"\b(?:see|seeing) you (?:on|tomorrow|next|this|then|at|mon|tue|wed|thu|fri|sat|sun)\w*\b|\bconfirm(?:ed|ing)?\b.{0,40}\b(?:appointment|session|at \d|\d ?[ap]m|mon|tue|wed|thu|fri|sat|sun)|^\s*(?:c|y|yes|confirm(?:ed)?)\s*[.!]?\s*$", "confirms an appointment"),
     (r"\bmy (?:therapist|counselor|clinician) (?:here|at (?:your|harbor))\b|\bour (?:work|sessions) together\b|\b(?:last|previous|since our) session\b|\bas we discussed\b|\bhomework\b|\bthought record\b", "an ongoing relationship"),

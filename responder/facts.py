@@ -41,7 +41,7 @@ _SELF_PAY = re.compile(
     r"|\bsin seguro\b|\bno tenemos seguro\b|\bno tengo seguro\b|\bpagar\w* (?:en efectivo|de (?:mi|nuestro) bolsillo|nosotros|yo misma?)\b|\bescala m[oó]vil\b",
     re.I,
 )
-_OLD_PLAN = re.compile(r"\b(?:instead of|used to have|used to be on|old|previous|former|no longer (?:have|on)|from)\s+(?:\w+\s+)?$", re.I)
+_OLD_PLAN = re.compile(r"\b(?:instead of|used to have|used to be on|old|previous|former|no longer (?:have|on)|from|lost (?:my|our|his|her))\s+(?:\w+\s+)?$", re.I)
 _NEW_PLAN = re.compile(r"\b(?:now|new|switched to|changed to|moved to|switching to|changing to|now have|now on|starting)\b", re.I)
 _INSURANCE_CONTEXT = re.compile(r"\b(?:insurance|insured|plan|coverage|cover|covered|through|thru|cobra|member|policy|eob|card|seguro|i have|we have|we got|i got|i'?m on|we'?re on|heathcare|healthcare)\b", re.I)
 

@@ -37,7 +37,7 @@ _REPORT_TYPES = ("multipart/report", "message/delivery-status", "message/disposi
 
 _MACHINE_TEXT = re.compile(
     r"\b(?:verification|security|login|log-in|sign-in|sign in|access|confirmation) code\b|\breply (?-i:[A-Z]) to (?:confirm|cancel|reschedule)\b|\breminder from [A-Z]|\bone-time (?:code|passcode|password)\b|\byour code is\b"
-    r"|\bthanks for (?:texting|messaging|contacting) [A-Z]|\bour (?:shop|office|store|team) is (?:currently )?closed\b|\bmissed call from\b|\bnew voice ?mail\b"
+    r"|\b(?:thanks|thank you) for (?:texting|messaging|contacting) (?-i:[A-Z])|\bdoes not accept (?:incoming )?(?:text|sms)|\bour (?:shop|office|store|team) is (?:currently )?closed\b|\bmissed call from\b|\bnew voice ?mail\b"
     r"|\bthis is an automated (?:message|reply|response|text)\b|\bdo not reply to this (?:message|text|email)\b",
     re.I,
 )

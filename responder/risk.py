@@ -22,7 +22,8 @@ _CRISIS = rules(
     (r"\b(?:kill|killing|end|ending|take|taking)\s+(?:my ?self|herself|himself|themselves|my (?:own )?life|(?:his|her|their) (?:own )?life|it all)\b", "talks of ending a life"),
     (r"(?<!non-)(?<!non )\bsuicid(?:e|al)\b|\bsuicidio\b|\bsuicidarme\b|\bsuicidar(?:se|me)\b", "mentions suicide"),
     (r"\b(?:want|wants|wanted|wanna|wish|wishes|wishing|ready|hoping|hope)\s+(?:to\s+)?(?:die|be dead|not (?:to )?wake up|disappear forever|sleep forever|not be here)\b", "wishes to die"),
-    (r"\b(?:go(?:ing)? to (?:bed|sleep)|fall asleep)\s+hoping\s+(?:i|to)\s+(?:won'?t|don'?t|do not|will not|never)\s+wake\b|\bhoping\s+(?:\w+\s+){0,2}(?:won'?t|don'?t|do not|will not|never)\s+wake\b", "hopes not to wake up"),
+    (r"\b(?:go(?:ing)? to (?:bed|sleep)|fall asleep)\s+hoping\s+(?:i|to)\s+(?:won'?t|don'?t|do not|will not|never)\s+wake\b|\bhop(?:e|es|ing)\s+(?:\w+\s+){0,3}(?:won'?t|don'?t|do not|will not|never|would\s*n[o']?t)\s+wake\b", "hopes not to wake up"),
+    (r"\b(?:do\s*n[o']?t|does\s*n[o']?t|no longer) (?:much |really |even )?care (?:whether|if) (?:i'?m|i am|i live|i wake|i'?m (?:here|alive))\b|\bdisappointed\b.{0,40}\bwhen i (?:do|wake)\b", "indifferent to living"),
     (r"\bwish(?:es)?\s+(?:i|she|he|they)\s+(?:was|were|had)(?:n'?t|\s+not|\s+never)?\s+(?:dead|alive|here|born|around|been born)\b", "wishes to be dead or gone"),
     (r"\b(?:do\s*n[o']?t|did\s*n[o']?t|does\s*n[o']?t|not)\s+want\s+to\s+(?:be\s+(?:here|alive|around)|live|exist|wake up|go on|be on this earth)\b", "does not want to be alive"),
     (r"\b(?:won'?t|will not|wouldn'?t|not going to|not gonna|do\s*n[o']?t think i'?ll|might not)\s+be\s+(?:around|here|alive)\b", "says they will not be around"),
@@ -50,7 +51,7 @@ _CRISIS = rules(
     (r"\b(?:is|'s|was|keeps)\s+(?:hitting|beating|choking|attacking|threatening)\b|\b(?:he|she|they)\s+(?:is|'s|are)\s+hurting\s+(?:me|us|my|the)\b|\bme\s+(?:est[aá]\s+)?(?:pegando|pega|golpea|golpeando|amenaza)\b|\bme (?:quiere|va a) matar\b", "violence happening"),
     (r"\b(?:said|says|threatened|swore)\s+(?:that\s+)?(?:i|i'll|i will|we|we'll)\s+(?:will\s+|would\s+)?(?:be sorry|regret it|pay for (?:it|this))\b|\bthreaten(?:ed|s|ing) to kill\b|\b(?:going|gonna) to kill (?:me|us)\b", "is being threatened"),
     (r"\b(?:not sure|do\s*n[o']?t know if|unsure (?:if|whether))\s+i\s+(?:still\s+)?(?:want|wanna)\s+to\s+(?:be alive|live|be here|keep going|go on)\b", "unsure they want to live"),
-    (r"\bno\s+quiero\s+(?:vivir|seguir|estar aqu[ií])\b|\bquitarme\s+la\s+vida\b|\bmatarme\b|\bquiero\s+morir(?:me)?\b|\bno vale la pena (?:vivir|seguir)\b", "expresses wanting to die (Spanish)"),
+    (r"\b(?:ya\s+)?no\s+(?:quiero|quiere|queremos)\s+(?:vivir|seguir|estar\s+(?:aqu[ií]|viv[oa]))\b|\bquiere\s+morir(?:se)?\b|\bpastillas\b.{0,30}\bescondid[oa]s?\b|\bquitarme\s+la\s+vida\b|\bmatarme\b|\bquiero\s+morir(?:me)?\b|\bno vale la pena (?:vivir|seguir)\b", "expresses wanting to die (Spanish)"),
     (r"\bdriv(?:e|ing) (?:off|into) (?:the|a) (?:road|bridge|wall|tree|river|cliff|lake)\b|\bhow many (?:of (?:my|the) )?(?:\w+ )?(?:pills|tablets)\b|\blooking up (?:how|ways|the same things)\b", "thinks about how to die"),
     (r"\bwish(?:es)?\s+(?:i|she|he)\s+(?:just\s+)?(?:had\s*n[o']?t|had not|did\s*n[o']?t|would\s*n[o']?t|never)\s+(?:woken|wake|woke)\b", "wishes not to have woken"),
     (r"\b(?:written|wrote|left|put|made|finished)\s+(?:\w+\s+){0,3}(?:will|passwords|instructions|arrangements)\b|\beverything (?:written )?down for (?:my|her|his)\b|\b(?:it'?s|this is) my (?:choice|decision)\b|\baffairs in order\b", "putting affairs in order"),
@@ -66,12 +67,13 @@ _CRISIS = rules(
     (r"\b(?:going to|gonna|will) make (?:her|him|me|us|them) (?:sorry|pay)\b|\bput (?:his|her|a) (?:gun|knife)\b"
      r"|\b(?:going to|gonna|will|would|wants? to|threatened to|threatening to) (?:kill|stab|shoot|hurt|beat|strangle) (?:all of |both of |every one of )?(?:us|me|her|him|them|everyone|my \w+|his \w+|her \w+)\b", "is being threatened"),
     (r"\b(?:has|had|with|holding|grabbed|got|waving) (?:a |his |her |the )?(?:\w+ )?(?:knife|knives|gun|weapon|bat|machete|hammer)\b", "someone holds a weapon"),
-    (r"\b(?:before i do something (?:stupid|bad|i(?:'ll| will)? regret)|(?:scared|afraid|frightened|terrified) of what (?:i|i'?ll|i might|i could|he|she)(?:'ll| will| might| could)? do)\b|\brun (?:him|her|them) off the road\b|\b(?:put|held|pressed) (?:the |a )?pillow over (?:her|his|their|the baby'?s) face\b", "afraid of what they might do"),
+    (r"\b(?:before i do something(?:\s+(?:stupid|bad|i(?:'ll| will)? regret))?|what i'?d do (?:to|if)\b|(?:scared|afraid|frightened|terrified) of what (?:i|i'?ll|i might|i could|he|she)(?:'ll| will| might| could)? do)\b|\brun (?:him|her|them) off the road\b|\b(?:put|held|pressed) (?:the |a )?pillow over (?:her|his|their|the baby'?s) face\b", "afraid of what they might do"),
     (r"\b(?:done|tired of|can'?t keep) fighting\b|\bwon'?t be needing (?:it|them|my \w+)(?: anymore)?\b|\bgive my (?:\w+ )?(?:slot|spot|appointment) (?:away|to someone else)\b", "giving up"),
     (r"\b(?:locked|hiding|hid|barricaded) (?:me |us |myself |herself |himself )?(?:and (?:my |her |his )?(?:\w+ ){0,2})?(?:\w+ ){0,3}in (?:the|a|my|her|his|our) (?:bathroom|closet|room|bedroom|car|basement)\b|\b(?:please|someone|can (?:you|someone)|should i)\s+(?:\w+\s+){0,2}call (?:911|the police|an ambulance)\b", "hiding from danger now"),
     (r"\bme desped[ií] de\b|\bdespedirme de\b|\bperd[oó]n por todo\b|\b(?:tengo|aqu[ií] tengo|tengo aqu[ií])\s+(?:\w+\s+){0,2}(?:las |unas |mis )?(?:pastillas|pistola|arma|cuchillo)\b|\bcuiden a (?:mis|mi)\b", "farewell or means at hand (Spanish)"),
     (r"\bsorry\b.{0,30}\bfor everything\b|\bnone of this is (?:on|your|her|his)\b|\b(?:it'?s|is) not (?:your|her|his) fault\b|\bthank(?:s| you) for trying\b", "farewell words"),
     (r"\b(?:feel|feels|feeling)\s+(?:exactly\s+|just\s+)?(?:like|the way)\s+(?:i|it)\s+did\s+(?:then|before|back then|that (?:time|spring|summer|fall|autumn|winter|year|night))\b|\bcountdown\b", "the old state is back"),
+    (r"\bexactly like (?:the (?:months|weeks|days|time) )?before (?:it|i) (?:happened|did it|tried)\b|\bcount(?:ing|ed)?\s+(?:what'?s in\s+)?(?:the\s+|my\s+)?medicine cabinet\b", "the state before an attempt is back"),
     (r"\bif (?:things|it|nothing|life) (?:are\s*n[o']?t|is\s*n[o']?t|does\s*n[o']?t get|do\s*n[o']?t get|don'?t get|isn'?t) (?:any )?better by\b|\bthat'?s my answer\b", "has set a deadline"),
     (r"\b(?:fui|estoy|estuve|voy)\s+(?:otra vez\s+)?(?:al|en el)\s+puente\b|\bno me avent[eé]\b|\bno s[eé] si (?:\w+ )?(?:voy a poder|puedo) aguantar\b|\bpens[aá]ndolo\b", "at a high place or cannot hold on (Spanish)"),
     (r"\bcan'?t stop (?:wanting|thinking about|trying) to (?:do (?:it|more)|hurt|cut|burn|die)\b|\bwanting to do more\b", "cannot stop the urge"),
@@ -79,7 +81,7 @@ _CRISIS = rules(
 )
 # What makes a mention of risk about the past or about someone else's story, not about now.
 _PAST = re.compile(
-    r"\b(?:years? ago|months ago|last (?:year|spring|summer|fall|autumn|winter)|(?:in|since) (?:(?:january|february|march|april|may|june|july|august|september|october|november|december) )?(?:19|20)\d\d|when (?:i|he|she) was|"
+    r"\b(?:years? ago|months ago|at (?:age )?\d{1,2}\b(?!:| ?(?:am|pm|tonight|today))|last (?:year|spring|summer|fall|autumn|winter)|(?:in|since) (?:(?:january|february|march|april|may|june|july|august|september|october|november|december) )?(?:19|20)\d\d|when (?:i|he|she) was|"
     r"used to|history of|in the past|had a period of|back in|died by|lost (?:\w+ ){0,2}(?:to|by)|passed away|anniversary|"
     r"survivors?|prevention|awareness|training|since then|suicide[- ]loss|loss to suicide|bereave\w*|"
     r"people (?:tell|told|say) me|callers|we couldn'?t (?:save|bring back)|in the (?:er|icu|hospital) (?:we|i) see|committed suicide|found dead|was found|"
