@@ -138,11 +138,8 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
 def _poll(config: Config, args: argparse.Namespace) -> int:
     from .service import Service
 
-    service = Service(config)
-    try:
+    with Service(config) as service:
         result = service.run_once()
-    finally:
-        service.close()
     summary = result.delivery
     print(f"{result.new_messages} new message(s); {summary.sent} sent, {summary.retrying} to retry, {summary.failed} failed")
     for name, error in result.source_errors.items():
@@ -214,9 +211,8 @@ def _check(config: Config, args: argparse.Namespace) -> int:
         print("ok   templates")
     for warning in composer.warnings():
         print(f"warn template {warning}")
-    service = Service(config)
     passed = not problems
-    try:
+    with Service(config) as service:
         targets = [*((s.name, s) for s in service.sources), *((f"{c} transport", t) for c, t in service.delivery.transports.items())]
         if service.mail_drafts is not None:
             targets.append(("imap drafts", service.mail_drafts))
@@ -226,8 +222,6 @@ def _check(config: Config, args: argparse.Namespace) -> int:
             except Exception as error:  # noqa: BLE001 - every failure is reported, then the next is tried
                 passed = False
                 print(f"FAIL {name}: {type(error).__name__}: {error}")
-    finally:
-        service.close()
     return 0 if passed else 1
 
 
@@ -252,11 +246,8 @@ def _day(value: str) -> datetime:
 def _report_referrals(config: Config, args: argparse.Namespace) -> int:
     from .service import Service
 
-    service = Service(config)
-    try:
+    with Service(config) as service:
         sources = service.store.referral_sources(args.since, args.until)
-    finally:
-        service.close()
     if args.json:
         print(json.dumps([s | {"first": s["first"].isoformat() + "Z", "last": s["last"].isoformat() + "Z"} for s in sources], ensure_ascii=False, indent=2))
         return 0
@@ -270,11 +261,8 @@ def _report_referrals(config: Config, args: argparse.Namespace) -> int:
 def _drafts_list(config: Config, args: argparse.Namespace) -> int:
     from .service import Service
 
-    service = Service(config)
-    try:
+    with Service(config) as service:
         waiting = service.approvals.waiting()
-    finally:
-        service.close()
     if args.json:
         print(json.dumps([draft.as_json() for draft in waiting], ensure_ascii=False, indent=2))
         return 0
@@ -288,11 +276,8 @@ def _drafts_list(config: Config, args: argparse.Namespace) -> int:
 def _drafts_show(config: Config, args: argparse.Namespace) -> int:
     from .service import Service
 
-    service = Service(config)
-    try:
+    with Service(config) as service:
         draft = service.approvals.get(args.id)
-    finally:
-        service.close()
     if draft is None:
         print(f"responder: no draft {args.id}", file=sys.stderr)
         return 1
@@ -311,8 +296,7 @@ def _drafts_show(config: Config, args: argparse.Namespace) -> int:
 def _drafts_approve(config: Config, args: argparse.Namespace) -> int:
     from .service import Service
 
-    service = Service(config)
-    try:
+    with Service(config) as service:
         draft = service.approvals.get(args.id)
         if draft is None or draft.state != "waiting":
             print(f"responder: no pending draft {args.id}", file=sys.stderr)
@@ -322,8 +306,6 @@ def _drafts_approve(config: Config, args: argparse.Namespace) -> int:
             print(f"responder: no pending draft {args.id}", file=sys.stderr)
             return 1
         summary = service.delivery.run()
-    finally:
-        service.close()
     sent = "sent" if summary.sent else "approved; it will be sent at the next delivery run"
     print(f"draft {args.id} {sent}" + (" with your edits" if body is not None else ""))
     return 0
@@ -332,11 +314,8 @@ def _drafts_approve(config: Config, args: argparse.Namespace) -> int:
 def _drafts_reject(config: Config, args: argparse.Namespace) -> int:
     from .service import Service
 
-    service = Service(config)
-    try:
+    with Service(config) as service:
         done = service.approvals.reject(args.id, _actor())
-    finally:
-        service.close()
     if not done:
         print(f"responder: no pending draft {args.id}", file=sys.stderr)
         return 1

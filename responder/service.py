@@ -96,6 +96,12 @@ class Service:
         if self.mail_drafts is not None:
             self.approvals.sync_mail_copies(self.mail_drafts)
 
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         for source in self.sources:
             source.close()
