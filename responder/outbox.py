@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from .redact import mask, scrub
 from .store import Due, Store, utcnow
@@ -51,9 +51,6 @@ class Delivery:
                     if rows:
                         self._send(transport, rows, summary)
         return summary
-
-    def next_due_at(self) -> datetime | None:
-        return self.store.next_due_at(list(self.transports)) if self.transports else None
 
     def _send(self, transport: Transport, rows: list[Due], summary: Summary) -> None:
         try:

@@ -210,10 +210,8 @@ class Store:
             row = conn.execute(select(messages).where(messages.c.id == message_id)).mappings().first()
             return dict(row) if row else None
 
-    def outgoing(self, message_id: int | None = None) -> list[dict[str, Any]]:
+    def outgoing(self) -> list[dict[str, Any]]:
         query = select(outbox).order_by(outbox.c.id)
-        if message_id is not None:
-            query = query.where(outbox.c.message_id == message_id)
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
@@ -261,10 +259,6 @@ class Store:
     def _finish(self, outbox_id: int, **values: Any) -> None:
         with self.engine.begin() as conn:
             conn.execute(update(outbox).where(outbox.c.id == outbox_id, outbox.c.state == "sending").values(**values))
-
-    def next_due_at(self, channels: Sequence[str]) -> datetime | None:
-        with self.engine.connect() as conn:
-            return conn.execute(select(func.min(outbox.c.next_attempt_at)).where(outbox.c.state == "pending", outbox.c.channel.in_(channels))).scalar()
 
     # -- referral sources ------------------------------------------------------------------------
 
