@@ -1,11 +1,16 @@
-"""Category and reasons for one message: pure rules over its text and headers.
+"""Category and reasons for one message: rules and a learned model over its text and headers.
 
-The order of the questions is the order of what matters: is it a machine (never answered), does it
-show risk (crisis beats everything else a person asks), is it a vendor, a professional referring
-someone, a current client, and otherwise a person asking about therapy. Every rule that fires says
-so in the reasons, so a clinician can see why. The facts come from facts.py, risk from risk.py.
+The order of the questions is the order of what matters: is it a machine (never answered, decided
+by headers), does it show risk (crisis beats everything else a person asks), and otherwise which
+of vendor, referring professional, current client or person asking about therapy it is. Risk is
+read twice, by the rules in risk.py and by the model in learned.py, and either can raise it; the
+model settles the other categories, because on messages nobody here had seen it was right far
+more often than the rules (scripts/train-model prints the figures). The rules still speak: every
+rule that agrees with the decision is in the reasons, beside the words that moved the model, so a
+clinician can see why.
 
-The practice adds words per category through ``classification:`` in the configuration.
+The practice adds words per category through ``classification:`` in the configuration; those,
+and the unmistakable signs of a scam, decide whatever the model says.
 """
 
 from __future__ import annotations
@@ -14,11 +19,12 @@ import re
 from collections.abc import Iterable
 
 from . import facts as read
+from . import learned
 from .config import Classification as ExtraWords
 from .config import Config
 from .guard import automatic_signs, hard_automatic_signs, is_no_reply
 from .model import Classification, Facts, Inbound
-from .risk import risk_reasons
+from .risk import read_risk
 from .rules import matches, rules, word_rule
 
 _SOLICITATION = rules(
@@ -59,6 +65,7 @@ _SCAM = rules(
     (r"\bpay(?:ing)? (?:\w+ ){0,5}(?:upfront|up front|in advance)\b|\badvance payment\b|\bunable to (?:make|take) (?:phone )?calls\b|\boffshore\b|\bcashier'?s check\b|\bcertified check\b", "overpayment scam"),
     (r"\baction required\b|\bawaiting (?:your )?signature\b|\bsuspension of (?:claims|payments?|your)\b|\bfailure to (?:complete|comply|verify)\b|\brecredentialing\b", "urgent-document phishing"),
 )
+_SCAM_REASONS = frozenset(rule.reason for rule in _SCAM)
 _REFERRAL = rules(
     (r"\b(?:i(?:'m| am| would like to| want to|'d like to)|we(?:'re| are| would like to|'d like to)|writing to|hoping to)\s+(?:\w+\s+){0,2}refer(?:ring)?\b", "refers someone"),
     (r"\brefer(?:ring|red)?\s+(?:a|an|one of (?:my|our)|my|our|this|the)\s+(?:\w+\s+)?(?:patient|client|student|parishioner|member|congregant|employee|couple|family|teen|mom|mother|father|veteran)\b", "refers someone"),
@@ -120,11 +127,22 @@ _ASKS_FOR_CARE = re.compile(
 )
 
 
+# How sure the model must be to call a crisis, by what the rules read. A rule that reads present
+# risk is believed unless the model all but rules it out (rules fire on idioms the discounts miss:
+# "dying to tell you"). Where the rules read every mention as negated, past or someone else's
+# ("I'm not suicidal"), or the whole message as a pitch or an advertisement, the model, which
+# cannot read negation and leans on a language's common words, must be sure to overrule them.
+_CRISIS_FLOOR_WITH_RULE = 0.1
+_CRISIS_FLOOR_AGAINST_RULES = 0.5
+# Newsletters and notices that mention 988 read far below this; a caller's words do not.
+_CRISIS_IN_MACHINE_MAIL = 0.5
+
+
 def classify(message: Inbound, config: Config) -> Classification:
     """The category, facts and reasons for one message (no I/O)."""
     reasons: list[str] = []
     reply_to = read.reply_address(message, config, reasons)
-    text = "\n".join(filter(None, (message.subject, message.fresh_text or message.text)))
+    text = message.reading
 
     signs = automatic_signs(message)
     if signs and read.form_address(message, config) and not hard_automatic_signs(message):
@@ -133,6 +151,11 @@ def classify(message: Inbound, config: Config) -> Classification:
     if not signs and reply_to and is_no_reply(reply_to):
         signs = [f"the reply would go to a no-reply address ({reply_to.partition('@')[0]}@...)"]
     if signs:
+        # Machine mail is never answered, but it can carry a person's words: a voicemail
+        # transcript, a form a relay mangled. Risk in them still reaches a clinician at once.
+        reading = learned.shipped().read(text, message.channel)
+        if reading.probabilities["crisis"] >= _CRISIS_IN_MACHINE_MAIL:
+            return Classification("crisis", Facts(), tuple(reasons + signs + [reading.explain("crisis"), "machine mail: no reply, a clinician is alerted"]))
         return Classification("automated", Facts(), tuple(reasons + signs))
 
     extra = config.classification
@@ -150,26 +173,49 @@ def classify(message: Inbound, config: Config) -> Classification:
 
 
 def _category(text: str, message: Inbound, extra: ExtraWords, practice_words: set[str]) -> tuple[str, list[str]]:
-    crisis = risk_reasons(text, extra.crisis)
-    if crisis:
-        return "crisis", crisis
-    scam = matches(_SCAM, text)
-    solicitation = scam + matches(_SOLICITATION, text) + _words(extra.solicitation, text, "practice's solicitation word")
-    asks_for_care = _ASKS_FOR_CARE.search(text)
-    if scam or len(solicitation) >= 2 or (solicitation and not asks_for_care):
-        return "solicitation", solicitation
+    """Rules and the learned model each read the message; risk from either side wins, the model
+    settles the rest (it generalises better: scripts/train-model), and the rules that agree with
+    it, or the practice's own words, say why."""
+    model = learned.shipped()
+    reading = model.read(text, message.channel)
+    risk, discounted = read_risk(text, extra.crisis)
+    evidence = _rule_evidence(text, message, extra, practice_words)
+    pitch = evidence["solicitation"]
+    selling = any(r in _SCAM_REASONS for r in pitch) or len(pitch) >= 2 or bool(pitch and not evidence["new_inquiry"])
+    p_crisis = reading.probabilities["crisis"]
+    if risk:
+        needed = _CRISIS_FLOOR_WITH_RULE
+    elif discounted or selling:
+        needed = max(model.crisis_threshold, _CRISIS_FLOOR_AGAINST_RULES)
+    else:
+        needed = model.crisis_threshold
+    if p_crisis >= needed or any(reason.startswith("risk: practice's") for reason in risk):
+        return "crisis", risk + ([reading.explain("crisis")] if p_crisis >= model.crisis_threshold else [])
+    chosen = {c for c, why in evidence.items() if any(reason.startswith("practice's ") for reason in why)}
+    if selling:
+        chosen.add("solicitation")
+    if chosen:  # the practice's own words, and plain selling, are not for the model to overrule
+        category = next(c for c in ("solicitation", "professional_referral", "existing_client") if c in chosen)
+        return category, evidence[category]
+    category = max((c for c in reading.probabilities if c != "crisis"), key=reading.probabilities.__getitem__)
+    notes = [f"risk mentioned but not present: {reason}" for reason in discounted]
+    return category, evidence.get(category, []) + [reading.explain(category)] + notes
+
+
+def _rule_evidence(text: str, message: Inbound, extra: ExtraWords, practice_words: set[str]) -> dict[str, list[str]]:
+    """What the hand-written rules see for each category a person or vendor can be in."""
+    solicitation = matches(_SCAM, text) + matches(_SOLICITATION, text) + _words(extra.solicitation, text, "practice's solicitation word")
     referral = matches(_REFERRAL, text) + _words(extra.professional_referral, text, "practice's referral word")
-    if referral and (_PROFESSIONAL.search(message.text) or len(referral) >= 2):
-        return "professional_referral", referral
+    if not (_PROFESSIONAL.search(message.text) or len(referral) >= 2 or any(r.startswith("practice's") for r in referral)):
+        referral = []
     existing = matches(_EXISTING, text) + _words(extra.existing_client, text, "practice's existing-client word")
     if _SEES_CLINICIAN.search(text):
         existing.append("names their clinician here")
     greeted = _GREETS_SOMEONE.search((message.fresh_text or message.text)[:200])
     if greeted and greeted.group(1).lower() not in practice_words:
         existing.append(f"greets a clinician by name ({greeted.group(1)})")
-    if existing:
-        return "existing_client", existing
-    return "new_inquiry", ["a person asking about therapy"]
+    asks_for_care = ["asks for care"] if _ASKS_FOR_CARE.search(text) else []
+    return {"solicitation": solicitation, "professional_referral": referral, "existing_client": existing, "new_inquiry": asks_for_care}
 
 
 def _words(words: Iterable[str], text: str, label: str) -> list[str]:

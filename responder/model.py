@@ -28,6 +28,11 @@ class Inbound:
     references: tuple[str, ...] = ()
     defects: tuple[str, ...] = ()
 
+    @property
+    def reading(self) -> str:
+        """The subject and what the person wrote this time: what the classifiers read."""
+        return "\n".join(filter(None, (self.subject, self.fresh_text or self.text)))
+
 
 @dataclass(frozen=True)
 class Facts:

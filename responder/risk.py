@@ -77,7 +77,7 @@ _CRISIS = rules(
     (r"\bif (?:things|it|nothing|life) (?:are\s*n[o']?t|is\s*n[o']?t|does\s*n[o']?t get|do\s*n[o']?t get|don'?t get|isn'?t) (?:any )?better by\b|\bthat'?s my answer\b", "has set a deadline"),
     (r"\b(?:fui|estoy|estuve|voy)\s+(?:otra vez\s+)?(?:al|en el)\s+puente\b|\bno me avent[eé]\b|\bno s[eé] si (?:\w+ )?(?:voy a poder|puedo) aguantar\b|\bpens[aá]ndolo\b", "at a high place or cannot hold on (Spanish)"),
     (r"\bcan'?t stop (?:wanting|thinking about|trying) to (?:do (?:it|more)|hurt|cut|burn|die)\b|\bwanting to do more\b", "cannot stop the urge"),
-    (r"\b(?:same|those|the) (?:dark )?thoughts\b.{0,60}\b(?:back|again|louder|returning|stronger)\b|\b(?:it|they|the thoughts?) (?:ha(?:s|ve) )?come back\b", "the old thoughts are back"),
+    (r"\b(?:same|those|the) (?:dark )?thoughts\b.{0,60}\b(?:back|again|louder|returning|stronger)\b|\b(?:the|those|these|my|dark|old|bad|suicidal) thoughts? (?:ha(?:s|ve) |are |is )?(?:come|coming) back\b", "the old thoughts are back"),
 )
 # What makes a mention of risk about the past or about someone else's story, not about now.
 _PAST = re.compile(
@@ -88,12 +88,14 @@ _PAST = re.compile(
     r"lost (?:\w+ ){0,2}(?:to|by) suicide|(?:his|her|their|\w+'s) suicide\b(?! attempt)|(?:a |one |each )?(?:person|people|callers?|clients?|patients?|someone) who (?:is|are|was|were))\b",
     re.I,
 )
+# Recovery said outright: "steady for well over a year now" keeps a past mention in the past.
+_RECOVERED = re.compile(r"\b(?:been|is|are|has been|have been|stayed|staying)\s+(?:\w+\s+)?(?:steady|stable|safe|sober|well|doing (?:well|better|great|ok|okay|fine))\b|\b(?:long|well) (?:since )?(?:passed|resolved|behind (?:him|her|me|them))\b", re.I)
 _NOW = re.compile(r"\b(?:now|tonight|today|again|lately|these days|this week|right now|currently|anymore|keep|started|come back|back|last night|yesterday|this morning)\b", re.I)
 # A negation that governs the risk itself ("not suicidal", "no thoughts of hurting myself",
 # "denies suicidal ideation"), ending right where the risk phrase begins. Deliberately narrow:
 # "can't stop thinking about killing myself" must stay a crisis.
 _NEGATED = re.compile(
-    r"(?:\b(?:not|no|never|nor|without|deny|denies|denied)\s+(?:\w+\s+)?(?:any\s+)?(?:thoughts?|plans?|intent(?:ions?)?|urges?|history|desire|wish)\s+(?:of|about|to|for)\s+(?:\w+\s+)?"
+    r"(?:(?:\b(?:not|no|never|nor|without|deny|denies|denied)|n[o']t)\s+(?:\w+\s+)?(?:any\s+)?(?:thoughts?|plans?|intent(?:ions?)?|urges?|history|desire|wish)\s+(?:of|about|to|for)\s+(?:\w+\s+)?"
     r"|\bnot\s+(?:going|planning|trying|wanting)\s+to\s+|\b(?:deny|denies|denied)\s+(?:any\s+)?(?:current\s+)?"
     r"|\b(?:not|never)\s+(?:having|had|have|feeling|felt|experiencing|experienced|reported|reporting|endorsed|expressed|mentioned|shown|described)\s+(?:any\s+)?|\b(?:not|no|never|denies|denied|without)\s+(?:[\w-]+\s+){0,5}(?:or|nor)\s+|\bno\s+(?:current\s+|active\s+|recent\s+)?"
     r"|\b(?:would|will|could|do|does|did)\s*n[o']?t\s+(?:ever\s+|really\s+)?|\bnot\s+(?:currently\s+|really\s+)?|\bnever\s+(?:\w+\s+(?:or\s+\w+\s+)?)?"
@@ -106,20 +108,22 @@ _FIGURE = re.compile(r"\b(?:lol|lmao|haha|jk|kidding|figure of speech|metaphoric
 
 
 
-def risk_reasons(text: str, extra_words: Iterable[str] = ()) -> list[str]:
-    """Why the text shows present risk, one reason a line; empty when it does not."""
+def read_risk(text: str, extra_words: Iterable[str] = ()) -> tuple[list[str], list[str]]:
+    """Reasons for present risk, and reasons for mentions of risk that were discounted (negated,
+    past, someone else's, a figure of speech): a clinician reading "not suicidal" is told so."""
     found: list[str] = []
+    discounted: list[str] = []
     table = _CRISIS + tuple(word_rule(w, f'practice\'s crisis word "{w}"') for w in extra_words)
     for sentence in SENTENCE.findall(text):
         for rule in table:
             match = rule.pattern.search(sentence)
-            if match and not _discounted(sentence, match.start()):
-                found.append(rule.reason)
-    return ["risk: " + reason for reason in dict.fromkeys(found)]
+            if match:
+                (discounted if _discounted(sentence, match.start()) else found).append(rule.reason)
+    return ["risk: " + reason for reason in dict.fromkeys(found)], [reason for reason in dict.fromkeys(discounted)]
 
 
 def _discounted(sentence: str, start: int) -> bool:
     """Negated, a figure of speech, a clinician's negative screen, or only in the past or someone
     else's story."""
     return bool(_NEGATED.search(sentence[:start]) or _FIGURE.search(sentence) or _SCREENED_NEGATIVE.search(sentence)
-                or (_PAST.search(sentence) and not _NOW.search(sentence)))
+                or (_PAST.search(sentence) and (not _NOW.search(sentence) or _RECOVERED.search(sentence))))
