@@ -60,9 +60,11 @@ _SERVICE_RULES = (
     ("assessment", r"\btesting\b|\b(?:psychological|psych|neuropsychological|psychoeducational|diagnostic) (?:eval\w*|assessment|test)\w*|\b(?:adhd|autism|asd|learning disabilit\w*|dyslexia) (?:eval\w*|assessment|test\w*|screening|diagnosis)\b|\bneuropsych\w*|\bget (?:evaluated|tested|assessed|diagnosed) for\b"),
     ("court", r"\bcourt\b|\bcustody\b|\bforensic\b|\bguardian ad litem\b|\blegal (?:case|proceedings|matter)\b|\b(?:the|a) judge\b|\bjudge (?:ordered|said|required|wants)\b|\bprobation\b|\bdiversion\b|\bparenting (?:plan )?evaluation\b"),
 )
+_INDIVIDUAL = re.compile(r"\bindividual(?:ly)? (?:therapy|counsel\w*|sessions?|work|appointments?)\b|\bone[- ]on[- ]one\b|\b1[:-]1\b|\bon my own\b|\bby myself\b", re.I)
 # Ages in years of someone the therapy would be for (months and weeks are babies, not clients).
 _AGE = re.compile(
-    r"\b(\d{1,2})[- ]?(?:years?[- ]old|yrs?[- ]?olds?|yo|y/o|y\.o\.)\b(?! (?:ago|later))|\b(?:age|aged|edad)\s*:?\s*(\d{1,2})\b"
+    r"\b(\d{1,2})[- ]?(?:years?[- ]olds?|yrs?[- ]?olds?|yo|y/o|y\.o\.)\b(?! (?:ago|later))|\b(?:age|aged|edad|(?:who )?just turned)\s*:?\s*(\d{1,2})\b(?!\s*(?:years? ago|minutes|percent|%))"
+    r"|\b(?:patient|student|client|member) is [A-Z][\w'-]+(?: [A-Z][\w'-]+){0,2},? (?:age |aged )?(\d{1,2})\b"
     r"|\b(?:son|daughter|child|kid|boy|girl|stepson|stepdaughter|grandson|granddaughter|nephew|niece|hijo|hija)\b(?:\s+[A-Z][a-z]+)?,?\s*(?:is\s+|who is\s+|who's\s+|\()?(\d{1,2})\b(?!\s*(?:months?|weeks?|days?|mo\b|:|am|pm|th|st|nd|rd))"
     r"|\b(?:tiene|de)\s+(\d{1,2})\s+años\b|\bi'?m (\d{1,2})\b(?!\s*(?:weeks?|months?))"
     r"|^\s*(?:student|patient|client|member|paciente|child|youth)(?: name)?\s*:[^\n]*?,\s*(\d{1,2})\b",
@@ -77,7 +79,7 @@ _CHILD = re.compile(
 # couldn't save" or "I teach high school" is not a client).
 _TEEN = re.compile(
     r"\b(?:my|our|her|his|their) (?:\w+ )?(?:teen|teenager|adolescent)s?\b|\bteen(?:age)? (?:son|daughter|boy|girl|child|kid|stepson|stepdaughter)\b"
-    r"|\b(?:therapy|counseling|therapist|counselor|group)s? for (?:a |my |our )?(?:teen|teenager|adolescent)s?\b"
+    r"|\b(?:therapy|counseling|therapist|counselor|group)s? for (?:a |my |our )?(?:teen|teenager|adolescent)s?\b|\b(?:work|works|working|see|sees|seeing) (?:with )?(?:young )?(?:teens|teenagers|adolescents)\b"
     r"|\b(?:son|daughter|kid|child|stepson|stepdaughter)\b[^.]{0,40}\b(?:in|starting) (?:the )?(?:6th|7th|8th|9th|10th|11th|12th|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth) grade\b"
     r"|\b(?:son|daughter|kid|child)\b[^.]{0,40}\b(?:a )?(?:freshman|sophomore|junior|senior) in high school\b|\b(?:hijo|hija) adolescente\b"
     r"|\b(?:6th|7th|8th|9th|10th|11th|12th|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth) grade(?:r)?\b|\b(?:high|middle) schooler\b"
@@ -187,9 +189,11 @@ def services(text: str, category: str, reasons: list[str], practice_name: str = 
     if category == "crisis" and not _ASKS_TO_BE_SEEN.search(text):
         return ()  # someone in crisis who asks for no service is not sold one
     someone_else = found & {"couples", "family", "child", "teen"}
+    # Someone asking to join a group asks for the group; individual sessions only when named.
+    only_that = "group" in found and not _INDIVIDUAL.search(text)
     only_specialist = bool(found) and found <= {"medication", "assessment", "court"} and not _wants_therapy(text)
     asks = _ASKS_TO_BE_SEEN.search(text) if category == "crisis" else (_NEED.search(text) or _wants_therapy(text))
-    if category in ("new_inquiry", "professional_referral", "crisis") and not someone_else and not only_specialist and asks:
+    if category in ("new_inquiry", "professional_referral", "crisis") and not someone_else and not only_specialist and not only_that and asks:
         found.add("individual")
     ordered = tuple(s for s in SERVICES if s in found)
     if ordered:
