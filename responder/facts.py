@@ -17,10 +17,17 @@ OTHER_PLANS = (
     "kaiser", "kaiser permanente", "tricare", "medicaid", "humana", "oscar", "ohp", "oregon health plan", "ambetter",
     "molina", "centene", "wellcare", "careoregon", "medi-cal", "chip", "champva", "va benefits", "bright health",
     "harvard pilgrim", "tufts", "emblem", "oxford", "magellan", "beacon", "carelon", "moda", "providence",
-    "pacificsource", "caresource", "amerigroup", "healthnet", "health net", "geha", "meritain", "aspirus",
+    "pacificsource", "caresource", "amerigroup", "healthnet", "health net", "geha", "aspirus",
     "apple health", "masshealth", "husky health", "badgercare", "soonercare", "tenncare", "trillium", "umpqua health",
     "jackson care connect", "medical assistance", "state medicaid", "medicaid plan",
 )
+# Companies that administer plans for a carrier, on its network: a practice in network with the
+# carrier (a configured plan whose names include the key) is reached through them too.
+AFFILIATES = {
+    "unitedhealthcare": ("umr", "surest", "all savers", "golden rule"), "uhc": ("umr", "surest", "all savers", "golden rule"),
+    "aetna": ("meritain", "meritain health"), "cigna": ("allegiance benefit", "evernorth"),
+    "blue cross": ("premera", "regence", "highmark", "wellmark", "carefirst", "excellus", "horizon bcbs"),
+}
 # Words that are never a plan's short name, however a plan is spelled.
 _GENERIC = {"blue", "health", "first", "care", "plan", "medical", "mutual", "national", "community", "state", "united states"}
 
@@ -141,6 +148,7 @@ def insurance(text: str, config: Config, reasons: list[str]) -> str:
     mentions: list[tuple[int, str, str]] = []
     for plan in config.practice.insurance.plans:
         names = {plan.id, plan.name, *plan.aliases}
+        names |= {affiliate for key, affiliates in AFFILIATES.items() if any(key in n.lower() for n in names) for affiliate in affiliates}
         for alias in names:
             mentions += [(m.start(), plan.id, plan.name) for m in re.finditer(_alias_pattern(alias), lowered)]
         for short in _short_names(names) - {n.lower() for n in names}:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -35,9 +36,10 @@ class Summary:
 class Delivery:
     """Sends what the outbox owes, through one transport per channel."""
 
-    def __init__(self, store: Store, transports: dict[str, Transport]) -> None:
+    def __init__(self, store: Store, transports: dict[str, Transport], on_sent: Callable[[Due], None] = lambda row: None) -> None:
         self.store = store
         self.transports = transports
+        self.on_sent = on_sent
         self._lock = threading.Lock()  # one run at a time in this process; other processes are kept apart by claims
 
     def run(self) -> Summary:
@@ -71,6 +73,7 @@ class Delivery:
                             return
                     else:
                         self.store.mark_sent(row.id)
+                        self.on_sent(row)
                         summary.sent += 1
                         log.info("%s %s sent to %s by %s", row.kind, row.id, mask(row.to_addr), transport.name)
         except TransientError as error:  # the connection itself failed: every row waits

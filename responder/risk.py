@@ -21,6 +21,7 @@ _PERSON = r"(?:him|her|them|someone|somebody|people|my (?:\w+ )?(?:ex|husband|wi
 _CRISIS = rules(
     (r"\b(?:kill|killing|end|ending|take|taking)\s+(?:my ?self|herself|himself|themselves|my (?:own )?life|(?:his|her|their) (?:own )?life|it all)\b", "talks of ending a life"),
     (r"(?<!non-)(?<!non )\bsuicid(?:e|al)\b|\bsuicidio\b|\bsuicidarme\b|\bsuicidar(?:se|me)\b", "mentions suicide"),
+    (r"\bkms\b|\bunalive (?:my ?self|me)\b|\boff (?:my ?self)\b|\bkill me now\b(?!,? (?:lol|haha))", "talks of ending a life (slang)"),
     (r"\b(?:want|wants|wanted|wanna|wish|wishes|wishing|ready|hoping|hope)\s+(?:to\s+)?(?:die|be dead|not (?:to )?wake up|disappear forever|sleep forever|not be here)\b", "wishes to die"),
     (r"\b(?:go(?:ing)? to (?:bed|sleep)|fall asleep)\s+hoping\s+(?:i|to)\s+(?:won'?t|don'?t|do not|will not|never)\s+wake\b|\bhop(?:e|es|ing)\s+(?:\w+\s+){0,3}(?:won'?t|don'?t|do not|will not|never|would\s*n[o']?t)\s+wake\b", "hopes not to wake up"),
     (r"\b(?:do\s*n[o']?t|does\s*n[o']?t|no longer) (?:much |really |even )?care (?:whether|if) (?:i'?m|i am|i live|i wake|i'?m (?:here|alive))\b|\bdisappointed\b.{0,40}\bwhen i (?:do|wake)\b", "indifferent to living"),
@@ -96,7 +97,7 @@ _NOW = re.compile(r"\b(?:now|tonight|today|again|lately|these days|this week|rig
 # "can't stop thinking about killing myself" must stay a crisis.
 _NEGATED = re.compile(
     r"(?:(?:\b(?:not|no|never|nor|without|deny|denies|denied)|n[o']t)\s+(?:\w+\s+)?(?:any\s+)?(?:thoughts?|plans?|intent(?:ions?)?|urges?|history|desire|wish)\s+(?:of|about|to|for)\s+(?:\w+\s+)?"
-    r"|\bnot\s+(?:going|planning|trying|wanting)\s+to\s+|\b(?:deny|denies|denied)\s+(?:any\s+)?(?:current\s+)?"
+    r"|\bnot\s+(?:going|planning|trying|wanting)\s+to\s+|n[o']t\s+(?:had|have|having|got|felt|experienced)\s+(?:any\s+)?|\b(?:deny|denies|denied)\s+(?:any\s+)?(?:current\s+)?"
     r"|\b(?:not|never)\s+(?:having|had|have|feeling|felt|experiencing|experienced|reported|reporting|endorsed|expressed|mentioned|shown|described)\s+(?:any\s+)?|\b(?:not|no|never|denies|denied|without)\s+(?:[\w-]+\s+){0,5}(?:or|nor)\s+|\bno\s+(?:current\s+|active\s+|recent\s+)?"
     r"|\b(?:would|will|could|do|does|did)\s*n[o']?t\s+(?:ever\s+|really\s+)?|\bnot\s+(?:currently\s+|really\s+)?|\bnever\s+(?:\w+\s+(?:or\s+\w+\s+)?)?"
     r"|\b(?:not|never)\s+(?:\w+\s+){0,2}(?:about|of|to)\s+|\b(?:deny|denies|denied|negative for|no current)\b[^.]*|\b(?:no|without)\s+(?:[\w-]+,?\s+){1,4}(?:or\s+)?)$",

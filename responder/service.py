@@ -10,6 +10,7 @@ from datetime import timedelta
 from .approval import Approvals
 from .compose import Composer
 from .config import Config
+from .metrics import Metrics
 from .outbox import Delivery, Summary
 from .pipeline import Pipeline
 from .sources import Source
@@ -60,7 +61,8 @@ class Service:
         self.composer = Composer(config)
         self.pipeline = Pipeline(config, self.store, self.composer)
         self.sources = _sources(config, self.pipeline, self.store)
-        self.delivery = Delivery(self.store, _transports(config, self.store))
+        self.metrics = Metrics(self.store)
+        self.delivery = Delivery(self.store, _transports(config, self.store), on_sent=self.metrics.sent)
         self.approvals = Approvals(config, self.store, self.composer)
         imap = config.email.imap if config.email is not None else None
         self.mail_drafts = ImapDrafts(imap) if config.approval.imap_drafts and imap is not None else None
@@ -72,6 +74,7 @@ class Service:
             count = source.poll()
         except Exception as error:
             self.health.fail(source.name, f"{type(error).__name__}: {error}"[:300])
+            self.metrics.source_errors.labels(source.name).inc()
             raise
         self.health.ok(source.name)
         return count

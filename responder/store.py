@@ -156,6 +156,13 @@ class Due:
 
 
 @dataclass(frozen=True)
+class Tallies:
+    received: list[tuple[str, str, int]]  # channel, category, count
+    outcomes: list[tuple[str, str, str, int]]  # channel, category, replied/drafted/skipped/failed, count
+    outbox_depth: dict[str, int]  # held, pending, sending
+
+
+@dataclass(frozen=True)
 class Cursor:
     uidvalidity: int | None
     position: int
@@ -214,6 +221,29 @@ class Store:
         query = select(outbox).order_by(outbox.c.id)
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
+
+    def tallies(self) -> Tallies:
+        """Counts for /metrics, read from the rows themselves so that they agree across restarts
+        and across workers sharing one database."""
+        category = func.coalesce(messages.c.category, "none")
+        with self.engine.connect() as conn:
+            received = conn.execute(select(messages.c.channel, category, func.count()).group_by(messages.c.channel, category)).all()
+            replies = (select(messages.c.channel, category, outbox.c.state, func.count())
+                       .join(outbox, outbox.c.message_id == messages.c.id).where(outbox.c.kind == "reply")
+                       .group_by(messages.c.channel, category, outbox.c.state))
+            drafted = (select(messages.c.channel, category, func.count()).join(drafts, drafts.c.message_id == messages.c.id)
+                       .group_by(messages.c.channel, category))
+            skipped = (select(messages.c.channel, category, func.count()).where(messages.c.status.in_(("skipped", "unreadable")))
+                       .group_by(messages.c.channel, category))
+            depth = conn.execute(select(outbox.c.state, func.count()).where(outbox.c.state.in_(("held", "pending", "sending")))
+                                 .group_by(outbox.c.state)).all()
+            outcomes: list[tuple[str, str, str, int]] = []
+            for channel, cat, state, n in conn.execute(replies).all():
+                if state in ("sent", "failed"):
+                    outcomes.append((channel, cat, "replied" if state == "sent" else "failed", n))
+            outcomes += [(channel, cat, "drafted", n) for channel, cat, n in conn.execute(drafted).all()]
+            outcomes += [(channel, cat, "skipped", n) for channel, cat, n in conn.execute(skipped).all()]
+        return Tallies(received=[tuple(row) for row in received], outcomes=outcomes, outbox_depth=dict(depth))  # type: ignore[arg-type]
 
     # -- delivery ------------------------------------------------------------------------------
 

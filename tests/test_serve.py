@@ -37,6 +37,17 @@ def health(port: int) -> tuple[int, dict[str, object]]:
         return 0, {}
 
 
+def metrics(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """GET /metrics, parsed by prometheus-client's own parser: {(sample name, labels): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = response.read().decode()
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples}
+
+
 def stop(process: subprocess.Popen[bytes]) -> int:
     process.send_signal(signal.SIGTERM)
     return process.wait(timeout=15)
@@ -73,7 +84,8 @@ def serve_mail(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink, env: dict[str, 
 
 
 def test_with_idle_new_mail_is_answered_without_waiting_for_the_poll(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink, env: dict[str, str]) -> None:
-    process, _ = serve_mail(tmp_path, dovecot, smtp, env)
+    """...and /metrics counts what happened."""
+    process, port = serve_mail(tmp_path, dovecot, smtp, env)
     try:
         time.sleep(1.5)  # let the first poll and the IDLE bell settle
         for n in range(3):
@@ -81,6 +93,13 @@ def test_with_idle_new_mail_is_answered_without_waiting_for_the_poll(tmp_path: P
             dovecot.deliver(inquiry(sender=f"idle{n}@example.org"))
             smtp.wait_for(n + 1, timeout=10)
             assert time.monotonic() - started < 5, "answered by IDLE, not by the 60-second poll"
+        seen = metrics(port)
+        email = (("category", "new_inquiry"), ("channel", "email"))
+        assert seen[("responder_messages_received_total", email)] == 3
+        assert seen[("responder_messages_total", (*email[:1], *email[1:], ("outcome", "replied")))] == 3
+        assert seen[("responder_reply_latency_seconds_count", (("channel", "email"), ("kind", "reply")))] == 3
+        assert seen[("responder_reply_latency_seconds_bucket", (("channel", "email"), ("kind", "reply"), ("le", "5.0")))] == 3
+        assert seen[("responder_outbox_depth", (("state", "pending"),))] == 0
     finally:
         assert stop(process) == 0
 
@@ -92,6 +111,9 @@ def test_serve_survives_the_mailbox_server_restarting(tmp_path: Path, dovecot: D
         smtp.wait_for(1, timeout=10)
         dovecot.stop()
         eventually(lambda: health(port)[0] == 503, timeout=15, message="/healthz reporting the failing mailbox")
+        status, body = health(port)
+        assert list(body["failing"]) == [f"imap:{dovecot.user}@127.0.0.1/INBOX"] or len(body["failing"]) == 1, body
+        assert any(name == "responder_source_errors_total" and value >= 1 for (name, _), value in metrics(port).items())
         time.sleep(2)
         dovecot.start()
         dovecot.deliver(inquiry(sender="after@example.org"))

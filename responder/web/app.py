@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
+from ..metrics import CONTENT_TYPE as METRICS_TYPE
 from ..service import Service
 from ..signature import is_genuine
 from . import pages
@@ -38,6 +39,9 @@ def create_app(service: Service, wake: Callable[[], None] = lambda: None) -> Sta
         body = {"status": "failing" if failing else "ok", "sources": [s.name for s in service.sources], "failing": failing}
         return JSONResponse(body, status_code=503 if failing else 200)
 
+    async def metrics(request: Request) -> Response:
+        return Response(await run_in_threadpool(service.metrics.render), media_type=METRICS_TYPE)
+
     async def sms_inbound(request: Request) -> Response:
         if sms is None or sms.webhook_url is None:
             return PlainTextResponse("SMS is not configured", status_code=404)
@@ -52,7 +56,7 @@ def create_app(service: Service, wake: Callable[[], None] = lambda: None) -> Sta
             wake()
         return Response(EMPTY_TWIML, media_type="application/xml")
 
-    routes = [Route("/healthz", healthz), *pages.routes(service, wake)]
+    routes = [Route("/healthz", healthz), Route("/metrics", metrics), *pages.routes(service, wake)]
     if sms is not None:
         validator = RequestValidator(sms.twilio.auth_token)
         routes.append(Route("/sms/inbound", sms_inbound, methods=["POST"]))

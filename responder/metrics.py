@@ -1,0 +1,59 @@
+"""What ``GET /metrics`` shows, in Prometheus' text format.
+
+Counts of messages and their outcomes come from the store at each scrape, so they survive
+restarts and agree across workers; a restart never makes a counter go backwards. What only this
+process sees (how long replies took to leave, which sources failed) is counted here as it happens.
+Labels carry channels, categories and source names, never an address or a word of a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from .store import Due, Store, utcnow
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class Metrics:
+    def __init__(self, store: Store) -> None:
+        self.registry = CollectorRegistry()
+        self.reply_latency = Histogram(
+            "responder_reply_latency_seconds", "From a message being recorded to its reply or alert being accepted for delivery.",
+            ["channel", "kind"], registry=self.registry,
+            buckets=(0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600, 6 * 3600, 24 * 3600))
+        self.source_errors = Counter("responder_source_errors", "Failed fetches, by source.", ["source"], registry=self.registry)
+        self.registry.register(_StoreCollector(store))
+
+    def sent(self, row: Due) -> None:
+        """A reply or alert was accepted for delivery: how long it waited since it was owed."""
+        self.reply_latency.labels(row.channel, row.kind).observe(max(0.0, (utcnow() - row.created_at).total_seconds()))
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _StoreCollector(Collector):
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[Metric]:
+        tallies = self.store.tallies()
+        received = CounterMetricFamily("responder_messages_received", "Messages recorded, by channel and category.",
+                                       labels=["channel", "category"])
+        for channel, category, count in tallies.received:
+            received.add_metric([channel, category], count)
+        yield received
+        outcomes = CounterMetricFamily("responder_messages", "What became of messages: replied, drafted, skipped or failed.",
+                                       labels=["channel", "category", "outcome"])
+        for channel, category, outcome, count in tallies.outcomes:
+            outcomes.add_metric([channel, category, outcome], count)
+        yield outcomes
+        depth = GaugeMetricFamily("responder_outbox_depth", "Replies and alerts not yet sent, by state.", labels=["state"])
+        for state in ("held", "pending", "sending"):
+            depth.add_metric([state], tallies.outbox_depth.get(state, 0))
+        yield depth
