@@ -128,11 +128,13 @@ _ASKS_FOR_CARE = re.compile(
 
 
 # How sure the model must be to call a crisis, by what the rules read. A rule that reads present
-# risk is believed unless the model all but rules it out (rules fire on idioms the discounts miss:
-# "dying to tell you"). Where the rules read every mention as negated, past or someone else's
-# ("I'm not suicidal"), or the whole message as a pitch or an advertisement, the model, which
-# cannot read negation and leans on a language's common words, must be sure to overrule them.
-_CRISIS_FLOOR_WITH_RULE = 0.1
+# risk ("I think about ending my life") needs nothing more: the model, trained on whole messages,
+# can be talked down by the insurance question around it. A topic merely named (suicide,
+# self-harm, a gun) needs the model to see some risk too: "parent education on self-harm" is not
+# a crisis. Where the rules read every mention as negated, past or someone else's ("I'm not
+# suicidal"), or the whole message as a pitch or an advertisement, the model, which cannot read
+# negation and leans on a language's common words, must be sure to overrule them.
+_CRISIS_FLOOR_FOR_A_TOPIC = 0.1
 _CRISIS_FLOOR_AGAINST_RULES = 0.5
 # Newsletters and notices that mention 988 read far below this; a caller's words do not.
 _CRISIS_IN_MACHINE_MAIL = 0.5
@@ -154,7 +156,7 @@ def classify(message: Inbound, config: Config) -> Classification:
         # Machine mail is never answered, but it can carry a person's words: a voicemail
         # transcript, a form a relay mangled. Risk in them still reaches a clinician at once.
         reading = learned.shipped().read(text, message.channel)
-        if reading.probabilities["crisis"] >= _CRISIS_IN_MACHINE_MAIL:
+        if reading.crisis >= _CRISIS_IN_MACHINE_MAIL:
             return Classification("crisis", Facts(), tuple(reasons + signs + [reading.explain("crisis"), "machine mail: no reply, a clinician is alerted"]))
         return Classification("automated", Facts(), tuple(reasons + signs))
 
@@ -178,27 +180,29 @@ def _category(text: str, message: Inbound, extra: ExtraWords, practice_words: se
     it, or the practice's own words, say why."""
     model = learned.shipped()
     reading = model.read(text, message.channel)
-    risk, discounted = read_risk(text, extra.crisis)
+    risk = read_risk(text, extra.crisis)
     evidence = _rule_evidence(text, message, extra, practice_words)
     pitch = evidence["solicitation"]
     selling = any(r in _SCAM_REASONS for r in pitch) or len(pitch) >= 2 or bool(pitch and not evidence["new_inquiry"])
-    p_crisis = reading.probabilities["crisis"]
-    if risk:
-        needed = _CRISIS_FLOOR_WITH_RULE
-    elif discounted or selling:
+    p_crisis = reading.crisis
+    if risk.present and not risk.only_mentioned:
+        needed = 0.0
+    elif risk.present:
+        needed = _CRISIS_FLOOR_FOR_A_TOPIC
+    elif risk.discounted or selling:
         needed = max(model.crisis_threshold, _CRISIS_FLOOR_AGAINST_RULES)
     else:
         needed = model.crisis_threshold
-    if p_crisis >= needed or any(reason.startswith("risk: practice's") for reason in risk):
-        return "crisis", risk + ([reading.explain("crisis")] if p_crisis >= model.crisis_threshold else [])
+    if p_crisis >= needed or any(reason.startswith("risk: practice's") for reason in risk.present):
+        return "crisis", [*risk.present] + ([reading.explain("crisis")] if p_crisis >= model.crisis_threshold else [])
     chosen = {c for c, why in evidence.items() if any(reason.startswith("practice's ") for reason in why)}
     if selling:
         chosen.add("solicitation")
     if chosen:  # the practice's own words, and plain selling, are not for the model to overrule
         category = next(c for c in ("solicitation", "professional_referral", "existing_client") if c in chosen)
         return category, evidence[category]
-    category = max((c for c in reading.probabilities if c != "crisis"), key=reading.probabilities.__getitem__)
-    notes = [f"risk mentioned but not present: {reason}" for reason in discounted]
+    category = reading.best_except_crisis()
+    notes = [f"risk mentioned but not present: {reason}" for reason in risk.discounted]
     return category, evidence.get(category, []) + [reading.explain(category)] + notes
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from .rules import SENTENCE, rules, word_rule
 
@@ -41,7 +42,8 @@ _CRISIS = rules(
     (r"\b(?:took|take|taken|swallowed|downed)\s+(?:a (?:bunch|handful|lot|bottle) of|all|too many|the whole|a whole|some of|\d+)\s+(?:of\s+)?(?:\w+\s+){0,2}(?:pills|meds|tablets|bottle|medication)|\b(?:took|taken|had) an overdose\b|\boverdosed\b|\boverdosing\b", "has taken an overdose"),
     (r"\bstopped taking (?:my |her |his )?(?:heart|blood pressure|insulin|diabetes|seizure|heart-?\w+)?\s*(?:pills|meds|medications?|insulin)\b", "stopped life-saving medication"),
     (r"\b(?:hurt|hurting|harm|harming|cut|cutting|burn|burning)\s+(?:my ?self|herself|himself|themselves)\b|\bhacerme\s+da[ñn]o\b", "self-harm"),
-    (r"\bself[- ]?harm(?:ing)?\b|\bcut(?:ting)?\s+(?:deeper|again)\b|\burges?\s+to\s+(?:cut|self[- ]?harm|hurt myself|burn myself)\b", "self-harm"),
+    (r"\bself[- ]?harm(?:ing)?\b", "mentions self-harm"),
+    (r"\bcut(?:ting)?\s+(?:deeper|again)\b|\burges?\s+to\s+(?:cut|self[- ]?harm|hurt myself|burn myself)\b", "self-harm"),
     (r"\b(?:'d|would)\s+rather\s+(?:never\s+|not\s+)?(?:wake up|be dead|be here|exist|live)\b", "would rather not be alive"),
     (r"\b(?:at|on|near|top of|edge of|from)\s+the\s+(?:top of the\s+)?(?:bridge|edge|tracks|roof|rooftop|ledge|overpass|parking garage|garage)\b", "at a dangerous place"),
     (r"\b" + _DWELL + r"\b.{0,60}\b" + _MEANS + r"\b|\b" + _MEANS + r"\b.{0,60}\b" + _DWELL + r"\b", "dwells on a means of dying"),
@@ -80,6 +82,10 @@ _CRISIS = rules(
     (r"\bcan'?t stop (?:wanting|thinking about|trying) to (?:do (?:it|more)|hurt|cut|burn|die)\b|\bwanting to do more\b", "cannot stop the urge"),
     (r"\b(?:same|those|the) (?:dark )?thoughts\b.{0,60}\b(?:back|again|louder|returning|stronger)\b|\b(?:the|those|these|my|dark|old|bad|suicidal) thoughts? (?:ha(?:s|ve) |are |is )?(?:come|coming) back\b", "the old thoughts are back"),
 )
+# Reasons that name a topic rather than say something about anyone.
+_TOPICS = frozenset({"mentions suicide", "mentions self-harm", "a firearm is at hand"})
+# A line break inside a sentence (hard-wrapped mail): joined, so a sentence is read whole.
+_UNWRAP = re.compile(r"(?<=[^\n.!?:;])[ \t]*\n(?=[ \t]*[a-z(])")
 # What makes a mention of risk about the past or about someone else's story, not about now.
 _PAST = re.compile(
     r"\b(?:years? ago|months ago|at (?:age )?\d{1,2}\b(?!:| ?(?:am|pm|tonight|today))|last (?:year|spring|summer|fall|autumn|winter)|(?:in|since) (?:(?:january|february|march|april|may|june|july|august|september|october|november|december) )?(?:19|20)\d\d|when (?:i|he|she) was|"
@@ -91,36 +97,48 @@ _PAST = re.compile(
 )
 # Recovery said outright: "steady for well over a year now" keeps a past mention in the past.
 _RECOVERED = re.compile(r"\b(?:been|is|are|has been|have been|stayed|staying)\s+(?:\w+\s+)?(?:steady|stable|safe|sober|well|doing (?:well|better|great|ok|okay|fine))\b|\b(?:long|well) (?:since )?(?:passed|resolved|behind (?:him|her|me|them))\b", re.I)
-_NOW = re.compile(r"\b(?:now|tonight|today|again|lately|these days|this week|right now|currently|anymore|keep|started|come back|back|last night|yesterday|this morning)\b", re.I)
+_NOW = re.compile(r"\b(?:now|tonight|today|again|lately|these days|this week|right now|currently|anymore|keep|started|come back|back(?!\s+(?:in|then|when))|last night|yesterday|this morning)\b", re.I)
 # A negation that governs the risk itself ("not suicidal", "no thoughts of hurting myself",
 # "denies suicidal ideation"), ending right where the risk phrase begins. Deliberately narrow:
 # "can't stop thinking about killing myself" must stay a crisis.
 _NEGATED = re.compile(
     r"(?:(?:\b(?:not|no|never|nor|without|deny|denies|denied)|n[o']t)\s+(?:\w+\s+)?(?:any\s+)?(?:thoughts?|plans?|intent(?:ions?)?|urges?|history|desire|wish)\s+(?:of|about|to|for)\s+(?:\w+\s+)?"
-    r"|\bnot\s+(?:going|planning|trying|wanting)\s+to\s+|n[o']t\s+(?:had|have|having|got|felt|experienced)\s+(?:any\s+)?|\b(?:deny|denies|denied)\s+(?:any\s+)?(?:current\s+)?"
+    r"|\bnot\s+(?:going|planning|trying|wanting)\s+to\s+|\bnot\s+(?:in\s+)?(?:any\s+)?(?:danger|risk|at risk)\s+(?:of\s+)?|\b(?:whether|if)\s+(?:[\w'’]+\s+){1,6}(?:ever\s+)?(?:had\s+|has\s+|have\s+)?(?:any\s+)?$|n[o']t\s+(?:had|have|having|got|felt|experienced)\s+(?:any\s+)?|\b(?:deny|denies|denied)\s+(?:any\s+)?(?:current\s+)?"
     r"|\b(?:not|never)\s+(?:having|had|have|feeling|felt|experiencing|experienced|reported|reporting|endorsed|expressed|mentioned|shown|described)\s+(?:any\s+)?|\b(?:not|no|never|denies|denied|without)\s+(?:[\w-]+\s+){0,5}(?:or|nor)\s+|\bno\s+(?:current\s+|active\s+|recent\s+)?"
     r"|\b(?:would|will|could|do|does|did)\s*n[o']?t\s+(?:ever\s+|really\s+)?|\bnot\s+(?:currently\s+|really\s+)?|\bnever\s+(?:\w+\s+(?:or\s+\w+\s+)?)?"
     r"|\b(?:not|never)\s+(?:\w+\s+){0,2}(?:about|of|to)\s+|\b(?:deny|denies|denied|negative for|no current)\b[^.]*|\b(?:no|without)\s+(?:[\w-]+,?\s+){1,4}(?:or\s+)?)$",
     re.I,
 )
 # A clinician reporting a screening item that came back negative ("item 10 ... was 0").
-_SCREENED_NEGATIVE = re.compile(r"\b(?:item \d+|epds|phq-?9|c-?ssrs|asq|screen(?:ed|ing)?)\b.{0,60}\b(?:was|were|=|scored?|came back)\s*(?:0|zero|negative)\b", re.I)
-_FIGURE = re.compile(r"\b(?:lol|lmao|haha|jk|kidding|figure of speech|metaphorically|kill for|dying to|killing me|murder on|die of (?:embarrassment|shame|laughter|boredom)|dying of (?:embarrassment|laughter|boredom))\b", re.I)
+_SCREENED_NEGATIVE = re.compile(r"\b(?:item \d+|epds|phq-?9|c-?ssrs|asq|screen(?:ed|ing)?)\b.{0,120}?(?:\b(?:was|were|scored?|came back)|=|\):?|:)\s*(?:0|zero|negative)\b", re.I)
+_FIGURE = re.compile(r"\b(?:(?:commute|traffic|drive|job|work|school|class|exam|test|boss|kids|this|that|it)\s+(?:is|are|'s|'re)\s+(?:going to|gonna)\s+kill me|omg|lol|lmao|haha|jk|kidding|figure of speech|metaphorically|kill for|dying to|killing me|murder on|die of (?:embarrassment|shame|laughter|boredom)|dying of (?:embarrassment|laughter|boredom))\b|[\U0001F480\U0001F602\U0001F923]", re.I)
 
 
 
-def read_risk(text: str, extra_words: Iterable[str] = ()) -> tuple[list[str], list[str]]:
-    """Reasons for present risk, and reasons for mentions of risk that were discounted (negated,
-    past, someone else's, a figure of speech): a clinician reading "not suicidal" is told so."""
+@dataclass(frozen=True)
+class Risk:
+    """What the rules read: present risk, and mentions they discounted (shown to a clinician)."""
+
+    present: tuple[str, ...]  # reasons, "risk: ..." each
+    discounted: tuple[str, ...]
+
+    @property
+    def only_mentioned(self) -> bool:
+        """Present risk rests only on a topic named (suicide, self-harm, a gun), not on anything
+        said about oneself or someone: a parent asking about self-harm education, a gun season."""
+        return all(reason.removeprefix("risk: ") in _TOPICS for reason in self.present)
+
+
+def read_risk(text: str, extra_words: Iterable[str] = ()) -> Risk:
     found: list[str] = []
     discounted: list[str] = []
     table = _CRISIS + tuple(word_rule(w, f'practice\'s crisis word "{w}"') for w in extra_words)
-    for sentence in SENTENCE.findall(text):
+    for sentence in SENTENCE.findall(_UNWRAP.sub(" ", text)):
         for rule in table:
             match = rule.pattern.search(sentence)
             if match:
                 (discounted if _discounted(sentence, match.start()) else found).append(rule.reason)
-    return ["risk: " + reason for reason in dict.fromkeys(found)], [reason for reason in dict.fromkeys(discounted)]
+    return Risk(tuple("risk: " + reason for reason in dict.fromkeys(found)), tuple(dict.fromkeys(discounted)))
 
 
 def _discounted(sentence: str, start: int) -> bool:
