@@ -185,6 +185,9 @@ class Email(_Model):
     imap: Imap | None = None
     smtp: Smtp | None = None
     maildir: Maildir | None = None
+    # Larger mail (attachments, mostly) is recorded from its headers and left for a person:
+    # never downloaded whole, parsed or answered.
+    max_message_bytes: int = Field(25 * 1024 * 1024, gt=0)
 
     @model_validator(mode="after")
     def _one_transport(self) -> Email:

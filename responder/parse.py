@@ -41,7 +41,7 @@ def parse_email(raw: bytes) -> Inbound:
     message_id = _first_msgid(headers.get("message-id", ""))
     return Inbound(
         channel="email",
-        key=message_id or "sha256:" + hashlib.sha256(_header_block(raw)).hexdigest(),
+        key=message_id or "sha256:" + hashlib.sha256(header_block(raw)).hexdigest(),
         sender=sender,
         sender_name=sender_name,
         reply_to=reply_to,
@@ -130,7 +130,8 @@ def _first_msgid(value: str) -> str | None:
     return found.group(0) if found else None
 
 
-def _header_block(raw: bytes) -> bytes:
+def header_block(raw: bytes) -> bytes:
+    """The header lines of a raw message, without the blank line and body."""
     end = re.search(rb"\r?\n\r?\n", raw)
     return raw[: end.start()] if end else raw
 

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Outcome:
     message_id: int | None  # the store's row; None only for a message already recorded
-    status: str  # answered, held, alerted, notified, skipped, opted_out, opted_in, unreadable, error, duplicate
+    status: str  # answered, held, alerted, notified, skipped, opted_out, opted_in, unreadable, too_large, error, duplicate
     category: str | None = None
     action: str | None = None
 
@@ -54,6 +54,19 @@ class Pipeline:
         if self.store.seen(source, inbound.key):
             return Outcome(None, "duplicate")
         return self._process(source, inbound, raw, naive_utc(arrived_at), naive_utc(answer_from))
+
+    def ingest_oversized(self, source: str, header: bytes, size: int, arrived_at: datetime | None = None) -> Outcome:
+        """Record, from its header alone, an email over ``email.max_message_bytes``: kept for a
+        person to open in the mailbox, never read or answered here."""
+        try:
+            inbound = parse_email(header)
+        except Exception as error:  # noqa: BLE001 - unreadable mail is recorded, never fatal
+            return self._record_unreadable(source, header, arrived_at, error)
+        if self.store.seen(source, inbound.key):
+            return Outcome(None, "duplicate")
+        log.warning("message from %s is %s bytes, over email.max_message_bytes: recorded, not read", mask(inbound.sender), size)
+        reason = f"too large to read ({size} bytes, limit email.max_message_bytes): recorded, not answered"
+        return self._record(source, inbound, header, naive_utc(arrived_at), None, None, "too_large", [reason])
 
     def ingest_sms(self, source: str, form: Mapping[str, str], arrived_at: datetime | None = None,
                    answer_from: datetime | None = None) -> Outcome:

@@ -118,9 +118,9 @@ def _sources(config: Config, pipeline: Pipeline, store: Store) -> list[Source]:
     email = config.email
     sources: list[Source] = []
     if email is not None and email.imap is not None:
-        sources.append(ImapSource(email.imap, pipeline, store, window))
+        sources.append(ImapSource(email.imap, pipeline, store, window, email.max_message_bytes))
     if email is not None and email.maildir is not None and email.maildir.inbox is not None:
-        sources.append(MaildirSource(email.maildir.inbox, pipeline, store, email.maildir.poll_seconds, window))
+        sources.append(MaildirSource(email.maildir.inbox, pipeline, store, email.maildir.poll_seconds, window, email.max_message_bytes))
     if config.sms is not None and config.sms.poll:
         sources.append(TwilioSource(config.sms, pipeline, store, window))
     return sources

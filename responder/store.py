@@ -47,7 +47,7 @@ messages = Table(
     Column("raw", LargeBinary),
     Column("category", String(40)),
     Column("action", String(20)),
-    Column("status", String(20), nullable=False),  # answered, held, skipped, unreadable
+    Column("status", String(20), nullable=False),  # answered, held, skipped, unreadable, too_large, ...
     Column("reasons", JSON, nullable=False, default=list),
     Column("facts", JSON, nullable=False, default=dict),
     UniqueConstraint("source", "key", name="uq_messages_source_key"),
@@ -233,7 +233,7 @@ class Store:
                        .group_by(messages.c.channel, category, outbox.c.state))
             drafted = (select(messages.c.channel, category, func.count()).join(drafts, drafts.c.message_id == messages.c.id)
                        .group_by(messages.c.channel, category))
-            skipped = (select(messages.c.channel, category, func.count()).where(messages.c.status.in_(("skipped", "unreadable")))
+            skipped = (select(messages.c.channel, category, func.count()).where(messages.c.status.in_(("skipped", "unreadable", "too_large")))
                        .group_by(messages.c.channel, category))
             depth = conn.execute(select(outbox.c.state, func.count()).where(outbox.c.state.in_(("held", "pending", "sending")))
                                  .group_by(outbox.c.state)).all()

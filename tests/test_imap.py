@@ -113,3 +113,26 @@ def test_poll_says_clearly_when_the_mailbox_is_unreachable(tmp_path: Path, dovec
     dovecot.stop()
     result = responder(config, "poll", "--once", env=env)
     assert result.returncode == 1 and "source imap:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_message_over_the_size_limit_is_recorded_from_its_header_and_not_read(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink,
+                                                                               env: dict[str, str]) -> None:
+    import base64
+    import sqlite3
+
+    config = mail_config(tmp_path, dovecot, smtp)
+    config.write_text(config.read_text().replace("email:\n", "email:\n  max_message_bytes: 20000\n", 1))
+    attachment = base64.encodebytes(bytes(range(256)) * 200).decode()  # ~70 KB once encoded
+    large = (f"From: Big Sender <big@example.org>\r\nTo: intake@practice.test\r\nSubject: Scans of my forms\r\n"
+             f"Message-ID: <large-1@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+             f"--b\r\nContent-Type: text/plain\r\n\r\nLooking for a therapist, forms attached.\r\n"
+             f"--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n{attachment}\r\n--b--\r\n").encode()
+    dovecot.deliver(large)
+    dovecot.deliver(inquiry(sender="small@example.org"))
+    assert "2 new message(s); 1 sent" in poll(config, env)
+    [sent] = smtp.wait_for(1)
+    assert sent.rcpt_tos == ["small@example.org"]
+    with sqlite3.connect(tmp_path / "responder.db") as db:
+        status, reasons, raw = db.execute("SELECT status, reasons, raw FROM messages WHERE key = '<large-1@example.org>'").fetchone()
+    assert status == "too_large" and "max_message_bytes" in reasons
+    assert len(raw) < 1000 and b"Subject: Scans of my forms" in raw, "only the header was fetched and kept"

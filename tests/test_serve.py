@@ -145,3 +145,24 @@ def test_sigkill_at_random_moments_leaves_everyone_answered_exactly_once(tmp_pat
         ids[message.rcpt_tos[0]].add(message.message["Message-ID"])
     assert sorted(ids) == sorted(senders)
     assert all(len(found) == 1 for found in ids.values()), {k: v for k, v in ids.items() if len(v) > 1}
+
+
+def test_a_file_over_the_size_limit_in_the_maildir_is_recorded_not_read(tmp_path: Path) -> None:
+    """The embedded default's inbox keeps the same limit as IMAP: the header is read, the rest is not."""
+    import sqlite3
+
+    text = (ROOT / "config.example.yaml").read_text()
+    config = yaml.safe_load(text)
+    config["email"]["max_message_bytes"] = 10_000
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    inbox = tmp_path / "mail" / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "big.eml").write_bytes(inquiry(sender="big@example.org", body="Looking for a therapist. " + "x" * 20_000))
+    (inbox / "small.eml").write_bytes(inquiry(sender="small@example.org"))
+    result = responder(tmp_path / "config.yaml", "poll", "--once", check=True)
+    assert "2 new message(s); 1 sent" in result.stdout
+    replies = list((tmp_path / "mail" / "outbox" / "new").iterdir())
+    assert len(replies) == 1 and "To: small@example.org" in replies[0].read_text()
+    database = next((tmp_path / "var").glob("*.db"))
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT status FROM messages WHERE sender = 'big@example.org'").fetchone() == ("too_large",)

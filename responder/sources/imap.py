@@ -26,6 +26,7 @@ from imapclient.exceptions import IMAPClientError
 
 from ..config import Imap
 from ..imap_session import connect, logout
+from ..parse import header_block
 from ..pipeline import Pipeline
 from ..store import Store
 
@@ -37,8 +38,9 @@ NETWORK_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError)
 
 
 class ImapSource:
-    def __init__(self, settings: Imap, pipeline: Pipeline, store: Store, window: timedelta) -> None:
+    def __init__(self, settings: Imap, pipeline: Pipeline, store: Store, window: timedelta, max_bytes: int) -> None:
         self.settings = settings
+        self.max_bytes = max_bytes
         self.pipeline = pipeline
         self.store = store
         self.window = window
@@ -129,13 +131,21 @@ class ImapSource:
         count = 0
         for start in range(0, len(uids), FETCH_BATCH):
             chunk = uids[start:start + FETCH_BATCH]
-            fetched = client.fetch(chunk, ["BODY.PEEK[]", "INTERNALDATE"])
+            sizes = client.fetch(chunk, ["RFC822.SIZE"])
+            large = [uid for uid in chunk if sizes.get(uid, {}).get(b"RFC822.SIZE", 0) > self.max_bytes]
+            small = [uid for uid in chunk if uid not in large]
+            fetched = client.fetch(small, ["BODY.PEEK[]", "INTERNALDATE"]) if small else {}
+            headers = client.fetch(large, ["BODY.PEEK[HEADER]", "INTERNALDATE"]) if large else {}
             for uid in chunk:
-                item = fetched.get(uid)
-                if not item or b"BODY[]" not in item:
+                item = fetched.get(uid) or headers.get(uid)
+                if not item or not ({b"BODY[]", b"BODY[HEADER]"} & set(item)):
                     log.warning("%s: message UID %s vanished before it could be read", self.settings.folder, uid)
                     continue
-                outcome = self.pipeline.ingest_email(self.name, item[b"BODY[]"], item.get(b"INTERNALDATE"), answer_from)
+                if uid in large:
+                    outcome = self.pipeline.ingest_oversized(self.name, header_block(item[b"BODY[HEADER]"]), sizes[uid][b"RFC822.SIZE"],
+                                                             item.get(b"INTERNALDATE"))
+                else:
+                    outcome = self.pipeline.ingest_email(self.name, item[b"BODY[]"], item.get(b"INTERNALDATE"), answer_from)
                 count += outcome.status != "duplicate"
             self.store.advance(self.name, chunk[-1], uidvalidity)
         if not uids and cursor.uidvalidity != uidvalidity:

@@ -13,19 +13,24 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from ..parse import header_block
 from ..pipeline import Pipeline
 from ..store import Store
 
 log = logging.getLogger(__name__)
 
+HEADER_BYTES = 256 * 1024  # read this much of an oversized file to find its header
+
 
 class MaildirSource:
-    def __init__(self, path: Path, pipeline: Pipeline, store: Store, poll_seconds: float, window: timedelta) -> None:
+    def __init__(self, path: Path, pipeline: Pipeline, store: Store, poll_seconds: float, window: timedelta,
+                 max_bytes: int) -> None:
         self.path = path
         self.pipeline = pipeline
         self.store = store
         self.poll_seconds = poll_seconds
         self.window = window
+        self.max_bytes = max_bytes
         self.name = f"maildir:{path}"
 
     def poll(self) -> int:
@@ -35,11 +40,15 @@ class MaildirSource:
         count = 0
         for file in self._waiting():
             try:
-                raw = file.read_bytes()
-                arrived = datetime.fromtimestamp(file.stat().st_mtime, timezone.utc)
+                stat = file.stat()
+                arrived = datetime.fromtimestamp(stat.st_mtime, timezone.utc)
+                if stat.st_size > self.max_bytes:
+                    with file.open("rb") as opened:
+                        outcome = self.pipeline.ingest_oversized(self.name, header_block(opened.read(HEADER_BYTES)), stat.st_size, arrived)
+                else:
+                    outcome = self.pipeline.ingest_email(self.name, file.read_bytes(), arrived, answer_from)
             except OSError:
                 continue  # moved away or still being written; the next poll sees it
-            outcome = self.pipeline.ingest_email(self.name, raw, arrived, answer_from)
             count += outcome.status != "duplicate"
             self._file_away(file)
         return count
