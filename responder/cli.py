@@ -14,6 +14,7 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 from . import config as config_module
+from . import logs
 from .classify import classify
 from .compose import Composer
 from .config import Config, ConfigError
@@ -26,10 +27,8 @@ log = logging.getLogger("responder")
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.command in ("serve", "poll") else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run drowns what matters
-    logging.getLogger("twilio").setLevel(logging.WARNING)  # it logs every request, numbers and texts included
+    verbose = args.command in ("serve", "poll")
+    logs.configure(verbose)
     if not getattr(args, "needs_config", True):
         return int(args.run(None, args))
     try:
@@ -37,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"responder: configuration error: {error}", file=sys.stderr)
         return 2
+    logs.configure(verbose, config.logging.format)
     if args.command in ("serve", "poll"):
         # A template that cannot render would leave people unanswered, a crisis among them:
         # refuse to start instead, saying which and why.
@@ -120,7 +120,7 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     runner = Runner(service)
     runner.start()
     server = uvicorn.Server(uvicorn.Config(create_app(service, wake=runner.deliver_soon), host=config.server.host, port=config.server.port,
-                                           log_level="warning", access_log=False, lifespan="off"))
+                                           log_level="warning", access_log=False, lifespan="off", log_config=None))
     log.info("serving on http://%s:%s with %s source(s)", config.server.host, config.server.port, len(service.sources))
     # uvicorn stops on SIGTERM/SIGINT, then raises the signal again for whatever handler was there
     # before it; with this one in place that second delivery is a no-op and the scheduler below is

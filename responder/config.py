@@ -221,6 +221,10 @@ class Storage(_Model):
     url: str = "sqlite:///var/responder.db"
 
 
+class Logging(_Model):
+    format: Literal["text", "json"] = "text"  # json: one object per line, for a log shipper
+
+
 class Server(_Model):
     host: str = "127.0.0.1"
     port: int = 8000
@@ -283,6 +287,7 @@ class Config(_Model):
     email: Email | None = None
     sms: Sms | None = None
     storage: Storage = Storage()
+    logging: Logging = Logging()
     templates: Path | None = None
     server: Server = Server()
     replies: Replies = Replies()

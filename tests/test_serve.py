@@ -166,3 +166,20 @@ def test_a_file_over_the_size_limit_in_the_maildir_is_recorded_not_read(tmp_path
     database = next((tmp_path / "var").glob("*.db"))
     with sqlite3.connect(database) as db:
         assert db.execute("SELECT status FROM messages WHERE sender = 'big@example.org'").fetchone() == ("too_large",)
+
+
+def test_json_logs_carry_no_subject_body_or_full_address(tmp_path: Path) -> None:
+    config = yaml.safe_load((ROOT / "config.example.yaml").read_text())
+    config["logging"] = {"format": "json"}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    inbox = tmp_path / "mail" / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "one.eml").write_bytes(inquiry(sender="jordan.lee@example.org", subject="Private subject line",
+                                            body="Looking for a therapist; my secret worry is a private word."))
+    (inbox / "broken.eml").write_bytes(b"\xff\xfe not a message at all")
+    result = responder(tmp_path / "config.yaml", "poll", "--once", check=True)
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert lines and all({"time", "level", "logger", "message"} <= set(entry) for entry in lines)
+    assert any("j***@example.org" in entry["message"] for entry in lines)
+    for secret in ("jordan.lee@", "Private subject", "secret worry", "private word"):
+        assert secret not in result.stderr

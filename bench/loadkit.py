@@ -1,0 +1,196 @@
+"""What the load benchmarks (throughput.py, webhook.py, memory.py) share.
+
+They drive the real command line against the same loopback servers the test suite uses
+(tests/servers: Dovecot, the aiosmtpd sink, the Twilio stand-in), with inquiries taken from the
+labelled corpus so that the classifier does the work it does on real mail. responder runs pinned
+to CPU 0 with taskset; the benchmark itself and the servers it starts keep to the other CPUs, so
+the figures are what one core of responder does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # tests/servers and tests/support, as the test suite imports them
+
+import support  # noqa: E402
+
+from responder.parse import parse_email  # noqa: E402
+
+CORPUS = ROOT / "tests" / "corpus"
+RESPONDER_CPU = 0
+HEADERS_REPLACED = re.compile(rb"^(From|Message-ID|Date|Return-Path|Delivered-To):.*(\r?\n[ \t].*)*\r?\n", re.IGNORECASE | re.MULTILINE)
+
+
+def write_config(folder: Path, **sections: Any) -> Path:
+    """The test suite's configuration: the example practice, a SQLite store beside the file, a
+    free port for the HTTP server, and the given sections."""
+    return support.write_config(folder, **sections)
+
+
+# -- CPUs and processes ---------------------------------------------------------------------------
+
+def keep_off_responder_cpu() -> None:
+    """Move this process (and whatever it starts later: Dovecot, server threads) off CPU 0, so
+    responder has that core to itself. On a one-core machine there is nowhere to go."""
+    others = os.sched_getaffinity(0) - {RESPONDER_CPU}
+    if others:
+        os.sched_setaffinity(0, others)
+
+
+def responder_command(config: Path, *args: str) -> list[str]:
+    """The installed command line, as a user runs it, pinned to one core."""
+    return ["taskset", "-c", str(RESPONDER_CPU), sys.executable, "-m", "responder", "--config", str(config), *args]
+
+
+def start_serve(config: Path, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """`responder serve`, returned once /healthz answers."""
+    with open(log, "wb") as out:
+        process = subprocess.Popen(responder_command(config, "serve"), stdout=out, stderr=subprocess.STDOUT,
+                                   env={**os.environ, **(env or {})})
+    port = yaml.safe_load(config.read_text())["server"]["port"]
+    wait_until(lambda: _answers(f"http://127.0.0.1:{port}/healthz") or process.poll() is not None, timeout=30, what="/healthz")
+    if process.poll() is not None:
+        raise RuntimeError(f"responder serve exited {process.returncode}:\n{log.read_text()[-3000:]}")
+    return process
+
+
+def stop_serve(process: subprocess.Popen[bytes]) -> int:
+    """SIGTERM, as a service manager stops it; its exit status."""
+    process.send_signal(signal.SIGTERM)
+    return process.wait(timeout=30)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {timeout} s")
+        time.sleep(interval)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size from /proc/PID/status (VmRSS, in kB), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+# -- inquiries ------------------------------------------------------------------------------------
+
+def _labelled(suffix: str) -> Iterable[Path]:
+    """Corpus files of one kind (.eml or .sms.json) labelled as new inquiries."""
+    for labels_file in sorted(CORPUS.glob("*/labels.yaml")):
+        labels = yaml.safe_load(labels_file.read_text()) or {}
+        for name, label in sorted(labels.items()):
+            if name.endswith(suffix) and isinstance(label, dict) and label.get("category") == "new_inquiry":
+                yield labels_file.parent / name
+
+
+def inquiry_templates() -> list[bytes]:
+    """Written new inquiries whose reply goes to their From address: no Reply-To and no address
+    in the text (a copy with a new sender would otherwise be answered at the same address each
+    time, and throttled)."""
+    templates = []
+    for path in _labelled(".eml"):
+        raw = path.read_bytes()
+        inbound = parse_email(raw)
+        if not inbound.reply_to and "@" not in inbound.text:
+            templates.append(raw)
+    return templates
+
+
+def inquiries(count: int, templates: Sequence[bytes], start: int = 0) -> list[bytes]:
+    """``count`` emails cycling through the templates, each from a person of its own, with its
+    own Message-ID, dated now."""
+    now = format_datetime(datetime.now(timezone.utc)).encode()
+    emails = []
+    for number in range(start, start + count):
+        template = templates[number % len(templates)]
+        head, separator, body = template.partition(b"\r\n\r\n") if b"\r\n\r\n" in template else template.partition(b"\n\n")
+        newline = separator[: len(separator) // 2]
+        head = HEADERS_REPLACED.sub(b"", head + newline)
+        fresh = (f"From: Inquirer {number} <inquirer.{number:06d}@example.net>{newline.decode()}"
+                 f"Message-ID: <bench.{number:06d}.{time.time_ns()}@example.net>{newline.decode()}").encode()
+        emails.append(fresh + b"Date: " + now + newline + head + newline + body)
+    return emails
+
+
+def sms_bodies() -> list[str]:
+    """Texts people sent asking for therapy, from the labelled corpus."""
+    return [json.loads(path.read_text())["Body"] for path in _labelled(".sms.json")]
+
+
+def drop_into_maildir(folder: Path, emails: Sequence[bytes], first: int = 0) -> None:
+    """Leave mail in folder/new as a delivery agent does, dated a second ago (the source skips
+    files written in the last 0.2 s, which may still be growing)."""
+    new = folder / "new"
+    new.mkdir(parents=True, exist_ok=True)
+    past = time.time() - 1
+    for number, raw in enumerate(emails, start=first):
+        path = new / f"{past:.0f}.bench{number:06d}.localhost"
+        path.write_bytes(raw)
+        os.utime(path, (past, past))
+
+
+# -- the store ------------------------------------------------------------------------------------
+
+def store_tally(database: Path) -> dict[str, int]:
+    """Messages by status plus replies by outbox state (reply:sent, ...), read-only."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+        tally = dict(conn.execute("SELECT status, count(*) FROM messages GROUP BY status").fetchall())
+        tally |= {f"{kind}:{state}": n for kind, state, n in
+                  conn.execute("SELECT kind, state, count(*) FROM outbox GROUP BY kind, state").fetchall()}
+    conn.close()
+    return tally
+
+
+# -- reporting ------------------------------------------------------------------------------------
+
+def machine() -> dict[str, str | int]:
+    return {"nproc": os.cpu_count() or 0, "machine": platform.machine(), "python": platform.python_version()}
+
+
+def print_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """A plain fixed-width table: readable in a terminal and in a README."""
+    cells = [[str(h) for h in headers], *([_cell(v) for v in row] for row in rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for index, row in enumerate(cells):
+        print("  ".join(value.rjust(width) for value, width in zip(row, widths)))
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+def _cell(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) and abs(value) < 10 else f"{value:.1f}" if isinstance(value, float) else str(value)
+
+
+def print_json(bench: str, **figures: Any) -> None:
+    """The one machine-readable line each benchmark ends with."""
+    print(json.dumps({"bench": bench, **figures, **machine()}))
