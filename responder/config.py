@@ -219,6 +219,8 @@ class Sms(_Model):
 
 class Storage(_Model):
     url: str = "sqlite:///var/responder.db"
+    # After this many days a message's words are purged and only the audit stays; none: keep all.
+    retention_days: float | None = Field(None, ge=0)
 
 
 class Logging(_Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 DELIVERY_SECONDS = 2
 APPROVAL_SECONDS = 30
 MAIL_DRAFTS_SECONDS = 10
+PURGE_SECONDS = 3600
 
 
 class Runner:
@@ -36,16 +38,31 @@ class Runner:
             self.scheduler.add_job(self.poll, "interval", seconds=source.poll_seconds, args=[source],
                                    id=f"source:{source.name}", name=source.name, next_run_time=now)
             if isinstance(source, ImapSource) and source.settings.idle:
-                bell = threading.Thread(target=source.watch, args=(self.stopping, lambda s=source: self.poll(s)),
+                bell = threading.Thread(target=source.watch, args=(self.stopping, lambda s=source: self.poll(s), self._bell_health(source)),
                                         name=f"idle:{source.name}", daemon=True)
                 self.bells.append(bell)
         self.scheduler.add_job(self.deliver, "interval", seconds=DELIVERY_SECONDS, id="deliver", next_run_time=now)
         self.scheduler.add_job(self.follow_up_drafts, "interval", seconds=APPROVAL_SECONDS, id="drafts", next_run_time=now)
         if self.service.mail_drafts is not None:
             self.scheduler.add_job(self.sync_mail_drafts, "interval", seconds=MAIL_DRAFTS_SECONDS, id="mail-drafts", next_run_time=now)
+        if self.service.config.storage.retention_days is not None:
+            self.scheduler.add_job(self.purge, "interval", seconds=PURGE_SECONDS, id="purge", next_run_time=now)
         self.scheduler.start()
         for bell in self.bells:
             bell.start()
+
+    def _bell_health(self, source: ImapSource) -> Callable[[str | None], None]:
+        """What the IDLE connection reports: a failure shows on /healthz under its own name, so
+        a bell that keeps failing is seen even while polling still works."""
+        name = f"{source.name} (IDLE)"
+
+        def report(failure: str | None) -> None:
+            if failure is None:
+                self.service.health.ok(name)
+            else:
+                self.service.health.fail(name, failure)
+                self.service.metrics.source_errors.labels(name).inc()
+        return report
 
     def stop(self) -> None:
         """Finish the jobs that are running, then close every connection."""
@@ -84,6 +101,12 @@ class Runner:
             self.service.sync_mail_drafts()
         except Exception as error:  # noqa: BLE001 - the mailbox may be away; the next run tries again
             log.warning("Drafts folder sync failed (%s); trying again later", type(error).__name__)
+
+    def purge(self) -> None:
+        try:
+            self.service.purge()
+        except Exception as error:  # noqa: BLE001 - the next run tries again
+            log.warning("purging old messages failed (%s); trying again in an hour", type(error).__name__)
 
     def deliver_soon(self) -> None:
         """Deliver now, in the scheduler's pool, off the caller's thread (the webhook's)."""

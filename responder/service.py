@@ -17,7 +17,7 @@ from .sources import Source
 from .sources.imap import ImapSource
 from .sources.maildir import MaildirSource
 from .sources.twilio import TwilioSource
-from .store import Store
+from .store import Store, utcnow
 from .transports import Transport
 from .transports.imap_drafts import ImapDrafts
 from .transports.maildir import MaildirTransport
@@ -92,7 +92,19 @@ class Service:
             self.sync_mail_drafts()
         except Exception as error:  # noqa: BLE001 - reported like a failing source
             errors["imap drafts"] = f"{type(error).__name__}: {error}"[:300]
-        return Round(count, self.delivery.run(), errors)
+        delivered = self.delivery.run()
+        self.purge()
+        return Round(count, delivered, errors)
+
+    def purge(self) -> int:
+        """Apply ``storage.retention_days``: the words of older messages go, the audit stays."""
+        days = self.config.storage.retention_days
+        if days is None:
+            return 0
+        purged = self.store.purge_before(utcnow() - timedelta(days=days))
+        if purged:
+            log.info("purged the text of %s message(s) older than %g days", purged, days)
+        return purged
 
     def sync_mail_drafts(self) -> None:
         """Copies of drafts in the mailbox's Drafts folder, when the practice wants them."""

@@ -222,6 +222,23 @@ class Store:
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
+    def purge_before(self, cutoff: datetime) -> int:
+        """Remove the words of messages recorded before ``cutoff``: the message as received, its
+        subject and the model's quoted evidence, and the text of replies that are done (sent,
+        failed, rejected). What remains is the audit: who wrote when, by which route, how it was
+        read, what was done. A reply still owed, or a draft still waiting, is kept whole until it
+        is done. Returns how many messages were purged."""
+        done = ("sent", "failed", "rejected", "withdrawn")
+        with self.engine.begin() as conn:
+            open_rows = select(outbox.c.message_id).where(outbox.c.state.not_in(done))
+            rows = conn.execute(select(messages.c.id, messages.c.reasons).where(
+                messages.c.recorded_at < cutoff, messages.c.raw.is_not(None), messages.c.id.not_in(open_rows))).all()
+            for message_id, reasons in rows:
+                kept = [reason for reason in reasons or [] if not reason.startswith("model:")]
+                conn.execute(update(messages).where(messages.c.id == message_id).values(raw=None, subject="", reasons=kept))
+                conn.execute(update(outbox).where(outbox.c.message_id == message_id).values(subject="", body="", raw=b""))
+        return len(rows)
+
     def tallies(self) -> Tallies:
         """Counts for /metrics, read from the rows themselves so that they agree across restarts
         and across workers sharing one database."""
@@ -479,9 +496,10 @@ def _alive(pid: int) -> bool:
 def _engine(url: str) -> Engine:
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    # hide_parameters: an error's text must never carry a message body into a log.
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:

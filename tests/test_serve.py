@@ -183,3 +183,38 @@ def test_json_logs_carry_no_subject_body_or_full_address(tmp_path: Path) -> None
     assert any("j***@example.org" in entry["message"] for entry in lines)
     for secret in ("jordan.lee@", "Private subject", "secret worry", "private word"):
         assert secret not in result.stderr
+
+
+def test_retention_purges_the_words_and_keeps_the_audit(tmp_path: Path) -> None:
+    import sqlite3
+
+    config = yaml.safe_load((ROOT / "config.example.yaml").read_text())
+    config["storage"]["retention_days"] = 0  # purge as soon as a message's replies are done
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    inbox = tmp_path / "mail" / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "one.eml").write_bytes(inquiry(sender="jordan.lee@example.org", subject="Private subject line", body="Looking for a therapist."))
+    responder(tmp_path / "config.yaml", "poll", "--once", check=True)
+    assert len(list((tmp_path / "mail" / "outbox" / "new").iterdir())) == 1, "the reply went out before the purge"
+    database = next((tmp_path / "var").glob("*.db"))
+    with sqlite3.connect(database) as db:
+        raw, subject, category, status, reasons = db.execute("SELECT raw, subject, category, status, reasons FROM messages").fetchone()
+        body, out_raw, state = db.execute("SELECT body, raw, state FROM outbox WHERE kind = 'reply'").fetchone()
+    assert raw is None and subject == "" and body == "" and out_raw == b""
+    assert (category, status, state) == ("new_inquiry", "answered", "sent") and "model:" not in reasons
+
+
+def test_retention_keeps_a_waiting_draft_whole(tmp_path: Path) -> None:
+    import sqlite3
+
+    config = yaml.safe_load((ROOT / "config.example.yaml").read_text())
+    config["storage"]["retention_days"] = 0
+    config["replies"]["new_inquiry"] = {"mode": "approve"}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    inbox = tmp_path / "mail" / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "one.eml").write_bytes(inquiry(sender="jordan.lee@example.org", body="Looking for a therapist."))
+    responder(tmp_path / "config.yaml", "poll", "--once", check=True)
+    with sqlite3.connect(next((tmp_path / "var").glob("*.db"))) as db:
+        assert db.execute("SELECT raw IS NOT NULL FROM messages").fetchone() == (1,)
+        assert db.execute("SELECT length(body) > 0 FROM outbox WHERE kind = 'reply'").fetchone() == (1,)

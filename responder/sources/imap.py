@@ -72,9 +72,10 @@ class ImapSource:
         with self._lock:
             self._drop()
 
-    def watch(self, stop: threading.Event, ring: Callable[[], None]) -> None:
+    def watch(self, stop: threading.Event, ring: Callable[[], None], report: Callable[[str | None], None] = lambda failure: None) -> None:
         """The bell: until ``stop``, wait in IDLE and call ``ring`` when mail arrives. Reconnects
-        with backoff (capped at 30 seconds) when the server goes away; never returns for that."""
+        with backoff (capped at 30 seconds) when the server goes away; never returns for that.
+        ``report`` hears each failure, and None once IDLE is back."""
         failures = 0
         while not stop.is_set():
             client = None
@@ -86,10 +87,12 @@ class ImapSource:
                 client.select_folder(self.settings.folder, readonly=True)
                 if failures:
                     ring()  # what arrived while the server was away
+                    report(None)
                 failures = 0
                 self._idle(client, stop, ring)
             except NETWORK_ERRORS as error:
                 failures += 1
+                report(f"IDLE: {type(error).__name__}")
                 delay = backoff(failures)
                 log.warning("IMAP IDLE on %s lost (%s); reconnecting in %ss", self.settings.host, type(error).__name__, delay)
                 stop.wait(delay)
