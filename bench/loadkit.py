@@ -148,15 +148,16 @@ def sms_bodies() -> list[str]:
 
 
 def drop_into_maildir(folder: Path, emails: Sequence[bytes], first: int = 0) -> None:
-    """Leave mail in folder/new as a delivery agent does, dated a second ago (the source skips
-    files written in the last 0.2 s, which may still be growing)."""
-    new = folder / "new"
-    new.mkdir(parents=True, exist_ok=True)
+    """Deliver mail to folder/new as a delivery agent does (written in tmp/, then renamed), dated
+    a second ago: the source leaves files younger than 0.2 s, which may still be growing."""
+    for sub in ("tmp", "new"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
     past = time.time() - 1
     for number, raw in enumerate(emails, start=first):
-        path = new / f"{past:.0f}.bench{number:06d}.localhost"
-        path.write_bytes(raw)
-        os.utime(path, (past, past))
+        name = f"{past:.0f}.bench{number:06d}.localhost"
+        (folder / "tmp" / name).write_bytes(raw)
+        os.utime(folder / "tmp" / name, (past, past))
+        os.rename(folder / "tmp" / name, folder / "new" / name)
 
 
 # -- the store ------------------------------------------------------------------------------------
@@ -169,6 +170,22 @@ def store_tally(database: Path) -> dict[str, int]:
                   conn.execute("SELECT kind, state, count(*) FROM outbox GROUP BY kind, state").fetchall()}
     conn.close()
     return tally
+
+
+def backlog(database: Path, channel: str) -> tuple[int, int]:
+    """Messages recorded so far, and replies or alerts on ``channel`` still waiting to be sent."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+        recorded = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+        waiting = conn.execute("SELECT count(*) FROM outbox WHERE channel = ? AND state IN ('pending', 'sending')", (channel,)).fetchone()[0]
+    conn.close()
+    return recorded, waiting
+
+
+def wait_until_handled(database: Path, messages: int, channel: str, timeout: float) -> None:
+    """Until the store holds ``messages`` messages and owes nothing more on ``channel`` (the one
+    the benchmark sends on: a crisis alert by email waits forever where no email is set up)."""
+    wait_until(lambda: database.exists() and backlog(database, channel) == (messages, 0), timeout=timeout,
+               what=f"{messages} messages recorded and answered", interval=0.1)
 
 
 # -- reporting ------------------------------------------------------------------------------------

@@ -189,6 +189,8 @@ def _category(text: str, message: Inbound, extra: ExtraWords, practice_words: se
         needed = 0.0
     elif risk.present:
         needed = _CRISIS_FLOOR_FOR_A_TOPIC
+    elif risk.laughed_off:
+        needed = model.crisis_threshold
     elif risk.discounted or selling:
         needed = max(model.crisis_threshold, _CRISIS_FLOOR_AGAINST_RULES)
     else:
@@ -203,6 +205,7 @@ def _category(text: str, message: Inbound, extra: ExtraWords, practice_words: se
         return category, evidence[category]
     category = reading.best_except_crisis()
     notes = [f"risk mentioned but not present: {reason}" for reason in risk.discounted]
+    notes += [f"risk mentioned with laughter: {reason}" for reason in risk.laughed_off]
     return category, evidence.get(category, []) + [reading.explain(category)] + notes
 
 

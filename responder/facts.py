@@ -132,7 +132,8 @@ _FORM_NAME = re.compile(r"^\s*(?:your\s+)?(?:full\s+)?(?:name|nombre)\s*:", re.I
 # The person asks, in the first person, to be answered at an address written in the message.
 _ASKS_REPLY = re.compile(
     r"(?:\b(?:reply|respond|write|email|e-mail|contact|reach|answer|get back|send|escrib\w*|cont[aá]ct\w*|responder\w*)\b(?:\s+\w+){0,3}\s+(?:me|us|to me|a m[ií])\b"
-    r"|\bmy\s+(?:\w+\s+){0,2}(?:e-?mail|address|inbox|correo)\b|\bmi\s+(?:\w+\s+){0,2}correo\b)[^.?!]{0,80}$",
+    r"|\bmy\s+(?:\w+\s+){0,2}(?:e-?mail|address|inbox|correo)\b|\bmi\s+(?:\w+\s+){0,2}correo\b"
+    r"|\b(?:write|reply|respond|email|e-mail|reach|contact|send (?:it|replies|anything|everything))\s+(?:back\s+)?(?:to\s+)?(?:my|our)\s+(?:\w+\s+){0,3}(?:at|on|via)\b)[^.?!]{0,80}$",
     re.I,
 )
 

@@ -111,7 +111,10 @@ _NEGATED = re.compile(
 )
 # A clinician reporting a screening item that came back negative ("item 10 ... was 0").
 _SCREENED_NEGATIVE = re.compile(r"\b(?:item \d+|epds|phq-?9|c-?ssrs|asq|screen(?:ed|ing)?)\b.{0,120}?(?:\b(?:was|were|scored?|came back)|=|\):?|:)\s*(?:0|zero|negative)\b", re.I)
-_FIGURE = re.compile(r"\b(?:(?:commute|traffic|drive|job|work|school|class|exam|test|boss|kids|this|that|it)\s+(?:is|are|'s|'re)\s+(?:going to|gonna)\s+kill me|omg|lol|lmao|haha|jk|kidding|figure of speech|metaphorically|kill for|dying to|killing me|murder on|die of (?:embarrassment|shame|laughter|boredom)|dying of (?:embarrassment|laughter|boredom))\b|[\U0001F480\U0001F602\U0001F923]", re.I)
+_FIGURE = re.compile(r"\b(?:(?:commute|traffic|drive|job|work|school|class|exam|test|boss|kids|this|that|it)\s+(?:is|are|'s|'re)\s+(?:going to|gonna)\s+kill me|jk|kidding|figure of speech|metaphorically|kill for|dying to|killing me|murder on|die of (?:embarrassment|shame|laughter|boredom)|dying of (?:embarrassment|laughter|boredom))\b", re.I)
+# Laughter beside a risk: a joke ("gonna kms lol") or a mask over the real thing ("wrote down my
+# passwords so she's not stuck with it after lol"). Not a discount: the model decides as usual.
+_LAUGH = re.compile(r"\b(?:lol|lmao|haha+|omg)\b|[\U0001F480\U0001F602\U0001F923]", re.I)
 
 
 
@@ -121,6 +124,7 @@ class Risk:
 
     present: tuple[str, ...]  # reasons, "risk: ..." each
     discounted: tuple[str, ...]
+    laughed_off: tuple[str, ...] = ()  # present but for laughter beside it
 
     @property
     def only_mentioned(self) -> bool:
@@ -132,13 +136,15 @@ class Risk:
 def read_risk(text: str, extra_words: Iterable[str] = ()) -> Risk:
     found: list[str] = []
     discounted: list[str] = []
+    laughed: list[str] = []
     table = _CRISIS + tuple(word_rule(w, f'practice\'s crisis word "{w}"') for w in extra_words)
     for sentence in SENTENCE.findall(_UNWRAP.sub(" ", text)):
         for rule in table:
             match = rule.pattern.search(sentence)
             if match:
-                (discounted if _discounted(sentence, match.start()) else found).append(rule.reason)
-    return Risk(tuple("risk: " + reason for reason in dict.fromkeys(found)), tuple(dict.fromkeys(discounted)))
+                kept = discounted if _discounted(sentence, match.start()) else laughed if _LAUGH.search(sentence) else found
+                kept.append(rule.reason)
+    return Risk(tuple("risk: " + reason for reason in dict.fromkeys(found)), tuple(dict.fromkeys(discounted)), tuple(dict.fromkeys(laughed)))
 
 
 def _discounted(sentence: str, start: int) -> bool:
