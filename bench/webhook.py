@@ -30,8 +30,12 @@ import loadkit
 from servers.twilio import TwilioStandIn
 
 REQUESTS = 2000
-WARMUP_REQUESTS = 100  # the first requests pay for lazy imports and cold caches; not counted
 CONCURRENCY = 50
+WARMUP_REQUESTS = 100  # the first requests pay for lazy imports and cold caches; not counted
+# One client alone, after the load: the time a request takes when nothing queues in front of it.
+# With CONCURRENCY requests always in flight, each waits for the others (Little's law: mean
+# latency = CONCURRENCY / throughput), so the two together tell work from queueing.
+SOLO_REQUESTS = 300
 WEBHOOK_URL = "https://responder.example.org/sms/inbound"  # what Twilio signs; serve checks against it
 GOAL_P99_MS = 100
 REPLY_TIMEOUT_SECONDS = 300
@@ -39,6 +43,7 @@ REPLY_TIMEOUT_SECONDS = 300
 
 @dataclass(frozen=True)
 class Result:
+    clients: int
     latencies_ms: list[float]
     statuses: Counter[int]
     seconds: float
@@ -51,6 +56,14 @@ class Result:
     @property
     def errors(self) -> int:
         return sum(n for status, n in self.statuses.items() if status != 200)
+
+    @property
+    def per_second(self) -> float:
+        return len(self.latencies_ms) / self.seconds
+
+    def figures(self) -> dict[str, float | int]:
+        return {"requests": len(self.latencies_ms), "errors": self.errors, "per_second": round(self.per_second, 1),
+                **{f"p{p}_ms": round(self.percentile(p), 1) for p in (50, 90, 99)}, "max_ms": round(max(self.latencies_ms), 1)}
 
 
 def signed_posts(count: int, first: int, token: str) -> list[tuple[dict[str, str], str]]:
@@ -89,7 +102,7 @@ async def post_all(url: str, posts: list[tuple[dict[str, str], str]], concurrenc
         started = time.perf_counter()
         await asyncio.gather(*(client(session) for _ in range(concurrency)))
         seconds = time.perf_counter() - started
-    return Result(latencies, statuses, seconds)
+    return Result(concurrency, latencies, statuses, seconds)
 
 
 def sms_config(folder: Path, twilio: TwilioStandIn) -> Path:
@@ -100,42 +113,49 @@ def sms_config(folder: Path, twilio: TwilioStandIn) -> Path:
         "webhook_url": WEBHOOK_URL})
 
 
+def load(url: str, token: str) -> tuple[Result, Result]:
+    """Warm up, then the load from CONCURRENCY clients, then one client alone."""
+    warmup, measured, solo = (signed_posts(count, first, token) for count, first in
+                              ((WARMUP_REQUESTS, 0), (REQUESTS, WARMUP_REQUESTS), (SOLO_REQUESTS, WARMUP_REQUESTS + REQUESTS)))
+    asyncio.run(post_all(url, warmup, CONCURRENCY))
+    return asyncio.run(post_all(url, measured, CONCURRENCY)), asyncio.run(post_all(url, solo, 1))
+
+
 def main() -> int:
     loadkit.keep_off_responder_cpu()
+    total = WARMUP_REQUESTS + REQUESTS + SOLO_REQUESTS
     with tempfile.TemporaryDirectory(prefix="bench-webhook-") as tmp, TwilioStandIn() as twilio:
         folder = Path(tmp)
         config = sms_config(folder, twilio)
         url = f"http://127.0.0.1:{yaml.safe_load(config.read_text())['server']['port']}/sms/inbound"
-        warmup = signed_posts(WARMUP_REQUESTS, 0, twilio.auth_token)
-        measured = signed_posts(REQUESTS, WARMUP_REQUESTS, twilio.auth_token)
         serve = loadkit.start_serve(config, folder / "serve.log", env={"TWILIO_AUTH_TOKEN": twilio.auth_token})
         try:
-            asyncio.run(post_all(url, warmup, CONCURRENCY))
-            result = asyncio.run(post_all(url, measured, CONCURRENCY))
+            loaded, solo = load(url, twilio.auth_token)
             load_ended = time.perf_counter()
-            loadkit.wait_until_handled(folder / "responder.db", WARMUP_REQUESTS + REQUESTS, "sms", REPLY_TIMEOUT_SECONDS)
-            replies = len(twilio.sent)
+            loadkit.wait_until_handled(folder / "responder.db", total, "sms", REPLY_TIMEOUT_SECONDS)
             replies_done_after = time.perf_counter() - load_ended
             rss = loadkit.rss_mb(serve.pid)
         finally:
             exit_status = loadkit.stop_serve(serve)
         tally = loadkit.store_tally(folder / "responder.db")
+        replies = len(twilio.sent)
 
-    p50, p90, p99 = (result.percentile(p) for p in (50, 90, 99))
-    print(f"{REQUESTS} signed POST /sms/inbound from {CONCURRENCY} concurrent clients (after {WARMUP_REQUESTS} warm-up);"
+    print(f"signed POST /sms/inbound, each a new MessageSid and sender (after {WARMUP_REQUESTS} warm-up requests);"
           f" responder serve pinned to CPU {loadkit.RESPONDER_CPU}, SQLite store\n")
     loadkit.print_table(
-        ["requests", "errors", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "mean ms"],
-        [[REQUESTS, result.errors, REQUESTS / result.seconds, p50, p90, p99, max(result.latencies_ms), statistics.fmean(result.latencies_ms)]])
-    print(f"\nstatuses: {dict(result.statuses)}; messages by status in the store: {tally}")
-    print(f"replies accepted by the Twilio stand-in: {replies}, the last {replies_done_after:.1f} s after the load ended;"
+        ["clients", "requests", "errors", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "mean ms"],
+        [[r.clients, len(r.latencies_ms), r.errors, r.per_second, r.percentile(50), r.percentile(90), r.percentile(99),
+          max(r.latencies_ms), statistics.fmean(r.latencies_ms)] for r in (loaded, solo)])
+    print(f"\nstatuses: {dict(loaded.statuses + solo.statuses)}; the store: {tally}")
+    print(f"replies accepted by the Twilio stand-in: {replies} of {total} texts, the last {replies_done_after:.1f} s after the load;"
           f" serve RSS {rss:.0f} MB; serve exited {exit_status}\n")
+    p99 = loaded.percentile(99)
     loadkit.print_json(
-        "webhook", requests=REQUESTS, concurrency=CONCURRENCY, errors=result.errors, statuses={str(k): v for k, v in result.statuses.items()},
-        per_second=round(REQUESTS / result.seconds, 1), p50_ms=round(p50, 1), p90_ms=round(p90, 1), p99_ms=round(p99, 1),
-        max_ms=round(max(result.latencies_ms), 1), goal_p99_ms=GOAL_P99_MS, goal_met=p99 < GOAL_P99_MS and result.errors == 0,
+        "webhook", concurrency=CONCURRENCY, **loaded.figures(), statuses={str(k): v for k, v in loaded.statuses.items()},
+        goal_p99_ms=GOAL_P99_MS, goal_met=p99 < GOAL_P99_MS and loaded.errors == 0,
+        solo={key: value for key, value in solo.figures().items() if key != "requests"},
         replies_sent=replies, replies_done_after_load_seconds=round(replies_done_after, 1), rss_mb=round(rss, 1))
-    return 0 if result.errors == 0 else 1
+    return 0 if loaded.errors == 0 and solo.errors == 0 else 1
 
 
 if __name__ == "__main__":

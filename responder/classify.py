@@ -42,7 +42,7 @@ _SOLICITATION = rules(
     (r"\brecapitaliz\w+|\bconsidering a sale\b", "offer to buy the practice"),
     (r"\bpast due\b|\bsent to collections\b|\bfinal notice\b", "payment demand"),
     (r"\bhiring\b|\bset your own hours\b|\$\d+ ?/ ?session\b", "recruiting"),
-    (r"\brevenue\b|\bbilling team\b|\bdenied claims\b|\bdenials\b", "billing vendor pitch"),
+    (r"\brevenue(?: cycle)?\b|\byour billing team\b|\boutsourc\w+ (?:your )?billing\b|\bdenial management\b|\bclean claims? rate\b", "billing vendor pitch"),
     (r"\bwebinar\b|\bce credits?\b|\bcontinuing education\b|\bsponsor(?:ed|ship)\b|\bpartnership opportunit", "promotion"),
     (r"\bguest (?:post|article|blog)\b|\bbacklinks?\b|\bsponsored (?:post|content|article)\b|\bcontribute (?:a|an) (?:\w+[- ])*(?:article|post)\b|\blink (?:placement|insertion|exchange)\b", "content marketing pitch"),
     (r"\b(?:processing|card|merchant|transaction) (?:fees|rates)\b|\boverpaying\b|\bfree (?:\w+ )?(?:review|quote|assessment|consultation for your)\b|\breply (?-i:[A-Z]{3,})\b", "sales pitch"),

@@ -16,11 +16,16 @@ from .rules import SENTENCE
 OTHER_PLANS = (
     "kaiser", "kaiser permanente", "tricare", "medicaid", "humana", "oscar", "ohp", "oregon health plan", "ambetter",
     "molina", "centene", "wellcare", "careoregon", "medi-cal", "chip", "champva", "va benefits", "bright health",
-    "harvard pilgrim", "tufts", "emblem", "oxford", "magellan", "beacon", "carelon", "moda", "providence",
+    "harvard pilgrim", "tufts", "emblem", "oxford", "magellan", "beacon", "carelon", "moda", "providence", "presbyterian",
     "pacificsource", "caresource", "amerigroup", "healthnet", "health net", "geha", "aspirus",
     "apple health", "masshealth", "husky health", "badgercare", "soonercare", "tenncare", "trillium", "umpqua health",
     "jackson care connect", "medical assistance", "state medicaid", "medicaid plan",
+    "husky", "ahcccs", "connecticare", "indian health service", "ihs", "tribal health", "mainecare", "nj familycare",
+    "kancare", "peachcare", "priority health", "sentara", "geisinger", "upmc", "fidelis", "healthfirst", "caloptima",
+    "l.a. care", "medicaid managed care",
 )
+# Plan names that are also places or words ("the Providence office"): a plan only beside insurance words.
+AMBIGUOUS_PLANS = frozenset({"providence", "oxford", "trillium", "beacon", "magellan", "emblem", "tufts", "presbyterian"})
 # Companies that administer plans for a carrier, on its network: a practice in network with the
 # carrier (a configured plan whose names include the key) is reached through them too.
 AFFILIATES = {
@@ -37,7 +42,7 @@ _PAYS_ANYWAY = re.compile(
     r"|\b(?:do\s*n[o']?t|won'?t|will not|would\s*n[o']?t) (?:want to )?(?:use|bill|go through|run it through) (?:my |our |his |her |their |the )?(?:insurance|plan)\b"
     r"|\bpay (?:cash|privately|out of pocket) so (?:it|that it|nothing) (?:does\s*n[o']?t|won'?t|doesn'?t|never) (?:go|goes|show|shows)\b|\bso (?:it|nothing) (?:does\s*n[o']?t|won'?t) (?:go through|show up on) (?:my |the |our )?(?:insurance|\w+)\b"
     r"|\bwill (?:be )?pay(?:ing)? (?:cash|privately|out of pocket|for it ourselves|for it myself)\b|\bpaying (?:on (?:my|our|their) own|privately|cash)\b"
-    r"|\bpay (?:the \w+'?s? )?fees? privately\b|\bpay (?:\w+ )?privately\b",
+    r"|\bpay (?:the \w+'?s? )?fees? privately\b|\bpay (?:\w+ )?privately\b|\b(?:i'?ll|we'?ll|i will|we will) (?:just )?pay (?:\w+ )?(?:out of pocket|cash|privately|myself|ourselves)\b",
     re.I,
 )
 # Paying oneself, when no plan is named.
@@ -45,12 +50,12 @@ _SELF_PAY = re.compile(
     r"\bself[- ]?pay\b|\bprivate(?:ly)?[- ]pay\b|\bout[- ]of[- ]pocket\b|\bcash (?:rate|price|pay)\b|\bpay(?:ing)? (?:in )?cash\b"
     r"|\bpay (?:for it )?(?:myself|ourselves)\b|\b(?:no|don'?t have|do not have|without|not using|not use|don'?t use|lost (?:my|our)) (?:any |health |medical )?insurance\b"
     r"|\bif i (?:do\s*n[o']?t|don'?t) use (?:my )?insurance\b|\bsliding[- ]scale\b|\breduced (?:fee|rate)\b|\bbetween (?:jobs|insurance)\b.{0,40}\binsurance\b"
-    r"|\bsin seguro\b|\bno tenemos seguro\b|\bno tengo seguro\b|\bpagar\w* (?:en efectivo|de (?:mi|nuestro) bolsillo|nosotros|yo misma?)\b|\bescala m[oó]vil\b",
+    r"|\bsin (?:seguro|aseguranza)\b|\bno (?:tenemos|tengo) (?:seguro|aseguranza)\b|\bpagar\w* (?:en efectivo|de (?:mi|nuestro) bolsillo|nosotros|yo misma?)\b|\bescala m[oó]vil\b",
     re.I,
 )
 _OLD_PLAN = re.compile(r"\b(?:instead of|used to have|used to be on|old|previous|former|no longer (?:have|on)|from|lost (?:my|our|his|her))\s+(?:\w+\s+)?$", re.I)
 _NEW_PLAN = re.compile(r"\b(?:now|new|switched to|changed to|moved to|switching to|changing to|now have|now on|starting)\b", re.I)
-_INSURANCE_CONTEXT = re.compile(r"\b(?:insurance|insured|plan|coverage|cover|covered|through|thru|cobra|member|policy|eob|card|seguro|i have|we have|we got|i got|i'?m on|we'?re on|heathcare|healthcare)\b", re.I)
+_INSURANCE_CONTEXT = re.compile(r"\b(?:insurance|insured|plan|coverage|cover|covered|through|thru|cobra|member|policy|eob|card|seguro|aseguranza|i have|we have|we got|i got|i'?m on|we'?re on|heathcare|healthcare)\b", re.I)
 
 _SERVICE_RULES = (
     ("couples", r"\bcouples?\b(?! of)|\b(?:me|myself) (?:and|n|&) my (?:wife|husband|partner|spouse|boyfriend|girlfriend|fianc[eé]e?)\b|\bmy (?:wife|husband|partner|spouse) and me\b|\bmarriage (?:counsel\w*|therap\w*|help|issues|problems)\b|\bmarital\b|\bpremarital\b"
@@ -132,7 +137,7 @@ _FORM_NAME = re.compile(r"^\s*(?:your\s+)?(?:full\s+)?(?:name|nombre)\s*:", re.I
 # The person asks, in the first person, to be answered at an address written in the message.
 _ASKS_REPLY = re.compile(
     r"(?:\b(?:reply|respond|write|email|e-mail|contact|reach|answer|get back|send|escrib\w*|cont[aá]ct\w*|responder\w*)\b(?:\s+\w+){0,3}\s+(?:me|us|to me|a m[ií])\b"
-    r"|\bmy\s+(?:\w+\s+){0,2}(?:e-?mail|address|inbox|correo)\b|\bmi\s+(?:\w+\s+){0,2}correo\b"
+    r"|\bmy\s+(?:\w+\s+){0,2}(?:e-?mail|address|inbox|correo)\b|\bmi\s+(?:\w+\s+){0,2}correo\b|\bmy\s+(?:personal|home|private|other|own)\s+(?:one|account)\b"
     r"|\b(?:write|reply|respond|email|e-mail|reach|contact|send (?:it|replies|anything|everything))\s+(?:back\s+)?(?:to\s+)?(?:my|our)\s+(?:\w+\s+){0,3}(?:at|on|via)\b)[^.?!]{0,80}$",
     re.I,
 )
@@ -157,7 +162,8 @@ def insurance(text: str, config: Config, reasons: list[str]) -> str:
                 if _INSURANCE_CONTEXT.search(lowered[max(0, match.start() - 40): match.end() + 40]):
                     mentions.append((match.start(), plan.id, plan.name))
     for alias in (*OTHER_PLANS, *config.practice.insurance.other_aliases):
-        mentions += [(m.start(), "other", alias) for m in re.finditer(_alias_pattern(alias), lowered)]
+        mentions += [(m.start(), "other", alias) for m in re.finditer(_alias_pattern(alias), lowered)
+                     if alias not in AMBIGUOUS_PLANS or _INSURANCE_CONTEXT.search(lowered[max(0, m.start() - 40): m.end() + 40])]
     if mentions:
         mentions.sort()
         chosen = mentions[0]
