@@ -92,7 +92,7 @@ async def post_all(url: str, posts: list[tuple[dict[str, str], str]], concurrenc
                 async with session.post(url, data=form, headers={"X-Twilio-Signature": signature}) as response:
                     await response.read()
                     statuses[response.status] += 1
-            except aiohttp.ClientError:
+            except (aiohttp.ClientError, asyncio.TimeoutError):
                 statuses[0] += 1  # no HTTP answer at all
             latencies.append((time.perf_counter() - started) * 1000)
 
