@@ -189,9 +189,7 @@ def _category(text: str, message: Inbound, extra: ExtraWords, practice_words: se
         needed = 0.0
     elif risk.present:
         needed = _CRISIS_FLOOR_FOR_A_TOPIC
-    elif risk.laughed_off:
-        needed = model.crisis_threshold
-    elif risk.discounted or selling:
+    elif (risk.discounted or selling) and not risk.laughed_off:  # laughter can mask the real thing
         needed = max(model.crisis_threshold, _CRISIS_FLOOR_AGAINST_RULES)
     else:
         needed = model.crisis_threshold
