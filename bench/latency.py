@@ -322,8 +322,8 @@ def main() -> int:
     shutil.rmtree(work, ignore_errors=True)
     print_table(rows)
     versus = goal(rows["idle"], rows["floor"])
-    print(f"idle over the floor: p50 +{versus['p50_over_floor_ms']} ms (goal <= {GOAL_P50_OVER_FLOOR_MS}), "
-          f"max +{versus['max_over_floor_ms']} ms (goal <= {GOAL_MAX_OVER_FLOOR_MS}): "
+    print(f"idle over the floor: p50 {versus['p50_over_floor_ms']:+.1f} ms (goal <= {GOAL_P50_OVER_FLOOR_MS}), "
+          f"max {versus['max_over_floor_ms']:+.1f} ms (goal <= {GOAL_MAX_OVER_FLOOR_MS}): "
           f"{'met' if versus['met'] else 'NOT met'}")
     if sieve_problem is not None:
         print(f"sieve: not measured: {sieve_problem}")
