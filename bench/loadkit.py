@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import closing
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from responder.parse import parse_email  # noqa: E402
 
 CORPUS = ROOT / "tests" / "corpus"
 RESPONDER_CPU = 0
+# The headers each copy of a corpus message gets anew (a field with its folded continuation lines).
 HEADERS_REPLACED = re.compile(rb"^(From|Message-ID|Date|Return-Path|Delivered-To):.*(\r?\n[ \t].*)*\r?\n", re.IGNORECASE | re.MULTILINE)
 
 
@@ -134,7 +136,7 @@ def inquiries(count: int, templates: Sequence[bytes], start: int = 0) -> list[by
     for number in range(start, start + count):
         template = templates[number % len(templates)]
         head, separator, body = template.partition(b"\r\n\r\n") if b"\r\n\r\n" in template else template.partition(b"\n\n")
-        newline = separator[: len(separator) // 2]
+        newline = separator[: len(separator) // 2]  # the template's own line ending
         head = HEADERS_REPLACED.sub(b"", head + newline)
         fresh = (f"From: Inquirer {number} <inquirer.{number:06d}@example.net>{newline.decode()}"
                  f"Message-ID: <bench.{number:06d}.{time.time_ns()}@example.net>{newline.decode()}").encode()
@@ -164,20 +166,18 @@ def drop_into_maildir(folder: Path, emails: Sequence[bytes], first: int = 0) -> 
 
 def store_tally(database: Path) -> dict[str, int]:
     """Messages by status plus replies by outbox state (reply:sent, ...), read-only."""
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as conn:
         tally = dict(conn.execute("SELECT status, count(*) FROM messages GROUP BY status").fetchall())
         tally |= {f"{kind}:{state}": n for kind, state, n in
                   conn.execute("SELECT kind, state, count(*) FROM outbox GROUP BY kind, state").fetchall()}
-    conn.close()
     return tally
 
 
 def backlog(database: Path, channel: str) -> tuple[int, int]:
     """Messages recorded so far, and replies or alerts on ``channel`` still waiting to be sent."""
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+    with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as conn:
         recorded = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
         waiting = conn.execute("SELECT count(*) FROM outbox WHERE channel = ? AND state IN ('pending', 'sending')", (channel,)).fetchone()[0]
-    conn.close()
     return recorded, waiting
 
 
@@ -199,13 +199,15 @@ def print_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> Non
     cells = [[str(h) for h in headers], *([_cell(v) for v in row] for row in rows)]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     for index, row in enumerate(cells):
-        print("  ".join(value.rjust(width) for value, width in zip(row, widths)))
+        print("  ".join(value.rjust(width) for value, width in zip(row, widths, strict=True)))
         if index == 0:
             print("  ".join("-" * width for width in widths))
 
 
 def _cell(value: object) -> str:
-    return f"{value:.3f}" if isinstance(value, float) and abs(value) < 10 else f"{value:.1f}" if isinstance(value, float) else str(value)
+    if not isinstance(value, float):
+        return str(value)
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
 
 
 def print_json(bench: str, **figures: Any) -> None:

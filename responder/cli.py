@@ -13,6 +13,8 @@ import sys
 from email.policy import default as default_policy
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from . import config as config_module
 from . import logs
 from .classify import classify
@@ -48,6 +50,13 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.run(config, args))
     except KeyboardInterrupt:
         return 130
+    except SQLAlchemyError as error:
+        # Nothing was lost: what was not recorded is still in the mailbox or with Twilio, and
+        # is fetched again on the next run. Say so plainly, without a traceback.
+        cause = getattr(error, "orig", None) or error
+        print(f"responder: the store failed ({type(cause).__name__}: {cause}); a full disk or a lock held by another "
+              f"process? Nothing is lost: run again once it is fixed", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:

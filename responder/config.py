@@ -221,6 +221,8 @@ class Storage(_Model):
     url: str = "sqlite:///var/responder.db"
     # After this many days a message's words are purged and only the audit stays; none: keep all.
     retention_days: float | None = Field(None, ge=0)
+    # How long a write waits for another process's lock (SQLite) before the round fails and is retried.
+    lock_timeout_seconds: float = Field(30, gt=0)
 
 
 class Logging(_Model):

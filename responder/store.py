@@ -170,8 +170,8 @@ class Cursor:
 
 
 class Store:
-    def __init__(self, url: str) -> None:
-        self.engine = _engine(url)
+    def __init__(self, url: str, lock_timeout: float = 30) -> None:
+        self.engine = _engine(url, lock_timeout)
         metadata.create_all(self.engine)
 
     @contextmanager
@@ -493,13 +493,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _engine(url: str) -> Engine:
+def _engine(url: str, lock_timeout: float) -> Engine:
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     # hide_parameters: an error's text must never carry a message body into a log.
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, hide_parameters=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
+    engine = create_engine(url, connect_args={"timeout": lock_timeout, "check_same_thread": False}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:

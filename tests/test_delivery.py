@@ -159,3 +159,20 @@ def test_a_claim_left_by_a_killed_process_here_is_taken_over_at_once(tmp_path: P
         conn.execute(update(outbox).values(claimed_by=f"{socket.gethostname()}:{2**22 + 12345}"))
     assert service.delivery.run().sent == 1
     assert smtp.wait_for(1)[0].message["Message-ID"] == claimed.msgid
+
+
+def test_a_421_closing_the_connection_mid_batch_loses_and_repeats_nothing(tmp_path: Path, smtp: SmtpSink) -> None:
+    """421: the server is going away. smtplib closes the connection; the reply it refused and
+    every one after it in the batch wait for the next attempt, and each is then sent once."""
+    service = service_for(tmp_path, smtp)
+    for n in range(3):
+        service.pipeline.ingest_email("test", inquiry(sender=f"p{n}@example.org"))
+    smtp.fail_next(1, 421, "4.3.2 Service shutting down")
+    first = service.delivery.run()
+    assert (first.sent, first.retrying) == (0, 3) and "421" in first.errors[0]
+    rows = service.store.outgoing()
+    time.sleep(max((row["next_attempt_at"] - utcnow()).total_seconds() for row in rows) + 0.1)
+    assert service.delivery.run().sent == 3
+    received = smtp.wait_for(3)
+    assert sorted(m.rcpt_tos[0] for m in received) == ["p0@example.org", "p1@example.org", "p2@example.org"]
+    assert sorted(m.message["Message-ID"] for m in received) == sorted(row["msgid"] for row in rows)
