@@ -21,6 +21,7 @@ from .classify import classify
 from .compose import Composer
 from .config import Config, ConfigError
 from .parse import parse_file
+from .seal import SealError, new_key
 from .policy import decide
 
 log = logging.getLogger("responder")
@@ -50,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.run(config, args))
     except KeyboardInterrupt:
         return 130
+    except SealError as error:
+        print(f"responder: {error}", file=sys.stderr)
+        return 2
     except SQLAlchemyError as error:
         # Nothing was lost: what was not recorded is still in the mailbox or with Twilio, and
         # is fetched again on the next run. Say so plainly, without a traceback.
@@ -113,6 +117,9 @@ def _parser() -> argparse.ArgumentParser:
 
     hash_password = commands.add_parser("hash-password", help="hash a clinician's password for web.clinicians (reads it from stdin or asks)")
     hash_password.set_defaults(run=_hash_password, needs_config=False)
+
+    key = commands.add_parser("new-key", help="print a new key for storage.encryption_key (keep it in the environment)")
+    key.set_defaults(run=_new_key, needs_config=False)
     return parser
 
 
@@ -352,6 +359,11 @@ def _edit(body: str) -> str:
         return Path(file.name).read_text(encoding="utf-8")
     finally:
         os.unlink(file.name)
+
+
+def _new_key(config: None, args: argparse.Namespace) -> int:
+    print(new_key())
+    return 0
 
 
 def _hash_password(config: None, args: argparse.Namespace) -> int:

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from . import seal
+
 SERVICES = ("individual", "couples", "family", "child", "teen", "group", "emdr", "medication", "assessment", "court")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -223,6 +225,14 @@ class Storage(_Model):
     retention_days: float | None = Field(None, ge=0)
     # How long a write waits for another process's lock (SQLite) before the round fails and is retried.
     lock_timeout_seconds: float = Field(30, gt=0)
+    # Seal what people wrote before it is stored (responder/seal.py); from the environment, e.g.
+    # ${RESPONDER_STORAGE_KEY}. Comma-separated keys rotate: the first seals, all open.
+    encryption_key: str | None = None
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _keys(cls, value: str | None) -> str | None:
+        return None if value is None else seal.check_keys(value)
 
 
 class Logging(_Model):

@@ -57,7 +57,7 @@ class Round:
 class Service:
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.store = Store(config.storage.url, config.storage.lock_timeout_seconds)
+        self.store = Store(config.storage.url, config.storage.lock_timeout_seconds, config.storage.encryption_key)
         self.composer = Composer(config)
         self.pipeline = Pipeline(config, self.store, self.composer)
         self.sources = _sources(config, self.pipeline, self.store)

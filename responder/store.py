@@ -31,6 +31,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from . import seal
+from .seal import SealedBytes, SealedText
+
 metadata = MetaData()
 
 messages = Table(
@@ -41,10 +44,10 @@ messages = Table(
     Column("channel", String(10), nullable=False),
     Column("sender", String(320), nullable=False, default=""),
     Column("reply_to", String(320)),
-    Column("subject", Text, nullable=False, default=""),
+    Column("subject", SealedText, nullable=False, default=""),
     Column("received_at", DateTime),  # the server's arrival time
     Column("recorded_at", DateTime, nullable=False),
-    Column("raw", LargeBinary),
+    Column("raw", SealedBytes),
     Column("category", String(40)),
     Column("action", String(20)),
     Column("status", String(20), nullable=False),  # answered, held, skipped, unreadable, too_large, ...
@@ -61,9 +64,9 @@ outbox = Table(
     Column("channel", String(10), nullable=False),
     Column("to_addr", String(320), nullable=False),
     Column("msgid", String(300), nullable=False),  # the Message-ID it carries (for a text, our own id): the same on every attempt
-    Column("subject", Text, nullable=False, default=""),
-    Column("body", Text, nullable=False),
-    Column("raw", LargeBinary, nullable=False),
+    Column("subject", SealedText, nullable=False, default=""),
+    Column("body", SealedText, nullable=False),
+    Column("raw", SealedBytes, nullable=False),
     Column("state", String(20), nullable=False),  # held, pending, sending, sent, failed
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime, nullable=False),
@@ -170,8 +173,9 @@ class Cursor:
 
 
 class Store:
-    def __init__(self, url: str, lock_timeout: float = 30) -> None:
+    def __init__(self, url: str, lock_timeout: float = 30, encryption_keys: str | None = None) -> None:
         self.engine = _engine(url, lock_timeout)
+        seal.attach(self.engine, encryption_keys)
         metadata.create_all(self.engine)
 
     @contextmanager

@@ -1,0 +1,87 @@
+"""Encryption of what people wrote, at rest: ``storage.encryption_key``.
+
+The message as received, its subject, and the text of every reply are sealed with Fernet
+(AES-128-CBC with HMAC-SHA256, from the cryptography project) before they reach the database,
+and opened as they are read. The key lives in the environment (``${RESPONDER_STORAGE_KEY}``),
+never in the database, so a copied database file or backup reads as noise. Several keys may be
+given, comma-separated: the first seals, all open, so a key can be rotated without a migration.
+Rows written before a key was set stay readable as they are.
+
+The key belongs to the engine (its dialect), not to the process: two stores with two keys in one
+process never mix them up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import LargeBinary, Text
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.types import TypeDecorator
+
+_TOKEN = b"gAAAAA"  # how every Fernet token begins (version byte and timestamp, base64)
+
+
+class SealError(Exception):
+    """A sealed value that this key cannot open."""
+
+
+def new_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+def check_keys(value: str) -> str:
+    """The configured key list, or ValueError saying what is wrong with it."""
+    try:
+        MultiFernet([Fernet(key.strip()) for key in value.split(",") if key.strip()])
+    except (ValueError, TypeError):
+        raise ValueError("expected one or more Fernet keys, comma-separated (make one with `responder new-key`)") from None
+    return value
+
+
+def attach(engine: Engine, keys: str | None) -> None:
+    """Seal what this engine writes with ``keys`` (or leave it plain when None)."""
+    engine.dialect.responder_seal = MultiFernet([Fernet(k.strip()) for k in keys.split(",") if k.strip()]) if keys else None  # type: ignore[attr-defined]
+
+
+def _seal_of(dialect: Dialect) -> MultiFernet | None:
+    return getattr(dialect, "responder_seal", None)
+
+
+def _open(seal: MultiFernet | None, token: bytes) -> bytes:
+    if seal is None:
+        raise SealError("a stored message is encrypted, but storage.encryption_key is not set")
+    try:
+        return seal.decrypt(token)
+    except InvalidToken:
+        raise SealError("a stored message cannot be opened with storage.encryption_key: not the key it was sealed with") from None
+
+
+class SealedBytes(TypeDecorator[bytes]):
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        seal = _seal_of(dialect)
+        return value if value is None or seal is None else seal.encrypt(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        value = bytes(value)
+        return _open(_seal_of(dialect), value) if value.startswith(_TOKEN) else value
+
+
+class SealedText(TypeDecorator[str]):
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        seal = _seal_of(dialect)
+        return value if value is None or seal is None else seal.encrypt(value.encode("utf-8")).decode("ascii")
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None or not value.startswith(_TOKEN.decode()):
+            return value
+        return _open(_seal_of(dialect), value.encode("ascii")).decode("utf-8")
