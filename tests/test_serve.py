@@ -147,6 +147,26 @@ def test_sigkill_at_random_moments_leaves_everyone_answered_exactly_once(tmp_pat
     assert all(len(found) == 1 for found in ids.values()), {k: v for k, v in ids.items() if len(v) > 1}
 
 
+def test_sigterm_mid_batch_stops_cleanly_and_sends_nothing_twice(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink, env: dict[str, str]) -> None:
+    """A graceful stop lets the send in flight finish and be marked, so unlike SIGKILL it never
+    causes a resend: every sender gets exactly one message, not merely one Message-ID."""
+    senders = [f"calm{n}@example.org" for n in range(30)]
+    for sender in senders:
+        dovecot.deliver(inquiry(sender=sender))
+    process, _ = serve_mail(tmp_path, dovecot, smtp, env)
+    chance = random.Random(11)
+    for round_ in range(3):
+        time.sleep(chance.uniform(0.2, 0.8))
+        started = time.monotonic()
+        assert stop(process) == 0, (tmp_path / "serve.log").read_text()[-3000:]
+        assert time.monotonic() - started < 10, "SIGTERM stops within seconds"
+        if round_ < 2:
+            process, _ = serve_mail(tmp_path, dovecot, smtp, env)
+    responder(tmp_path / "config.yaml", "poll", "--once", env=env, check=True)
+    eventually(lambda: len(smtp.messages) >= len(senders), timeout=10, message="every sender answered")
+    assert sorted(m.rcpt_tos[0] for m in smtp.messages) == sorted(senders), "one message each, none twice"
+
+
 def test_a_file_over_the_size_limit_in_the_maildir_is_recorded_not_read(tmp_path: Path) -> None:
     """The embedded default's inbox keeps the same limit as IMAP: the header is read, the rest is not."""
     import sqlite3
