@@ -183,6 +183,7 @@ def healthy(port: int) -> bool:
 
 
 def stop_serve(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, as a practice's service manager would; SIGKILL only if it hangs."""
     process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=15)
@@ -270,6 +271,7 @@ def measure_sieve(dovecot: Dovecot, sink: TimedSink, count: int) -> list[float]:
 
 
 def machine() -> str:
+    """What the figures depend on: cores this process may use (as nproc counts), CPU, versions."""
     dovecot = subprocess.run([shutil.which("dovecot") or "/usr/sbin/dovecot", "--version"],
                              capture_output=True, text=True).stdout.split()[0]
     return (f"{len(os.sched_getaffinity(0))} cores (nproc), {platform.machine()}, Linux {platform.release()}, "
@@ -283,6 +285,7 @@ def print_table(rows: dict[str, dict[str, float]]) -> None:
 
 
 def goal(idle: dict[str, float], floor: dict[str, float]) -> dict[str, float | bool]:
+    """responder's margin over what any IDLE client could do: p50 against p50, max against max."""
     p50 = round(idle["p50_ms"] - floor["p50_ms"], 1)
     worst = round(idle["max_ms"] - floor["max_ms"], 1)
     return {"p50_over_floor_ms": p50, "max_over_floor_ms": worst,

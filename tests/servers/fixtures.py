@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from .dovecot import Dovecot
+from .postgres import Postgres
 from .smtp import SmtpSink
 from .tls import TlsFiles, make_tls_files
 from .twilio import TwilioStandIn
@@ -72,3 +73,19 @@ def twilio_api() -> Iterator[TwilioStandIn]:
     `client.api.base_url = twilio_api.base_url`."""
     with TwilioStandIn() as standin:
         yield standin
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Postgres]:
+    """The session's PostgreSQL; tests use `postgres_url`, a fresh database each."""
+    server = Postgres()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Postgres) -> str:
+    return postgres_server.new_database()
