@@ -201,7 +201,12 @@ class Store:
         return Recorded(new_id, duplicate=False)
 
     def replied_recently(self, conn: Connection, to_addr: str, since: datetime) -> bool:
-        """Whether a reply to this address was made (and not refused by the server) since then."""
+        """Whether a reply to this address was made (and not refused by the server) since then.
+        On PostgreSQL the address is locked for the rest of the caller's transaction, so two
+        workers reading two messages from one person cannot both find no reply and both answer
+        (SQLite needs no lock: BEGIN IMMEDIATE already lets one writer in at a time)."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(to_addr.lower()))))
         query = select(outbox.c.id).where(
             outbox.c.kind == "reply", func.lower(outbox.c.to_addr) == to_addr.lower(),
             outbox.c.created_at >= since, outbox.c.state.not_in(("failed", "rejected", "withdrawn")),

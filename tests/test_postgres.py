@@ -61,3 +61,28 @@ def test_metrics_retention_and_sealing_work_on_postgresql(tmp_path: Path, smtp: 
         assert service.purge() == 1
         assert service.store.tallies().received == [("email", "new_inquiry", 1)], "the audit stays"
         assert service.store.purge_before(utcnow()) == 0
+
+
+def test_two_workers_reading_two_messages_from_one_person_answer_once(tmp_path: Path, smtp: SmtpSink, postgres_url: str) -> None:
+    """The throttle holds across workers: each round, two workers take two different messages
+    from the same person at the same moment; only one reply may be owed."""
+    first, second = worker(tmp_path, smtp, postgres_url), worker(tmp_path, smtp, postgres_url)
+    try:
+        for round_ in range(10):
+            sender = f"same{round_}@example.org"
+            start = threading.Barrier(2)
+            outcomes: list[str] = []
+
+            def ingest(service: Service, subject: str, sender: str = sender, start: threading.Barrier = start) -> None:
+                start.wait()
+                outcomes.append(service.pipeline.ingest_email("imap:pg", inquiry(sender=sender, subject=subject)).status)
+
+            threads = [threading.Thread(target=ingest, args=(first, "One")), threading.Thread(target=ingest, args=(second, "Two"))]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert sorted(outcomes) == ["answered", "skipped"], (round_, outcomes)
+    finally:
+        first.close()
+        second.close()
