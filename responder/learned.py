@@ -3,9 +3,9 @@
 Rules say exactly why, but they only know the wordings someone wrote down; on sets of messages
 nobody here had seen, they missed a third of the crises and a sixth of the categories. A
 logistic regression over word pairs, trained on every labelled set in tests/corpus, held up far
-better in leave-one-set-out trials (see scripts/train-model). classify.py asks both: the rules
-first, this model as a second opinion that can raise a crisis and settle a category the rules
-only guessed.
+better in leave-one-set-out trials (see scripts/train-model). classify.py asks both: either can
+raise a crisis, and this model settles the other categories, with the rules that agree shown as
+reasons.
 
 Inference is pure Python over a JSON file of weights, so the package needs no numerical library
 and the model is readable. The features here are the only definition of them: the training script
