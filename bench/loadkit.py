@@ -104,6 +104,12 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (/proc/PID/stat utime and stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # -- inquiries ------------------------------------------------------------------------------------
 
 def _labelled(suffix: str) -> Iterable[Path]:
@@ -191,7 +197,13 @@ def wait_until_handled(database: Path, messages: int, channel: str, timeout: flo
 # -- reporting ------------------------------------------------------------------------------------
 
 def machine() -> dict[str, str | int]:
-    return {"nproc": os.cpu_count() or 0, "machine": platform.machine(), "python": platform.python_version()}
+    """Where and on what the figures were taken: the commit of responder measured (with "+dirty"
+    when responder/ or templates/ differ from it), the CPUs, the architecture, Python."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    commit = git("rev-parse", "--short", "HEAD") + ("+dirty" if git("status", "--porcelain", "responder", "templates") else "")
+    return {"commit": commit, "nproc": os.cpu_count() or 0, "machine": platform.machine(), "python": platform.python_version()}
 
 
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> None:

@@ -73,29 +73,30 @@ class Model:
         dilutes. The crisis chance is the geometric mean of the two, so that one alarming line
         counts without a sad line alone deciding (in leave-one-set-out trials this missed one
         crisis in 225 where the whole alone missed four, at no cost in precision)."""
-        probabilities, evidence = self._score(text, channel)
+        probabilities, evidence = self._score(text, channel, explain=True)
         sentences = [s for s in SENTENCE.findall(text) if s.strip()]
         passages = [" ".join(sentences[i:i + 2]) for i in range(max(1, len(sentences) - 1))]
-        passage_p, passage_evidence = max((self._score(passage, channel) for passage in passages),
-                                          key=lambda scored: scored[0]["crisis"])
+        alarming = max(passages, key=lambda passage: self._score(passage, channel)[0]["crisis"])
+        passage_p, passage_evidence = self._score(alarming, channel, explain=True)
         crisis = math.sqrt(probabilities["crisis"] * passage_p["crisis"])
         return Reading(probabilities, evidence, crisis, passage_evidence["crisis"])
 
-    def _score(self, text: str, channel: str) -> tuple[dict[str, float], dict[str, tuple[str, ...]]]:
+    def _score(self, text: str, channel: str, explain: bool = False) -> tuple[dict[str, float], dict[str, tuple[str, ...]]]:
+        """The probabilities and, when asked, the terms that pushed toward each category."""
         vector = self._vector(counts(text, channel))
         scores = list(self.bias)
         pushes: list[list[tuple[float, str]]] = [[] for _ in self.classes]
         for term, value in vector.items():
             for k, weight in enumerate(self.weights[term]):
                 scores[k] += value * weight
-                if value * weight > 0:
+                if explain and value * weight > 0:
                     pushes[k].append((value * weight, term))
         top = max(scores)
         exps = [math.exp(score - top) for score in scores]
         total = sum(exps)
         probabilities = {name: exp / total for name, exp in zip(self.classes, exps, strict=True)}
         evidence = {name: tuple(term for _, term in sorted(push, reverse=True) if _telling(term))[:4]
-                    for name, push in zip(self.classes, pushes, strict=True)}
+                    for name, push in zip(self.classes, pushes, strict=True)} if explain else {}
         return probabilities, evidence
 
     def _vector(self, raw: dict[str, int]) -> dict[str, float]:

@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    JSON, BigInteger, Column, DateTime, ForeignKey, Integer, LargeBinary, MetaData, String, Table, Text,
+    JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
     UniqueConstraint, create_engine, event, func, insert, select, update,
 )
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.schema import CreateIndex
 from sqlalchemy.exc import IntegrityError
 
 from . import seal
@@ -77,6 +78,11 @@ outbox = Table(
     Column("sent_at", DateTime),
     UniqueConstraint("message_id", "kind", "channel", name="uq_outbox_message_kind_channel"),
 )
+
+# Who was answered lately (the throttle, a first text's opt-out line): looked up for every
+# message, so indexed; without it each lookup read the whole outbox, bodies and all.
+Index("ix_outbox_to_lower", func.lower(outbox.c.to_addr), outbox.c.created_at)
+Index("ix_outbox_to", outbox.c.to_addr)
 
 drafts = Table(
     "drafts", metadata,
@@ -177,6 +183,9 @@ class Store:
         self.engine = _engine(url, lock_timeout)
         seal.attach(self.engine, encryption_keys)
         metadata.create_all(self.engine)
+        with self.engine.begin() as conn:  # indexes added after a store was first created
+            for index in outbox.indexes:
+                conn.execute(CreateIndex(index, if_not_exists=True))
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
