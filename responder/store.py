@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, Text,
+    JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text,
     UniqueConstraint, create_engine, event, func, insert, select, update,
 )
 from sqlalchemy.engine import Connection, Engine

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import email
 from email.policy import default as default_policy
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings

@@ -73,7 +73,8 @@ def test_two_workers_reading_two_messages_from_one_person_answer_once(tmp_path: 
             start = threading.Barrier(2)
             outcomes: list[str] = []
 
-            def ingest(service: Service, subject: str, sender: str = sender, start: threading.Barrier = start) -> None:
+            def ingest(service: Service, subject: str, sender: str = sender, start: threading.Barrier = start,
+                       outcomes: list[str] = outcomes) -> None:
                 start.wait()
                 outcomes.append(service.pipeline.ingest_email("imap:pg", inquiry(sender=sender, subject=subject)).status)
 
