@@ -41,6 +41,14 @@ def counts(text: str, channel: str) -> dict[str, int]:
     return found
 
 
+def weigh(raw: dict[str, int], idf: dict[str, float]) -> dict[str, float]:
+    """Sublinear term frequency times idf, scaled to unit length, for the terms in ``idf``: how
+    the model sees counts, in training and in use alike."""
+    vector = {term: (1 + math.log(n)) * idf[term] for term, n in raw.items() if term in idf}
+    norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
+    return {term: v / norm for term, v in vector.items()}
+
+
 @dataclass(frozen=True)
 class Reading:
     """The model's view of one message."""
@@ -83,7 +91,7 @@ class Model:
 
     def _score(self, text: str, channel: str, explain: bool = False) -> tuple[dict[str, float], dict[str, tuple[str, ...]]]:
         """The probabilities and, when asked, the terms that pushed toward each category."""
-        vector = self._vector(counts(text, channel))
+        vector = weigh(counts(text, channel), self.idf)
         scores = list(self.bias)
         pushes: list[list[tuple[float, str]]] = [[] for _ in self.classes]
         for term, value in vector.items():
@@ -99,11 +107,6 @@ class Model:
                     for name, push in zip(self.classes, pushes, strict=True)} if explain else {}
         return probabilities, evidence
 
-    def _vector(self, raw: dict[str, int]) -> dict[str, float]:
-        """Sublinear term frequency times idf, scaled to unit length: as the model was trained."""
-        vector = {term: (1 + math.log(n)) * self.idf[term] for term, n in raw.items() if term in self.idf}
-        norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
-        return {term: v / norm for term, v in vector.items()}
 
 
 def _quoted(terms: tuple[str, ...]) -> str:

@@ -47,26 +47,30 @@ class Pipeline:
                      answer_from: datetime | None = None) -> Outcome:
         """Record one email from ``source`` once and owe it its replies. Mail that arrived before
         ``answer_from`` (the first-run window) is recorded but not answered."""
+        inbound = self._read_email(source, raw, arrived_at)
+        if isinstance(inbound, Outcome):
+            return inbound
+        return self._process(source, inbound, raw, naive_utc(arrived_at), naive_utc(answer_from))
+
+    def ingest_oversized(self, source: str, header: bytes, size: int, arrived_at: datetime | None = None) -> Outcome:
+        """Record, from its header alone, an email over ``email.max_message_bytes``: kept for a
+        person to open in the mailbox, never read or answered here."""
+        inbound = self._read_email(source, header, arrived_at)
+        if isinstance(inbound, Outcome):
+            return inbound
+        log.warning("message from %s is %s bytes, over email.max_message_bytes: recorded, not read", mask(inbound.sender), size)
+        reason = f"too large to read ({size} bytes, limit email.max_message_bytes): recorded, not answered"
+        return self._record(source, inbound, header, naive_utc(arrived_at), None, None, "too_large", [reason])
+
+    def _read_email(self, source: str, raw: bytes, arrived_at: datetime | None) -> Inbound | Outcome:
+        """The parsed email, or the outcome already reached: recorded as unreadable, or seen before."""
         try:
             inbound = parse_email(raw)
         except Exception as error:  # noqa: BLE001 - unreadable mail is recorded, never fatal
             return self._record_unreadable(source, raw, arrived_at, error)
         if self.store.seen(source, inbound.key):
             return Outcome(None, "duplicate")
-        return self._process(source, inbound, raw, naive_utc(arrived_at), naive_utc(answer_from))
-
-    def ingest_oversized(self, source: str, header: bytes, size: int, arrived_at: datetime | None = None) -> Outcome:
-        """Record, from its header alone, an email over ``email.max_message_bytes``: kept for a
-        person to open in the mailbox, never read or answered here."""
-        try:
-            inbound = parse_email(header)
-        except Exception as error:  # noqa: BLE001 - unreadable mail is recorded, never fatal
-            return self._record_unreadable(source, header, arrived_at, error)
-        if self.store.seen(source, inbound.key):
-            return Outcome(None, "duplicate")
-        log.warning("message from %s is %s bytes, over email.max_message_bytes: recorded, not read", mask(inbound.sender), size)
-        reason = f"too large to read ({size} bytes, limit email.max_message_bytes): recorded, not answered"
-        return self._record(source, inbound, header, naive_utc(arrived_at), None, None, "too_large", [reason])
+        return inbound
 
     def ingest_sms(self, source: str, form: Mapping[str, str], arrived_at: datetime | None = None,
                    answer_from: datetime | None = None) -> Outcome:

@@ -60,8 +60,7 @@ class Runner:
             if failure is None:
                 self.service.health.ok(name)
             else:
-                self.service.health.fail(name, failure)
-                self.service.metrics.source_errors.labels(name).inc()
+                self.service.source_failed(name, failure)
         return report
 
     def stop(self) -> None:

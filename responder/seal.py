@@ -34,7 +34,7 @@ def new_key() -> str:
 def check_keys(value: str) -> str:
     """The configured key list, or ValueError saying what is wrong with it."""
     try:
-        MultiFernet([Fernet(key.strip()) for key in value.split(",") if key.strip()])
+        _keys(value)
     except (ValueError, TypeError):
         raise ValueError("expected one or more Fernet keys, comma-separated (make one with `responder new-key`)") from None
     return value
@@ -42,7 +42,12 @@ def check_keys(value: str) -> str:
 
 def attach(engine: Engine, keys: str | None) -> None:
     """Seal what this engine writes with ``keys`` (or leave it plain when None)."""
-    engine.dialect.responder_seal = MultiFernet([Fernet(k.strip()) for k in keys.split(",") if k.strip()]) if keys else None  # type: ignore[attr-defined]
+    engine.dialect.responder_seal = _keys(keys) if keys else None  # type: ignore[attr-defined]
+
+
+def _keys(value: str) -> MultiFernet:
+    """Comma-separated Fernet keys: the first seals, all open."""
+    return MultiFernet([Fernet(key.strip()) for key in value.split(",") if key.strip()])
 
 
 def _seal_of(dialect: Dialect) -> MultiFernet | None:

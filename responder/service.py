@@ -73,11 +73,15 @@ class Service:
         try:
             count = source.poll()
         except Exception as error:
-            self.health.fail(source.name, f"{type(error).__name__}: {error}"[:300])
-            self.metrics.source_errors.labels(source.name).inc()
+            self.source_failed(source.name, f"{type(error).__name__}: {error}"[:300])
             raise
         self.health.ok(source.name)
         return count
+
+    def source_failed(self, name: str, why: str) -> None:
+        """A source (or its IDLE connection) failed: /healthz shows it, /metrics counts it."""
+        self.health.fail(name, why)
+        self.metrics.source_errors.labels(name).inc()
 
     def run_once(self) -> Round:
         """One full round: every source, then every reply that is due."""

@@ -264,7 +264,8 @@ class Store:
         with self.engine.connect() as conn:
             received = conn.execute(select(messages.c.channel, category, func.count()).group_by(messages.c.channel, category)).all()
             replies = (select(messages.c.channel, category, outbox.c.state, func.count())
-                       .join(outbox, outbox.c.message_id == messages.c.id).where(outbox.c.kind == "reply")
+                       .join(outbox, outbox.c.message_id == messages.c.id)
+                       .where(outbox.c.kind == "reply", outbox.c.state.in_(("sent", "failed")))
                        .group_by(messages.c.channel, category, outbox.c.state))
             drafted = (select(messages.c.channel, category, func.count()).join(drafts, drafts.c.message_id == messages.c.id)
                        .group_by(messages.c.channel, category))
@@ -272,10 +273,7 @@ class Store:
                        .group_by(messages.c.channel, category))
             depth = conn.execute(select(outbox.c.state, func.count()).where(outbox.c.state.in_(("held", "pending", "sending")))
                                  .group_by(outbox.c.state)).all()
-            outcomes: list[tuple[str, str, str, int]] = []
-            for channel, cat, state, n in conn.execute(replies).all():
-                if state in ("sent", "failed"):
-                    outcomes.append((channel, cat, "replied" if state == "sent" else "failed", n))
+            outcomes = [(channel, cat, "replied" if state == "sent" else "failed", n) for channel, cat, state, n in conn.execute(replies).all()]
             outcomes += [(channel, cat, "drafted", n) for channel, cat, n in conn.execute(drafted).all()]
             outcomes += [(channel, cat, "skipped", n) for channel, cat, n in conn.execute(skipped).all()]
         return Tallies(received=[tuple(row) for row in received], outcomes=outcomes, outbox_depth=dict(depth))  # type: ignore[arg-type]
