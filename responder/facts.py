@@ -5,10 +5,13 @@ the reply goes. Each is read from what the person wrote this time, with the reas
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import cache
 
 from .config import SERVICES, Config
 from .model import Inbound
-from .rules import SENTENCE
+from .prefilter import Needles, fold, may_match, needles
+from .rules import SENTENCE, Rule, candidates, rule
 
 # Named plans the practice is not in network with (matched as words; the practice adds more under
 # practice.insurance.other_aliases). Blue Cross affiliates (Regence, Premera, Highmark, Wellmark)
@@ -57,7 +60,7 @@ _OLD_PLAN = re.compile(r"\b(?:instead of|used to have|used to be on|old|previous
 _NEW_PLAN = re.compile(r"\b(?:now|new|switched to|changed to|moved to|switching to|changing to|now have|now on|starting)\b", re.I)
 _INSURANCE_CONTEXT = re.compile(r"\b(?:insurance|insured|plan|coverage|cover|covered|through|thru|cobra|member|policy|eob|card|seguro|aseguranza|i have|we have|we got|i got|i'?m on|we'?re on|heathcare|healthcare)\b", re.I)
 
-_SERVICE_RULES = (
+_SERVICE_RULES = tuple(rule(pattern, service) for service, pattern in (
     ("couples", r"\bcouples?\b(?! of)|\b(?:me|myself) (?:and|n|&) my (?:wife|husband|partner|spouse|boyfriend|girlfriend|fianc[eé]e?)\b|\bmy (?:wife|husband|partner|spouse) and me\b|\bmarriage (?:counsel\w*|therap\w*|help|issues|problems)\b|\bmarital\b|\bpremarital\b"
                 r"|\b(?:my|our) (?:husband|wife|partner|spouse|fianc[eé]e?|boyfriend|girlfriend) and i (?:need|want|would like) (?:help|counseling|therapy|to work on|someone)"
                 r"|\b(?:my|our) (?:husband|wife|partner|spouse|fianc[eé]e?|boyfriend|girlfriend) and i (?:have been |keep |are always |can'?t stop )?(?:fighting|arguing|struggling|drifting)"
@@ -71,7 +74,7 @@ _SERVICE_RULES = (
                    r"|\b(?:start|get|try|restart|refill|need) (?:on )?(?:\w+ )?(?:medication|meds|adderall|zoloft|lexapro|prozac|wellbutrin|ritalin|vyvanse|xanax|adhd meds)\b|\bmedicamentos?\b"),
     ("assessment", r"\btesting\b|\b(?:psychological|psych|neuropsychological|psychoeducational|diagnostic) (?:eval\w*|assessment|test)\w*|\b(?:adhd|autism|asd|learning disabilit\w*|dyslexia) (?:eval\w*|assessment|test\w*|screening|diagnosis)\b|\bneuropsych\w*|\bget (?:evaluated|tested|assessed|diagnosed) for\b"),
     ("court", r"\bcourt\b|\bcustody\b|\bforensic\b|\bguardian ad litem\b|\blegal (?:case|proceedings|matter)\b|\b(?:the|a) judge\b|\bjudge (?:ordered|said|required|wants)\b|\bprobation\b|\bdiversion\b|\bparenting (?:plan )?evaluation\b"),
-)
+))
 _INDIVIDUAL = re.compile(r"\bindividual(?:ly)? (?:therapy|counsel\w*|sessions?|work|appointments?)\b|\bone[- ]on[- ]one\b|\b1[:-]1\b|\bon my own\b|\bby myself\b", re.I)
 # Ages in years of someone the therapy would be for (months and weeks are babies, not clients).
 _AGE = re.compile(
@@ -151,19 +154,12 @@ def insurance(text: str, config: Config, reasons: list[str]) -> str:
     if _PAYS_ANYWAY.search(text):
         reasons.append("insurance: chooses to pay themselves")
         return "self_pay"
-    mentions: list[tuple[int, str, str]] = []
-    for plan in config.practice.insurance.plans:
-        names = {plan.id, plan.name, *plan.aliases}
-        names |= {affiliate for key, affiliates in AFFILIATES.items() if any(key in n.lower() for n in names) for affiliate in affiliates}
-        for alias in names:
-            mentions += [(m.start(), plan.id, plan.name) for m in re.finditer(_alias_pattern(alias), lowered)]
-        for short in _short_names(names) - {n.lower() for n in names}:
-            for match in re.finditer(_alias_pattern(short), lowered):
-                if _INSURANCE_CONTEXT.search(lowered[max(0, match.start() - 40): match.end() + 40]):
-                    mentions.append((match.start(), plan.id, plan.name))
-    for alias in (*OTHER_PLANS, *config.practice.insurance.other_aliases):
-        mentions += [(m.start(), "other", alias) for m in re.finditer(_alias_pattern(alias), lowered)
-                     if alias not in AMBIGUOUS_PLANS or _INSURANCE_CONTEXT.search(lowered[max(0, m.start() - 40): m.end() + 40])]
+    folded = fold(lowered)
+    settings = config.practice.insurance
+    table = _plan_names(tuple((p.id, p.name, tuple(p.aliases)) for p in settings.plans), tuple(settings.other_aliases))
+    mentions = [(m.start(), name.plan, name.label) for name in table if may_match(name.needles, folded)
+                for m in name.pattern.finditer(lowered)
+                if not name.needs_context or _INSURANCE_CONTEXT.search(lowered[max(0, m.start() - 40): m.end() + 40])]
     if mentions:
         mentions.sort()
         chosen = mentions[0]
@@ -191,7 +187,7 @@ def services(text: str, category: str, reasons: list[str], practice_name: str = 
     testing or court work."""
     if practice_name:  # "Harbor Light Counseling" names the practice, not a wish for counseling
         text = re.sub(re.escape(practice_name), " ", text, flags=re.I)
-    found = {name for name, pattern in _SERVICE_RULES if _present(pattern, text)}
+    found = {rule.reason for rule in candidates(_SERVICE_RULES, text) if _present(rule, text)}
     ages = [int(age) for m in _AGE.finditer(text) for age in m.groups() if age]
     if any(age < 13 for age in ages) or _CHILD.search(text):
         found.add("child")
@@ -284,9 +280,38 @@ def form_address(message: Inbound, config: Config) -> str | None:
     return None
 
 
-def _alias_pattern(alias: str) -> str:
-    """An alias as words, spaces optional between them ("BlueCross BlueShield" is "blue cross blue shield")."""
-    return r"(?<!\w)" + r"[\s-]*".join(re.escape(word) for word in alias.lower().split()) + r"(?!\w)"
+@dataclass(frozen=True)
+class _PlanName:
+    """One way of naming a plan, as ``insurance`` looks for it."""
+
+    pattern: re.Pattern[str]  # matched against the lowered text
+    needles: Needles | None
+    plan: str  # the plan's id, or "other"
+    label: str  # what the reason says was named
+    needs_context: bool  # counts only beside words about insurance ("the Providence office")
+
+
+@cache
+def _plan_names(plans: tuple[tuple[str, str, tuple[str, ...]], ...], other_aliases: tuple[str, ...]) -> tuple[_PlanName, ...]:
+    """Every name to look for, compiled once per configuration: the practice's plans by id, name,
+    aliases and affiliates (and, beside insurance words, the first word of a long name), then the
+    plans it is not in network with."""
+    found: list[_PlanName] = []
+
+    def add(alias: str, plan: str, label: str, needs_context: bool) -> None:
+        pattern = re.compile(r"(?<!\w)" + r"[\s-]*".join(re.escape(word) for word in alias.lower().split()) + r"(?!\w)")
+        found.append(_PlanName(pattern, needles(pattern), plan, label, needs_context))
+
+    for plan_id, name, aliases in plans:
+        names = {plan_id, name, *aliases}
+        names |= {affiliate for key, affiliates in AFFILIATES.items() if any(key in n.lower() for n in names) for affiliate in affiliates}
+        for alias in names:
+            add(alias, plan_id, name, False)
+        for short in _short_names(names) - {n.lower() for n in names}:
+            add(short, plan_id, name, True)
+    for alias in (*OTHER_PLANS, *other_aliases):
+        add(alias, "other", alias, alias in AMBIGUOUS_PLANS)
+    return tuple(found)
 
 
 def _short_names(names: set[str]) -> set[str]:
@@ -300,20 +325,19 @@ def _short_names(names: set[str]) -> set[str]:
     return shorts
 
 
-def _present(pattern: str, text: str) -> bool:
+def _present(rule: Rule, text: str) -> bool:
     """A service is asked for in some sentence that does not put it in the past."""
     for sentence in SENTENCE.findall(text):
-        match = re.search(pattern, sentence, re.I)
-        if not match:
-            continue
-        before, after = sentence[: match.start()], sentence[match.end(): match.end() + 25]
-        if re.search(r"\b(?:went to|used to|was in|were in|attended|tried|did|completed|finished)\b|\b(?:not looking for|no (?:further|more)|do\s*n[o']?t need|doesn'?t need|not)\s+(?:\w+\s+)?$", before, re.I):
-            continue
-        if re.search(r"^\s*(?:is|was|has been|are) (?:complete|completed|done|finished)\b", after, re.I):
-            continue
-        return True
+        match = rule.pattern.search(sentence)
+        if match and not _HAD_IT_BEFORE.search(sentence[: match.start()]) and not _HAS_ENDED.match(sentence, match.end(), match.end() + 25):
+            return True
     return False
 
+
+_HAD_IT_BEFORE = re.compile(
+    r"\b(?:went to|used to|was in|were in|attended|tried|did|completed|finished)\b|\b(?:not looking for|no (?:further|more)|do\s*n[o']?t need|doesn'?t need|not)\s+(?:\w+\s+)?$", re.I
+)
+_HAS_ENDED = re.compile(r"\s*(?:is|was|has been|are) (?:complete|completed|done|finished)\b", re.I)
 
 _ORGANIZATION = re.compile(
     r"\b(?:clinic|school|church|center|centre|hospital|pediatrics|program|practice|university|college|health|medical|counseling|"

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .rules import SENTENCE, rules, word_rule
+from .rules import SENTENCE, candidates, rules, word_rule
 
 # Words for the means of dying or of hurting someone, and for sitting with them.
 _MEANS = r"(?:pills?|tablets|meds|medications?|pastillas|pistola|cuchillo|puente|guns?|handguns?|pistols?|revolvers?|rifles?|shotguns?|firearms?|rope|noose|knife|razors?|blades?|lighter|bridge|overpass|viewpoint|cliff|ledge|balcony|railing|roof|rooftop|tracks|parking garage)"
@@ -137,8 +137,9 @@ def read_risk(text: str, extra_words: Iterable[str] = ()) -> Risk:
     found: list[str] = []
     discounted: list[str] = []
     laughed: list[str] = []
-    table = _CRISIS + tuple(word_rule(w, f'practice\'s crisis word "{w}"') for w in extra_words)
-    for sentence in SENTENCE.findall(_UNWRAP.sub(" ", text)):
+    text = _UNWRAP.sub(" ", text)
+    table = candidates(_CRISIS + tuple(word_rule(w, f'practice\'s crisis word "{w}"') for w in extra_words), text)
+    for sentence in SENTENCE.findall(text) if table else ():
         for rule in table:
             match = rule.pattern.search(sentence)
             if match:
