@@ -135,7 +135,7 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
         log.warning("no source configured (email.imap or email.maildir.inbox): nothing will be fetched")
     runner = Runner(service)
     runner.start()
-    server = uvicorn.Server(uvicorn.Config(create_app(service, wake=runner.deliver_soon), host=config.server.host, port=config.server.port,
+    server = uvicorn.Server(uvicorn.Config(create_app(service, wake=runner.wake), host=config.server.host, port=config.server.port,
                                            log_level="warning", access_log=False, lifespan="off", log_config=None))
     log.info("serving on http://%s:%s with %s source(s)", config.server.host, config.server.port, len(service.sources))
     # uvicorn stops on SIGTERM/SIGINT, then raises the signal again for whatever handler was there

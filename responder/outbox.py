@@ -42,12 +42,13 @@ class Delivery:
         self.on_sent = on_sent
         self._lock = threading.Lock()  # one run at a time in this process; other processes are kept apart by claims
 
-    def run(self) -> Summary:
+    def run(self, stopping: Callable[[], bool] = lambda: False) -> Summary:
+        """Send what is due, batch by batch, until nothing is or ``stopping()``."""
         summary = Summary()
         if not self.transports:
             return summary
         with self._lock:
-            while batch := self.store.claim_due(list(self.transports)):
+            while not stopping() and (batch := self.store.claim_due(list(self.transports))):
                 for channel, transport in self.transports.items():
                     rows = [row for row in batch if row.channel == channel]
                     if rows:

@@ -3,7 +3,8 @@
 The pure steps (parse, guard, classify, decide, compose) run first; then one transaction records
 the message and the replies it is owed, so a crash leaves either both or neither. A message that
 cannot be read, or that breaks a rule or a template, is recorded as such and skipped: it never
-stops the loop and is never lost.
+stops the loop and is never lost. A text from the webhook may take two steps: recorded as
+received while Twilio waits, then settled (read, decided, owed its replies) off the request.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Connection
 
 from .classify import classify
 from .compose import Composer
@@ -24,7 +28,7 @@ from .guard import sms_keyword
 from .parse import parse_email, parse_sms
 from .policy import decide
 from .redact import mask
-from .store import Store, naive_utc, utcnow
+from .store import Recorded, Store, naive_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +36,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Outcome:
     message_id: int | None  # the store's row; None only for a message already recorded
-    status: str  # answered, held, alerted, notified, skipped, opted_out, opted_in, unreadable, too_large, error, duplicate
+    status: str  # answered, held, alerted, notified, skipped, opted_out, opted_in, unreadable, too_large, error, duplicate, received
     category: str | None = None
     action: str | None = None
 
@@ -42,6 +46,7 @@ class Pipeline:
         self.config = config
         self.store = store
         self.composer = composer
+        self._settling = threading.Lock()  # one settling run at a time here; other processes race by row
 
     def ingest_email(self, source: str, raw: bytes, arrived_at: datetime | None = None,
                      answer_from: datetime | None = None) -> Outcome:
@@ -73,20 +78,27 @@ class Pipeline:
         return inbound
 
     def ingest_sms(self, source: str, form: Mapping[str, str], arrived_at: datetime | None = None,
-                   answer_from: datetime | None = None) -> Outcome:
+                   answer_from: datetime | None = None, defer: bool = False) -> Outcome:
         """Record one text (the form Twilio posts, or the same fetched by polling) once and owe it
         its replies. STOP and START take effect in the same transaction that records them, so a
         text that follows a STOP is never answered; responder adds no reply of its own to either
-        (Twilio confirms opt-outs itself). HELP gets the help text."""
+        (Twilio confirms opt-outs itself). HELP gets the help text.
+
+        With ``defer`` (the webhook, which owes Twilio a quick answer) a text that must be read
+        is only recorded, as received: ``settle`` reads it and owes its replies, in the order the
+        texts came. The keywords, and texts from a number that opted out, are cheap to settle
+        and are settled at once, so that every text is read against the opt-out it came under."""
         raw = json.dumps(dict(form), sort_keys=True, ensure_ascii=False).encode("utf-8")
         try:
             inbound = parse_sms(form)
         except ValueError as error:
             return self._record_unreadable(source, raw, arrived_at, error, "sms")
-        if self.store.seen(source, inbound.key):
-            return Outcome(None, "duplicate")
         arrived, window = naive_utc(arrived_at), naive_utc(answer_from)
         keyword = sms_keyword(inbound.text)
+        if defer and keyword is None and (received := self._receive(source, inbound, raw, arrived)):
+            return received
+        if self.store.seen(source, inbound.key):
+            return Outcome(None, "duplicate")
         opted_out = self.store.opted_out(inbound.sender)
         if keyword in ("stop", "start") and (keyword == "stop" or opted_out):
             return self._opt(source, inbound, raw, arrived, opted_in=keyword == "start")
@@ -95,8 +107,38 @@ class Pipeline:
             return self._record(source, inbound, raw, arrived, None, None, "answered", ["HELP: the help text"], [help_reply])
         return self._process(source, inbound, raw, arrived, window)
 
+    def _receive(self, source: str, inbound: Inbound, raw: bytes, arrived_at: datetime | None) -> Outcome | None:
+        """Record a text as received, in one short transaction. None, recording nothing, when the
+        number has opted out: that text is settled at once, against its opt-out."""
+        with self.store.transaction() as conn:
+            if self.store.opted_out(inbound.sender, conn):
+                return None
+            recorded = self.store.record(conn, _row(source, inbound, raw, arrived_at, None, None, "received", []))
+        return Outcome(None, "duplicate") if recorded.duplicate else Outcome(recorded.id, "received")
+
+    def settle(self, stopping: Callable[[], bool] = lambda: False) -> int:
+        """Read and owe the replies of the texts recorded as received, oldest first, until none
+        is left or ``stopping()``; returns how many were settled here. A received text survives
+        any crash: whoever runs next settles it, and a text two workers both read is settled by
+        the first to write, once."""
+        settled = 0
+        with self._settling:
+            while not stopping() and (batch := self.store.received()):
+                for row in batch:
+                    if stopping():
+                        break
+                    try:
+                        inbound = parse_sms(json.loads(row.raw))
+                    except ValueError as error:  # it parsed when received; a store edited since is not to stop the loop
+                        outcome = self._record(row.source, Inbound(channel="sms", key=row.key, sender=""), row.raw, row.received_at,
+                                               None, None, "unreadable", [f"unreadable: {error}"], settling=row.id)
+                    else:
+                        outcome = self._process(row.source, inbound, row.raw, row.received_at, None, settling=row.id)
+                    settled += outcome.message_id is not None
+        return settled
+
     def _process(self, source: str, inbound: Inbound, raw: bytes, arrived_at: datetime | None,
-                 answer_from: datetime | None) -> Outcome:
+                 answer_from: datetime | None, settling: int | None = None) -> Outcome:
         try:
             classification = classify(inbound, self.config)
             decision = decide(classification, self.config)
@@ -104,7 +146,8 @@ class Pipeline:
             outgoing = self.composer.outgoing(inbound, classification, decision, first_text)
         except Exception as error:  # noqa: BLE001 - a rule or template that breaks must not stop the loop
             log.error("message %s from %s could not be processed: %s", _short(inbound.key), mask(inbound.sender), type(error).__name__)
-            return self._record(source, inbound, raw, arrived_at, None, None, "error", [f"processing failed: {type(error).__name__}"])
+            return self._record(source, inbound, raw, arrived_at, None, None, "error", [f"processing failed: {type(error).__name__}"],
+                                settling=settling)
 
         reasons = [*classification.reasons, *decision.reasons]
         with self.store.transaction() as conn:
@@ -121,7 +164,7 @@ class Pipeline:
                     reasons.append(f"already answered this address within {self.config.replies.throttle_days:g} days")
                     outgoing = [o for o in outgoing if o.kind != "reply"]
             status = _status(decision, outgoing)
-            recorded = self.store.record(conn, _row(source, inbound, raw, arrived_at, classification, decision, status, reasons))
+            recorded = self._write(conn, _row(source, inbound, raw, arrived_at, classification, decision, status, reasons), settling)
             if recorded.duplicate:
                 return Outcome(None, "duplicate")
             if classification.category == "professional_referral":
@@ -161,14 +204,18 @@ class Pipeline:
 
     def _record(self, source: str, inbound: Inbound, raw: bytes, arrived_at: datetime | None,
                 classification: Classification | None, decision: Decision | None, status: str, reasons: list[str],
-                outgoing: Sequence[Outgoing] = ()) -> Outcome:
+                outgoing: Sequence[Outgoing] = (), settling: int | None = None) -> Outcome:
         with self.store.transaction() as conn:
-            recorded = self.store.record(conn, _row(source, inbound, raw, arrived_at, classification, decision, status, reasons))
+            recorded = self._write(conn, _row(source, inbound, raw, arrived_at, classification, decision, status, reasons), settling)
             if recorded.duplicate:
                 return Outcome(None, "duplicate")
             for item in outgoing:
                 self.store.add_outgoing(conn, recorded.id, item.kind, item.channel, item.to, item.message_id, item.subject, item.body, item.raw)
         return Outcome(recorded.id, status)
+
+    def _write(self, conn: Connection, row: dict[str, object], settling: int | None) -> Recorded:
+        """The message's row: a new one, or the received one being settled."""
+        return self.store.record(conn, row) if settling is None else self.store.settle(conn, settling, row)
 
 
 def _status(decision: Decision, outgoing: list[Outgoing]) -> str:

@@ -1,5 +1,6 @@
 """APScheduler wiring for ``serve``: each source polled on its interval (a safety net under IDLE),
-due replies delivered every few seconds, and an IDLE bell per IMAP source that fetches at once."""
+an IDLE bell per IMAP source that fetches at once, and one worker thread that settles received
+texts and delivers due replies whenever something is owed, and every few seconds for retries."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ class Runner:
             timezone=timezone.utc, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
         )
         self.stopping = threading.Event()
+        self.woken = threading.Event()
+        self.worker = threading.Thread(target=self._work, name="settle-and-deliver", daemon=True)
         self.bells: list[threading.Thread] = []
         self.failures: dict[str, int] = {}
 
@@ -41,13 +44,14 @@ class Runner:
                 bell = threading.Thread(target=source.watch, args=(self.stopping, lambda s=source: self.poll(s), self._bell_health(source)),
                                         name=f"idle:{source.name}", daemon=True)
                 self.bells.append(bell)
-        self.scheduler.add_job(self.deliver, "interval", seconds=DELIVERY_SECONDS, id="deliver", next_run_time=now)
         self.scheduler.add_job(self.follow_up_drafts, "interval", seconds=APPROVAL_SECONDS, id="drafts", next_run_time=now)
         if self.service.mail_drafts is not None:
             self.scheduler.add_job(self.sync_mail_drafts, "interval", seconds=MAIL_DRAFTS_SECONDS, id="mail-drafts", next_run_time=now)
         if self.service.config.storage.retention_days is not None:
             self.scheduler.add_job(self.purge, "interval", seconds=PURGE_SECONDS, id="purge", next_run_time=now)
         self.scheduler.start()
+        self.woken.set()  # texts a crash left received, replies it left owed
+        self.worker.start()
         for bell in self.bells:
             bell.start()
 
@@ -64,9 +68,12 @@ class Runner:
         return report
 
     def stop(self) -> None:
-        """Finish the jobs that are running, then close every connection."""
+        """Finish the send or the text in hand and the jobs that are running, then close every
+        connection. What is left stays owed in the store for the next start."""
         self.stopping.set()
+        self.woken.set()
         self.scheduler.shutdown(wait=True)
+        self.worker.join()
         for bell in self.bells:
             bell.join(timeout=5)
         self.service.close()
@@ -85,13 +92,13 @@ class Runner:
             return
         self.failures.pop(source.name, None)
         if count:
-            self.deliver()
+            self.wake()
 
     def follow_up_drafts(self) -> None:
         """Reminders and fallbacks for drafts nobody has answered."""
         try:
             if self.service.approvals.remind_and_fall_back():
-                self.deliver()
+                self.wake()
         except Exception:  # noqa: BLE001 - the next run tries again
             log.exception("draft follow-up failed")
 
@@ -107,12 +114,20 @@ class Runner:
         except Exception as error:  # noqa: BLE001 - the next run tries again
             log.warning("purging old messages failed (%s); trying again in an hour", type(error).__name__)
 
-    def deliver_soon(self) -> None:
-        """Deliver now, in the scheduler's pool, off the caller's thread (the webhook's)."""
-        self.scheduler.add_job(self.deliver, id="deliver-now", replace_existing=True)
+    def wake(self) -> None:
+        """Settle and deliver now, on the worker thread: cheap enough for the webhook to call on
+        every request, and a wake that comes mid-round brings one more round."""
+        self.woken.set()
 
-    def deliver(self) -> None:
-        try:
-            self.service.delivery.run()
-        except Exception:  # noqa: BLE001 - a store hiccup is logged; the next run tries again
-            log.exception("delivery run failed")
+    def _work(self) -> None:
+        while not self.stopping.is_set():
+            self.woken.wait(DELIVERY_SECONDS)
+            self.woken.clear()
+            try:
+                self.service.pipeline.settle(self.stopping.is_set)
+            except Exception:  # noqa: BLE001 - a store hiccup is logged; the next round tries again
+                log.exception("settling received texts failed")
+            try:
+                self.service.delivery.run(self.stopping.is_set)
+            except Exception:  # noqa: BLE001 - as above
+                log.exception("delivery run failed")

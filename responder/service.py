@@ -84,7 +84,7 @@ class Service:
         self.metrics.source_errors.labels(name).inc()
 
     def run_once(self) -> Round:
-        """One full round: every source, then every reply that is due."""
+        """One full round: every source, texts a webhook left received, then every reply that is due."""
         count = 0
         errors: dict[str, str] = {}
         for source in self.sources:
@@ -92,6 +92,10 @@ class Service:
                 count += self.poll_source(source)
             except Exception as error:  # noqa: BLE001 - one failing source must not hide the others
                 errors[source.name] = f"{type(error).__name__}: {error}"[:300]
+        try:
+            self.pipeline.settle()
+        except Exception as error:  # noqa: BLE001 - reported like a failing source
+            errors["received texts"] = f"{type(error).__name__}: {error}"[:300]
         try:
             self.sync_mail_drafts()
         except Exception as error:  # noqa: BLE001 - reported like a failing source

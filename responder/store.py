@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -33,6 +33,7 @@ from sqlalchemy.schema import CreateIndex
 from sqlalchemy.exc import IntegrityError
 
 from . import seal
+from .fairlock import FairLock
 from .seal import SealedBytes, SealedText
 
 metadata = MetaData()
@@ -79,6 +80,8 @@ outbox = Table(
     UniqueConstraint("message_id", "kind", "channel", name="uq_outbox_message_kind_channel"),
 )
 
+# Texts waiting to be settled are found by their status, among every message ever recorded.
+Index("ix_messages_status", messages.c.status)
 # Who was answered lately (the throttle, a first text's opt-out line): looked up for every
 # message, so indexed; without it each lookup read the whole outbox, bodies and all.
 Index("ix_outbox_to_lower", func.lower(outbox.c.to_addr), outbox.c.created_at)
@@ -133,6 +136,11 @@ optouts = Table(
 )
 
 
+# Built once: a statement built per call, with its values, cost more than the insert itself.
+_INSERT_MESSAGE = insert(messages)
+_INSERT_OUTGOING = insert(outbox)
+
+
 def utcnow() -> datetime:
     """Naive UTC: what every DateTime column holds, on SQLite and PostgreSQL alike."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
@@ -150,6 +158,17 @@ class Recorded:
 
     id: int
     duplicate: bool
+
+
+@dataclass(frozen=True)
+class Received:
+    """A text recorded as received, waiting to be settled."""
+
+    id: int
+    source: str
+    key: str
+    raw: bytes
+    received_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -181,15 +200,18 @@ class Cursor:
 class Store:
     def __init__(self, url: str, lock_timeout: float = 30, encryption_keys: str | None = None) -> None:
         self.engine = _engine(url, lock_timeout)
+        self._writer: AbstractContextManager[None] = FairLock() if self.engine.dialect.name == "sqlite" else nullcontext()
         seal.attach(self.engine, encryption_keys)
         metadata.create_all(self.engine)
-        with self.engine.begin() as conn:  # indexes added after a store was first created
-            for index in outbox.indexes:
+        with self.transaction() as conn:  # indexes added after a store was first created
+            for index in (*messages.indexes, *outbox.indexes):
                 conn.execute(CreateIndex(index, if_not_exists=True))
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
+        """A write transaction. On SQLite the writers of this process first queue on a fair
+        lock (see fairlock.py); writers in other processes still meet SQLite's own busy wait."""
+        with self._writer, self.engine.begin() as conn:
             yield conn
 
     # -- messages -------------------------------------------------------------------------------
@@ -203,11 +225,25 @@ class Store:
         inserted. A savepoint keeps the caller's transaction usable after the conflict."""
         try:
             with conn.begin_nested():
-                new_id = conn.execute(insert(messages).values(recorded_at=utcnow(), **values)).inserted_primary_key[0]
+                new_id = conn.execute(_INSERT_MESSAGE, {**values, "recorded_at": utcnow()}).inserted_primary_key[0]
         except IntegrityError:
             found = conn.execute(select(messages.c.id).where(messages.c.source == values["source"], messages.c.key == values["key"])).scalar_one()
             return Recorded(found, duplicate=True)
         return Recorded(new_id, duplicate=False)
+
+    def received(self, limit: int = 50) -> list[Received]:
+        """Texts recorded as received and not yet settled, oldest first."""
+        query = (select(messages.c.id, messages.c.source, messages.c.key, messages.c.raw, messages.c.received_at)
+                 .where(messages.c.status == "received").order_by(messages.c.id).limit(limit))
+        with self.engine.connect() as conn:
+            return [Received(*row) for row in conn.execute(query)]
+
+    def settle(self, conn: Connection, message_id: int, values: dict[str, Any]) -> Recorded:
+        """Fill in a received message inside the caller's transaction. Only the first worker to
+        settle it writes; a later one is told it was a duplicate, before it has written anything."""
+        settled = {name: value for name, value in values.items() if name not in ("source", "key", "raw", "received_at")}
+        won = conn.execute(update(messages).where(messages.c.id == message_id, messages.c.status == "received").values(**settled)).rowcount
+        return Recorded(message_id, duplicate=not won)
 
     def replied_recently(self, conn: Connection, to_addr: str, since: datetime) -> bool:
         """Whether a reply to this address was made (and not refused by the server) since then.
@@ -225,10 +261,10 @@ class Store:
     def add_outgoing(self, conn: Connection, message_id: int, kind: str, channel: str, to_addr: str,
                      msgid: str, subject: str, body: str, raw: bytes, held: bool = False) -> int:
         now = utcnow()
-        return conn.execute(insert(outbox).values(
-            message_id=message_id, kind=kind, channel=channel, to_addr=to_addr, msgid=msgid, subject=subject,
-            body=body, raw=raw, state="held" if held else "pending", attempts=0, next_attempt_at=now, created_at=now,
-        )).inserted_primary_key[0]
+        return conn.execute(_INSERT_OUTGOING, {
+            "message_id": message_id, "kind": kind, "channel": channel, "to_addr": to_addr, "msgid": msgid, "subject": subject,
+            "body": body, "raw": raw, "state": "held" if held else "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
+        }).inserted_primary_key[0]
 
     def message(self, message_id: int) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
@@ -244,13 +280,14 @@ class Store:
         """Remove the words of messages recorded before ``cutoff``: the message as received, its
         subject and the model's quoted evidence, and the text of replies that are done (sent,
         failed, rejected). What remains is the audit: who wrote when, by which route, how it was
-        read, what was done. A reply still owed, or a draft still waiting, is kept whole until it
-        is done. Returns how many messages were purged."""
+        read, what was done. A text not yet settled, a reply still owed or a draft still waiting
+        is kept whole until it is done. Returns how many messages were purged."""
         done = ("sent", "failed", "rejected", "withdrawn")
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             open_rows = select(outbox.c.message_id).where(outbox.c.state.not_in(done))
             rows = conn.execute(select(messages.c.id, messages.c.reasons).where(
-                messages.c.recorded_at < cutoff, messages.c.raw.is_not(None), messages.c.id.not_in(open_rows))).all()
+                messages.c.recorded_at < cutoff, messages.c.raw.is_not(None), messages.c.status != "received",
+                messages.c.id.not_in(open_rows))).all()
             for message_id, reasons in rows:
                 kept = [reason for reason in reasons or [] if not reason.startswith("model:")]
                 conn.execute(update(messages).where(messages.c.id == message_id).values(raw=None, subject="", reasons=kept))
@@ -286,7 +323,7 @@ class Store:
         machine (its process is gone), else once its lease has run out."""
         now = utcnow()
         claimed: list[Due] = []
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             due = (outbox.c.state == "pending") & (outbox.c.next_attempt_at <= now)
             abandoned = (outbox.c.state == "sending") & ((outbox.c.claimed_until < now) | outbox.c.claimed_by.in_(_dead_claimers(conn)))
             rows = conn.execute(
@@ -306,7 +343,7 @@ class Store:
         return claimed
 
     def mark_sent(self, outbox_id: int) -> None:
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             done = conn.execute(update(outbox).where(outbox.c.id == outbox_id, outbox.c.state == "sending")
                                 .values(state="sent", sent_at=utcnow(), claimed_until=None, last_error=None)).rowcount
             draft = conn.execute(select(drafts.c.id).where(drafts.c.outbox_id == outbox_id, drafts.c.state == "approved")).scalar()
@@ -320,7 +357,7 @@ class Store:
         self._finish(outbox_id, state="pending", next_attempt_at=at, claimed_until=None, last_error=error[:1000])
 
     def _finish(self, outbox_id: int, **values: Any) -> None:
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             conn.execute(update(outbox).where(outbox.c.id == outbox_id, outbox.c.state == "sending").values(**values))
 
     # -- referral sources ------------------------------------------------------------------------
@@ -370,7 +407,7 @@ class Store:
     def approve_draft(self, draft_id: int, actor: str, body: str | None = None, raw: bytes | None = None) -> bool:
         """Release a waiting draft to the outbox, edited if a new body (and its raw form) is given.
         False when it is not waiting (already decided, or taken over from a mail program)."""
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             if not self._draft_state(conn, draft_id, "waiting", "approved", actor, "edited" if body is not None else "approved", ""):
                 return False
             outbox_id = conn.execute(select(drafts.c.outbox_id).where(drafts.c.id == draft_id)).scalar_one()
@@ -409,7 +446,7 @@ class Store:
         return bool(done)
 
     def set_mail_copy(self, draft_id: int, value: str) -> None:
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             conn.execute(update(drafts).where(drafts.c.id == draft_id).values(mail_copy=value))
 
     def drafts_with_mail_copy(self, values: Sequence[str]) -> list[dict[str, Any]]:
@@ -417,7 +454,7 @@ class Store:
             return [dict(row) for row in conn.execute(self._draft_query().where(drafts.c.mail_copy.in_(values))).mappings()]
 
     def _close_draft(self, draft_id: int, state: str, actor: str, action: str, outbox_state: str, detail: str) -> bool:
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             if not self._draft_state(conn, draft_id, "waiting", state, actor, action, detail):
                 return False
             outbox_id = conn.execute(select(drafts.c.outbox_id).where(drafts.c.id == draft_id)).scalar_one()
@@ -442,7 +479,7 @@ class Store:
 
     def cursor(self, source: str) -> Cursor:
         """The mailbox position; the first call for a source starts it, remembering when."""
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             row = conn.execute(select(cursors).where(cursors.c.source == source)).first()
             if row is None:
                 now = utcnow()
@@ -456,14 +493,14 @@ class Store:
             return Cursor(row.uidvalidity, row.position, row.first_run_at)
 
     def advance(self, source: str, position: int, uidvalidity: int | None = None) -> None:
-        with self.engine.begin() as conn:
+        with self.transaction() as conn:
             conn.execute(update(cursors).where(cursors.c.source == source).values(uidvalidity=uidvalidity, position=position))
 
     # -- SMS opt-outs --------------------------------------------------------------------------
 
     def set_opted_out(self, number: str, opted_out: bool, conn: Connection | None = None) -> None:
         if conn is None:
-            with self.engine.begin() as own:
+            with self.transaction() as own:
                 self.set_opted_out(number, opted_out, own)
             return
         conn.execute(optouts.delete().where(optouts.c.number == number))

@@ -4,12 +4,14 @@ SQLite (once per message, once per reply), with workers racing for the same rows
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from responder.config import load
 from responder.service import Service
 from responder.store import utcnow
 from servers.smtp import SmtpSink
+from servers.twilio import TwilioStandIn
 from support import inquiry, write_config
 
 
@@ -87,3 +89,28 @@ def test_two_workers_reading_two_messages_from_one_person_answer_once(tmp_path: 
     finally:
         first.close()
         second.close()
+
+
+def test_workers_racing_to_settle_received_texts_answer_each_once(tmp_path: Path, smtp: SmtpSink, twilio_api: TwilioStandIn,
+                                                                 postgres_url: str) -> None:
+    """Texts the webhook recorded as received, settled by four workers at once."""
+    def texting_worker(n: int) -> Service:
+        folder = tmp_path / f"t{n}"
+        folder.mkdir()
+        sms = {"twilio": {"account_sid": twilio_api.account_sid, "auth_token": twilio_api.auth_token,
+                          "from_number": twilio_api.from_number, "api_base_url": twilio_api.base_url},
+               "webhook_url": "https://responder.example.org/sms/inbound"}
+        return Service(load(write_config(folder, sms=sms, storage={"url": postgres_url}), environ={}))
+
+    workers = [texting_worker(n) for n in range(4)]
+    try:
+        for n in range(40):
+            form = {"MessageSid": f"SM{n:032x}", "From": f"+1555013{n:04d}", "To": twilio_api.from_number, "Body": "Hi, I'm looking for a therapist for anxiety. Any openings?"}
+            assert workers[n % 4].pipeline.ingest_sms("twilio:pg", form, defer=True).status == "received"
+        with ThreadPoolExecutor(len(workers)) as pool:
+            settled = [future.result() for future in [pool.submit(w.pipeline.settle) for w in workers]]
+        assert sum(settled) == 40, settled
+        assert sorted(row["to_addr"] for row in workers[0].store.outgoing()) == sorted(f"+1555013{n:04d}" for n in range(40))
+    finally:
+        for w in workers:
+            w.close()

@@ -9,13 +9,18 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import update
 from twilio.request_validator import RequestValidator
 
+from responder.config import load
 from responder.segments import count
+from responder.service import Service
+from responder.store import messages
 from servers.smtp import SmtpSink
 from servers.twilio import TwilioStandIn
 from support import eventually, responder, start_responder, write_config
@@ -251,3 +256,96 @@ def test_a_send_that_timed_out_after_twilio_took_it_is_not_sent_twice(tmp_path: 
         assert len(twilio_api.sent) == 1
     finally:
         assert stop(process) == 0
+
+
+def _service(tmp_path: Path, twilio: TwilioStandIn) -> Service:
+    return Service(load(sms_config(tmp_path, twilio), environ={"TWILIO_AUTH_TOKEN": twilio.auth_token}))
+
+
+def test_the_webhook_only_records_a_text_and_settling_reads_it_later(tmp_path: Path, twilio_api: TwilioStandIn) -> None:
+    """What the webhook does while Twilio waits: record the text as received. Reading it,
+    deciding and owing the reply is settling, done off the request; a restart in between (a
+    crash) loses nothing, because whoever runs next settles what is received."""
+    webhook = Webhook(0, "x")
+    with _service(tmp_path, twilio_api) as service:
+        form = webhook.form("+15550123020", "Hi, looking for a therapist for anxiety, I have Aetna")
+        received = service.pipeline.ingest_sms("twilio:test", form, defer=True)
+        assert received.status == "received"
+        assert service.pipeline.ingest_sms("twilio:test", form, defer=True).status == "duplicate", "Twilio's retry"
+        assert service.store.outgoing() == [] and service.store.message(received.message_id)["category"] is None
+    with _service(tmp_path, twilio_api) as restarted:
+        assert restarted.run_once().delivery.sent == 1
+        row = restarted.store.message(received.message_id)
+        assert (row["status"], row["category"]) == ("answered", "new_inquiry")
+        assert restarted.pipeline.settle() == 0, "settled once"
+    [reply] = twilio_api.sent
+    assert reply["To"] == "+15550123020" and "Aetna" in reply["Body"]
+
+
+def test_a_text_is_settled_against_the_opt_outs_that_came_before_it(tmp_path: Path, twilio_api: TwilioStandIn) -> None:
+    """STOP and START take effect when they come, not when a text is settled: a text still
+    waiting when STOP comes is not answered, and one that came while the number was opted out
+    is settled at once, against that opt-out."""
+    webhook = Webhook(0, "x")
+    with _service(tmp_path, twilio_api) as service:
+        ingest = service.pipeline.ingest_sms
+        before_stop = ingest("twilio:test", webhook.form("+15550123021", "Do you see teens?"), defer=True)
+        assert ingest("twilio:test", webhook.form("+15550123021", "STOP"), defer=True).status == "opted_out"
+        assert service.pipeline.settle() == 1
+        assert service.store.message(before_stop.message_id)["status"] == "skipped", "nothing is sent after STOP"
+        while_out = ingest("twilio:test", webhook.form("+15550123021", "i want to kill myself tonight"), defer=True)
+        assert while_out.status == "alerted", "settled at once: no reply to the number, a clinician alerted"
+        assert ingest("twilio:test", webhook.form("+15550123021", "START"), defer=True).status == "opted_in"
+        after_start = ingest("twilio:test", webhook.form("+15550123021", "Hi again, do you take Cigna?"), defer=True)
+        assert after_start.status == "received" and service.pipeline.settle() == 1
+        assert service.store.message(after_start.message_id)["status"] == "answered"
+        service.delivery.run()
+    assert [m["To"] for m in twilio_api.sent] == [CLINICIAN_PHONE, "+15550123021"]
+    assert "Cigna" in twilio_api.sent[1]["Body"]
+
+
+def test_workers_racing_to_settle_answer_each_text_once(tmp_path: Path, twilio_api: TwilioStandIn) -> None:
+    """Four workers on one store (threads of serve, or other processes) all settling at once."""
+    webhook = Webhook(0, "x")
+    workers = [_service(tmp_path, twilio_api) for _ in range(4)]
+    try:
+        for n in range(40):
+            workers[0].pipeline.ingest_sms("twilio:test", webhook.form(f"+1555012{3100 + n}", "Hi, do you have openings?"), defer=True)
+        with ThreadPoolExecutor(len(workers)) as pool:
+            settled = [future.result() for future in [pool.submit(w.pipeline.settle) for w in workers]]
+        assert sum(settled) == 40, settled
+        outbox = workers[0].store.outgoing()
+        assert sorted(row["to_addr"] for row in outbox) == sorted(f"+1555012{3100 + n}" for n in range(40))
+        assert workers[0].store.received() == []
+    finally:
+        for worker in workers:
+            worker.close()
+
+
+def test_a_received_text_the_store_cannot_read_back_is_recorded_and_skipped(tmp_path: Path, twilio_api: TwilioStandIn) -> None:
+    webhook = Webhook(0, "x")
+    with _service(tmp_path, twilio_api) as service:
+        broken = service.pipeline.ingest_sms("twilio:test", webhook.form("+15550123022", "Hello"), defer=True)
+        fine = service.pipeline.ingest_sms("twilio:test", webhook.form("+15550123023", "Hi, are you taking new clients?"), defer=True)
+        with service.store.transaction() as conn:
+            conn.execute(update(messages).where(messages.c.id == broken.message_id).values(raw=b"{not json"))
+        assert service.pipeline.settle() == 2
+        assert service.store.message(broken.message_id)["status"] == "unreadable"
+        assert service.store.message(fine.message_id)["status"] == "answered"
+
+
+def test_texts_posted_just_before_serve_is_killed_are_all_answered_once(tmp_path: Path, twilio_api: TwilioStandIn) -> None:
+    config = sms_config(tmp_path, twilio_api)
+    port = yaml.safe_load(config.read_text())["server"]["port"]
+    env = {"TWILIO_AUTH_TOKEN": twilio_api.auth_token}
+    webhook = Webhook(port, twilio_api.auth_token)
+    numbers = [f"+1555012{3200 + n}" for n in range(30)]
+    for round_, chunk in enumerate((numbers[:15], numbers[15:])):
+        process = start_responder(config, "serve", env=env, log=tmp_path / f"serve{round_}.log")
+        eventually(lambda: health(port)[0] == 200, timeout=15, message="/healthz answering")
+        for number in chunk:
+            webhook.text(number, "Hi, I'm looking for a therapist, do you take Aetna?")
+        process.kill()
+        process.wait()
+    responder(config, "poll", "--once", env=env, check=True)
+    assert sorted(m["To"] for m in twilio_api.sent) == sorted(numbers), "every text answered, none twice"

@@ -1,8 +1,8 @@
 """The ASGI app of ``serve``: health, Twilio's inbound-text webhook, the clinicians' pages.
 
-The webhook does only what must happen before Twilio hears back: check the signature, record the
-text once (with its opt-out, if it is a STOP) and owe its replies. Sending happens off the request,
-woken at once through ``wake``.
+The webhook does only what must happen before Twilio hears back: check the signature and record
+the text once (with its opt-out, if it is a STOP). Reading it and owing its replies (settling),
+and sending them, happen off the request on serve's worker, woken at once through ``wake``.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def create_app(service: Service, wake: Callable[[], None] = lambda: None) -> Sta
             log.warning("refused a webhook request with a %s signature", "wrong" if signature else "missing")
             return PlainTextResponse("invalid signature", status_code=403)
         form = {key: str(value) for key, value in posted.items()}
-        outcome = await run_in_threadpool(service.pipeline.ingest_sms, source_name(sms), form)
+        outcome = await run_in_threadpool(service.pipeline.ingest_sms, source_name(sms), form, defer=True)
         if outcome.status not in ("duplicate", "opted_out", "opted_in", "skipped"):
             wake()
         return Response(EMPTY_TWIML, media_type="application/xml")
