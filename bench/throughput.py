@@ -21,6 +21,7 @@ import cProfile
 import os
 import pstats
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,9 @@ from responder.service import Service
 
 MESSAGES = 1000
 GOAL_PER_SECOND = 100
+# This VM's speed wanders by 10-20% from one minute to the next: each route runs three times,
+# on a fresh store each time, and its median is what meets the goal or not.
+ROUNDS = 3
 PROFILE_LINES = 15
 
 
@@ -134,26 +138,34 @@ def main() -> int:
     emails = loadkit.inquiries(MESSAGES, loadkit.inquiry_templates())
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
         base = Path(tmp)
-        for name in ("maildir", "imap", "profile"):
-            (base / name).mkdir()
-        runs = [maildir_run(base / "maildir", emails), imap_smtp_run(base / "imap", emails)]
+        runs = []
+        for round_ in range(ROUNDS):
+            for route, run in (("maildir", maildir_run), ("imap", imap_smtp_run)):
+                (base / f"{route}{round_}").mkdir()
+                runs.append(run(base / f"{route}{round_}", emails))
+        (base / "profile").mkdir()
         profiled_seconds, stats = profile_in_process(base / "profile", emails)
 
-    print(f"{MESSAGES} waiting inquiries, one `responder poll --once` pinned to CPU {loadkit.RESPONDER_CPU}, SQLite store\n")
+    print(f"{MESSAGES} waiting inquiries, one `responder poll --once` pinned to CPU {loadkit.RESPONDER_CPU}, SQLite store;"
+          f" {ROUNDS} rounds of each route\n")
     loadkit.print_table(
         ["route", "new", "answered", "delivered", "startup s", "poll s", "msg/s", "msg/s after startup"],
         [[r.route, r.new_messages, r.answered, r.delivered, r.startup_seconds, r.wall_seconds, r.per_second, r.per_second_after_startup]
          for r in runs])
+    routes = {r.route: [m for m in runs if m.route == r.route] for r in runs}
+    medians = {route: statistics.median(r.per_second for r in rounds) for route, rounds in routes.items()}
+    print("\nmedian msg/s: " + ", ".join(f"{route} {value:.1f}" for route, value in medians.items()))
     print(f"\ncProfile of Service.run_once on the maildir route, in process ({profiled_seconds:.2f} s under the profiler), top {PROFILE_LINES} by cumulative time:")
     stats.sort_stats("cumulative").print_stats(PROFILE_LINES)
     sys.stdout.flush()
 
-    slowest = min(r.per_second for r in runs)
     loadkit.print_json(
-        "throughput", messages=MESSAGES, goal_per_second=GOAL_PER_SECOND, goal_met=slowest >= GOAL_PER_SECOND,
-        **{f"{r.route}_{key}": round(value, 3) for r in runs for key, value in
-           (("poll_seconds", r.wall_seconds), ("startup_seconds", r.startup_seconds), ("per_second", r.per_second),
-            ("per_second_after_startup", r.per_second_after_startup), ("answered", r.answered))},
+        "throughput", messages=MESSAGES, rounds=ROUNDS, goal_per_second=GOAL_PER_SECOND,
+        goal_met=min(medians.values()) >= GOAL_PER_SECOND,
+        **{f"{route}_median_per_second": round(value, 1) for route, value in medians.items()},
+        **{f"{route}_{key}": [round(value(r), 3) for r in rounds] for route, rounds in routes.items() for key, value in
+           (("poll_seconds", lambda r: r.wall_seconds), ("startup_seconds", lambda r: r.startup_seconds),
+            ("per_second", lambda r: r.per_second), ("answered", lambda r: r.answered))},
         profiled_seconds=round(profiled_seconds, 3))
     return 0 if all(r.new_messages == MESSAGES for r in runs) else 1
 

@@ -14,9 +14,11 @@ import logging
 import re
 import uuid
 from datetime import datetime, timezone
+from functools import cache
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, make_msgid
+from email.headerregistry import BaseHeader
+from email.utils import formataddr, make_msgid
 from importlib.resources import files
 from typing import Any
 
@@ -244,20 +246,27 @@ class Composer:
     def _email(self, kind: str, to: str, subject: str, body: str, thread: dict[str, str | None], auto_submitted: str) -> Outgoing:
         practice = self.config.practice
         message = EmailMessage(policy=SMTP)
-        message["From"] = formataddr((practice.name, practice.email))
+        message["From"] = _header("From", formataddr((practice.name, practice.email)))
         message["To"] = to
         message["Subject"] = subject
-        message["Date"] = format_datetime(datetime.now(timezone.utc))
+        message["Date"] = datetime.now(timezone.utc)
         message_id = make_msgid(domain=self.config.domain)
         message["Message-ID"] = message_id
         for name, value in thread.items():
             if value and value.strip():
                 message[name] = value.strip()
-        message["Auto-Submitted"] = auto_submitted
+        message["Auto-Submitted"] = _header("Auto-Submitted", auto_submitted)
         # Ask Exchange and friends not to send their own auto-replies back to an auto-reply.
-        message["X-Auto-Response-Suppress"] = "All"
+        message["X-Auto-Response-Suppress"] = _header("X-Auto-Response-Suppress", "All")
         message.set_content(body)
         return Outgoing(kind=kind, channel="email", to=to, message_id=message_id, subject=subject, body=body, raw=message.as_bytes())
+
+
+@cache
+def _header(name: str, value: str) -> BaseHeader:
+    """A header every reply carries, parsed once: the email package's parsing of each header
+    was a fifth of the time spent composing."""
+    return SMTP.header_factory(name, value)
 
 
 def _safe(text: str) -> str:

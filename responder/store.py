@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text,
-    UniqueConstraint, create_engine, event, func, insert, select, update,
+    UniqueConstraint, bindparam, create_engine, event, func, insert, select, update,
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateIndex
@@ -136,9 +136,20 @@ optouts = Table(
 )
 
 
-# Built once: a statement built per call, with its values, cost more than the insert itself.
+# The statements run for every message, built once: building one, with its values, cost more
+# than running it.
 _INSERT_MESSAGE = insert(messages)
 _INSERT_OUTGOING = insert(outbox)
+_SEEN = select(messages.c.id).where(messages.c.source == bindparam("source"), messages.c.key == bindparam("key"))
+_REPLIED_SINCE = select(outbox.c.id).where(
+    outbox.c.kind == "reply", func.lower(outbox.c.to_addr) == bindparam("to_addr"), outbox.c.created_at >= bindparam("since"),
+    outbox.c.state.not_in(("failed", "rejected", "withdrawn")),
+).limit(1)
+_OPTED_OUT = select(optouts.c.number).where(optouts.c.number == bindparam("number"))
+_MARK_SENT = (update(outbox).where(outbox.c.id == bindparam("row"), outbox.c.state == "sending")
+              .values(state="sent", sent_at=bindparam("at"), claimed_until=None, last_error=None))
+_APPROVED_DRAFT = select(drafts.c.id).where(drafts.c.outbox_id == bindparam("row"), drafts.c.state == "approved")
+_TEXTED = select(outbox.c.id).where(outbox.c.channel == "sms", outbox.c.to_addr == bindparam("number"), outbox.c.state != "failed").limit(1)
 
 
 def utcnow() -> datetime:
@@ -217,8 +228,7 @@ class Store:
     # -- messages -------------------------------------------------------------------------------
 
     def seen(self, source: str, key: str) -> bool:
-        with self.engine.connect() as conn:
-            return conn.execute(select(messages.c.id).where(messages.c.source == source, messages.c.key == key)).first() is not None
+        return self._exists(_SEEN, {"source": source, "key": key}, None)
 
     def record(self, conn: Connection, values: dict[str, Any]) -> Recorded:
         """Insert one message inside the caller's transaction; a second sight is reported, not
@@ -252,11 +262,7 @@ class Store:
         (SQLite needs no lock: BEGIN IMMEDIATE already lets one writer in at a time)."""
         if conn.dialect.name == "postgresql":
             conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(to_addr.lower()))))
-        query = select(outbox.c.id).where(
-            outbox.c.kind == "reply", func.lower(outbox.c.to_addr) == to_addr.lower(),
-            outbox.c.created_at >= since, outbox.c.state.not_in(("failed", "rejected", "withdrawn")),
-        ).limit(1)
-        return conn.execute(query).first() is not None
+        return self._exists(_REPLIED_SINCE, {"to_addr": to_addr.lower(), "since": since}, conn)
 
     def add_outgoing(self, conn: Connection, message_id: int, kind: str, channel: str, to_addr: str,
                      msgid: str, subject: str, body: str, raw: bytes, held: bool = False) -> int:
@@ -333,20 +339,18 @@ class Store:
                 .order_by(outbox.c.kind == "reply", outbox.c.id)  # alerts first
                 .limit(limit)
             ).all()
+            claim = (update(outbox).where(outbox.c.id == bindparam("row"), due | abandoned)
+                     .values(state="sending", claimed_until=now + lease, claimed_by=WORKER, attempts=outbox.c.attempts + 1))
             for row in rows:
-                won = conn.execute(
-                    update(outbox).where(outbox.c.id == row.id, due | abandoned)
-                    .values(state="sending", claimed_until=now + lease, claimed_by=WORKER, attempts=outbox.c.attempts + 1)
-                ).rowcount
+                won = conn.execute(claim, {"row": row.id}).rowcount
                 if won:
                     claimed.append(Due(row.id, row.kind, row.channel, row.to_addr, row.msgid, row.raw, row.attempts + 1, row.created_at))
         return claimed
 
     def mark_sent(self, outbox_id: int) -> None:
         with self.transaction() as conn:
-            done = conn.execute(update(outbox).where(outbox.c.id == outbox_id, outbox.c.state == "sending")
-                                .values(state="sent", sent_at=utcnow(), claimed_until=None, last_error=None)).rowcount
-            draft = conn.execute(select(drafts.c.id).where(drafts.c.outbox_id == outbox_id, drafts.c.state == "approved")).scalar()
+            done = conn.execute(_MARK_SENT, {"row": outbox_id, "at": utcnow()}).rowcount
+            draft = conn.execute(_APPROVED_DRAFT, {"row": outbox_id}).scalar()
             if done and draft is not None:
                 self._draft_state(conn, draft, "approved", "sent", "responder", "sent", "")
 
@@ -508,18 +512,17 @@ class Store:
             conn.execute(insert(optouts).values(number=number, since=utcnow()))
 
     def opted_out(self, number: str, conn: Connection | None = None) -> bool:
-        return self._exists(select(optouts.c.number).where(optouts.c.number == number), conn)
+        return self._exists(_OPTED_OUT, {"number": number}, conn)
 
     def texted_before(self, number: str) -> bool:
         """Whether responder has already sent (or is sending) a text to this number."""
-        query = select(outbox.c.id).where(outbox.c.channel == "sms", outbox.c.to_addr == number, outbox.c.state != "failed").limit(1)
-        return self._exists(query, None)
+        return self._exists(_TEXTED, {"number": number}, None)
 
-    def _exists(self, query: Any, conn: Connection | None) -> bool:
+    def _exists(self, query: Any, values: dict[str, Any], conn: Connection | None) -> bool:
         if conn is not None:
-            return conn.execute(query).first() is not None
+            return conn.execute(query, values).first() is not None
         with self.engine.connect() as own:
-            return own.execute(query).first() is not None
+            return own.execute(query, values).first() is not None
 
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
