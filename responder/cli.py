@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import email
+import gc
 import json
 import logging
 import os
@@ -126,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(config: Config, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from . import learned
     from .scheduler import Runner
     from .service import Service
     from .web.app import create_app
@@ -134,6 +136,11 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     if not service.sources:
         log.warning("no source configured (email.imap or email.maildir.inbox): nothing will be fetched")
     runner = Runner(service)
+    learned.shipped()  # the model's weights: read now, not while the first person waits
+    # Everything built so far lives as long as serve: leave it out of the collector's full
+    # passes, which otherwise walked it all and held every request up for 50-90 ms (the
+    # webhook's slowest answers under load, bench/webhook.py).
+    gc.freeze()
     runner.start()
     server = uvicorn.Server(uvicorn.Config(create_app(service, wake=runner.wake), host=config.server.host, port=config.server.port,
                                            log_level="warning", access_log=False, lifespan="off", log_config=None))
