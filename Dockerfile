@@ -15,8 +15,8 @@ FROM python:3.12-slim
 RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin responder \
     && mkdir -p /data && chown responder /data
 COPY --from=build /opt/responder /opt/responder
-# MALLOC_ARENA_MAX: glibc gives each web worker thread its own memory arena; two are plenty here
-# and keep serve's resident size down under webhook load (bench/memory.py: 187 MB -> 139 MB).
+# MALLOC_ARENA_MAX: glibc gives each worker thread its own memory arena; two are plenty here and
+# keep serve's resident size down when many threads are busy at once.
 ENV PATH=/opt/responder/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     MALLOC_ARENA_MAX=2 \
