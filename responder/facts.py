@@ -10,7 +10,7 @@ from functools import cache
 
 from .config import SERVICES, Config
 from .model import Inbound
-from .prefilter import Needles, fold, may_match, needles
+from .prefilter import fold
 from .rules import SENTENCE, Rule, candidates, rule
 
 # Named plans the practice is not in network with (matched as words; the practice adds more under
@@ -157,8 +157,8 @@ def insurance(text: str, config: Config, reasons: list[str]) -> str:
     folded = fold(lowered)
     settings = config.practice.insurance
     table = _plan_names(tuple((p.id, p.name, tuple(p.aliases)) for p in settings.plans), tuple(settings.other_aliases))
-    mentions = [(m.start(), name.plan, name.label) for name in table if may_match(name.needles, folded)
-                for m in name.pattern.finditer(lowered)
+    mentions = [(m.start(), name.plan, name.words.reason) for name in table if name.words.may_match(folded)
+                for m in name.words.pattern.finditer(lowered)
                 if not name.needs_context or _INSURANCE_CONTEXT.search(lowered[max(0, m.start() - 40): m.end() + 40])]
     if mentions:
         mentions.sort()
@@ -284,10 +284,8 @@ def form_address(message: Inbound, config: Config) -> str | None:
 class _PlanName:
     """One way of naming a plan, as ``insurance`` looks for it."""
 
-    pattern: re.Pattern[str]  # matched against the lowered text
-    needles: Needles | None
+    words: Rule  # its reason is the name the reason gives
     plan: str  # the plan's id, or "other"
-    label: str  # what the reason says was named
     needs_context: bool  # counts only beside words about insurance ("the Providence office")
 
 
@@ -299,8 +297,9 @@ def _plan_names(plans: tuple[tuple[str, str, tuple[str, ...]], ...], other_alias
     found: list[_PlanName] = []
 
     def add(alias: str, plan: str, label: str, needs_context: bool) -> None:
-        pattern = re.compile(r"(?<!\w)" + r"[\s-]*".join(re.escape(word) for word in alias.lower().split()) + r"(?!\w)")
-        found.append(_PlanName(pattern, needles(pattern), plan, label, needs_context))
+        # As words, spaces optional between them ("BlueCross BlueShield" is "blue cross blue shield").
+        pattern = r"(?<!\w)" + r"[\s-]*".join(re.escape(word) for word in alias.lower().split()) + r"(?!\w)"
+        found.append(_PlanName(rule(pattern, label), plan, needs_context))
 
     for plan_id, name, aliases in plans:
         names = {plan_id, name, *aliases}

@@ -1,11 +1,13 @@
 """The only place that knows SQL: messages seen, replies owed, mailbox cursors.
 
-Exactly once rests on three rules kept here:
+Exactly once rests on four rules kept here:
 - a message is recorded under a unique (source, key); a second sight is a no-op;
 - recording a message and creating its replies is one transaction, so a kill between the two
   cannot lose a reply;
 - a reply row is claimed by a conditional UPDATE before it is sent, so two workers (threads or
-  processes sharing PostgreSQL) never send the same row at once.
+  processes sharing PostgreSQL) never send the same row at once;
+- a text recorded as received (the webhook's first step) is settled by a conditional UPDATE in
+  the transaction that creates its replies, so only one worker's reading of it counts.
 
 A crash after the transport accepted a reply but before it was marked sent leaves its claim behind;
 the next run on the same machine takes it over at once (the claiming process is gone), a worker
@@ -237,7 +239,7 @@ class Store:
             with conn.begin_nested():
                 new_id = conn.execute(_INSERT_MESSAGE, {**values, "recorded_at": utcnow()}).inserted_primary_key[0]
         except IntegrityError:
-            found = conn.execute(select(messages.c.id).where(messages.c.source == values["source"], messages.c.key == values["key"])).scalar_one()
+            found = conn.execute(_SEEN, {"source": values["source"], "key": values["key"]}).scalar_one()
             return Recorded(found, duplicate=True)
         return Recorded(new_id, duplicate=False)
 

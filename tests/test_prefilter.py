@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from responder import classify, facts, risk
 from responder.config import Config
 from responder.parse import parse_email, parse_sms
-from responder.prefilter import fold, may_match, needles
+from responder.prefilter import fold, needles
 from responder.rules import Rule
 from support import CORPUS
 
@@ -69,8 +69,8 @@ def test_no_rule_is_skipped_where_it_matches(config: Config) -> None:
                     assert rule.pattern.search(piece) is None, (rule.reason, piece)
         lowered = text.lower()
         for name in plan_names:
-            if not may_match(name.needles, fold(lowered)):
-                assert name.pattern.search(lowered) is None, (name.label, text)
+            if not name.words.may_match(fold(lowered)):
+                assert name.words.pattern.search(lowered) is None, (name.words.reason, text)
     assert skipped > 10 * len(texts)  # the prefilter does skip most rules
 
 
