@@ -148,6 +148,8 @@ _REPLIED_SINCE = select(outbox.c.id).where(
     outbox.c.state.not_in(("failed", "rejected", "withdrawn")),
 ).limit(1)
 _OPTED_OUT = select(optouts.c.number).where(optouts.c.number == bindparam("number"))
+# The columns a settled text is given come from the parameters.
+_SETTLE = update(messages).where(messages.c.id == bindparam("row"), messages.c.status == "received")
 _MARK_SENT = (update(outbox).where(outbox.c.id == bindparam("row"), outbox.c.state == "sending")
               .values(state="sent", sent_at=bindparam("at"), claimed_until=None, last_error=None))
 _APPROVED_DRAFT = select(drafts.c.id).where(drafts.c.outbox_id == bindparam("row"), drafts.c.state == "approved")
@@ -254,7 +256,7 @@ class Store:
         """Fill in a received message inside the caller's transaction. Only the first worker to
         settle it writes; a later one is told it was a duplicate, before it has written anything."""
         settled = {name: value for name, value in values.items() if name not in ("source", "key", "raw", "received_at")}
-        won = conn.execute(update(messages).where(messages.c.id == message_id, messages.c.status == "received").values(**settled)).rowcount
+        won = conn.execute(_SETTLE, {**settled, "row": message_id}).rowcount
         return Recorded(message_id, duplicate=not won)
 
     def replied_recently(self, conn: Connection, to_addr: str, since: datetime) -> bool:
