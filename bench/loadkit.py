@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # tests/servers and tests/support, as t
 
 import support  # noqa: E402
 
-from responder.parse import parse_email  # noqa: E402
+from responder.triage.parse import parse_email  # noqa: E402
 
 CORPUS = ROOT / "tests" / "corpus"
 RESPONDER_CPU = 0

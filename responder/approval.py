@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from .compose import Composer
+from .replying.compose import Composer
 from .config import Config
 from .model import Classification, Facts, Inbound
-from .parse import parse_email, parse_sms
+from .triage.parse import parse_email, parse_sms
 from .redact import mask
-from .store import Store, utcnow
+from .storage.store import Store, utcnow
 
 log = logging.getLogger(__name__)
 

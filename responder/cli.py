@@ -18,12 +18,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import config as config_module
 from . import logs
-from .classify import classify
-from .compose import Composer
+from .triage.classify import classify
+from .replying.compose import Composer
 from .config import Config, ConfigError
-from .parse import parse_file
-from .seal import SealError, new_key
-from .policy import decide
+from .triage.parse import parse_file
+from .storage.seal import SealError, new_key
+from .replying.policy import decide
 
 log = logging.getLogger("responder")
 
@@ -127,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(config: Config, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from . import learned
+    from .triage import learned
     from .scheduler import Runner
     from .service import Service
     from .web.app import create_app
@@ -249,7 +249,7 @@ def _check(config: Config, args: argparse.Namespace) -> int:
 
 
 def _eval(config: Config, args: argparse.Namespace) -> int:
-    from .evaluate import evaluate
+    from .triage.evaluate import evaluate
 
     if not (args.folder / "labels.yaml").exists():
         print(f"responder: {args.folder}: no labels.yaml there", file=sys.stderr)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from . import seal
+from .storage import seal
 
 SERVICES = ("individual", "couples", "family", "child", "teen", "group", "emdr", "medication", "assessment", "court")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

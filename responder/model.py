@@ -3,9 +3,94 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from enum import StrEnum
 
-Channel = Literal["email", "sms"]
+
+# The names below are what the store, the JSON output and the configuration hold: each enum is a
+# str, so a value read back from the database or written to JSON is the same word.
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class Category(StrEnum):
+    """What a message is (the contract's categories)."""
+
+    NEW_INQUIRY = "new_inquiry"
+    PROFESSIONAL_REFERRAL = "professional_referral"
+    EXISTING_CLIENT = "existing_client"
+    CRISIS = "crisis"
+    AUTOMATED = "automated"
+    SOLICITATION = "solicitation"
+
+
+class Action(StrEnum):
+    """What is done with a message: the practice's modes (auto, approve, off) and the two the
+    policy chooses itself."""
+
+    AUTO = "auto"
+    APPROVE = "approve"
+    OFF = "off"
+    REFER_OUT = "refer_out"
+    CRISIS = "crisis"
+
+
+class Task(StrEnum):
+    """Something for a clinician to do about a message."""
+
+    CLIENT_MESSAGE = "client_message"  # a current client wrote
+    REFERRAL = "referral"  # reach the client a professional referred
+
+
+class Status(StrEnum):
+    """What became of a recorded message (messages.status)."""
+
+    RECEIVED = "received"  # a text recorded by the webhook, not yet settled
+    ANSWERED = "answered"
+    HELD = "held"  # its reply waits as a draft
+    ALERTED = "alerted"
+    NOTIFIED = "notified"
+    SKIPPED = "skipped"
+    UNREADABLE = "unreadable"
+    TOO_LARGE = "too_large"
+    OPTED_OUT = "opted_out"
+    OPTED_IN = "opted_in"
+    DUPLICATE = "duplicate"  # never stored: what a second sight of a message is told
+
+
+class Kind(StrEnum):
+    """What an outgoing message is (outbox.kind): one of each per message and channel."""
+
+    REPLY = "reply"
+    ALERT = "alert"
+    HELP = "help"
+    TASK = "task"
+    NOTICE = "notice"
+    REMINDER = "reminder"
+    FALLBACK = "fallback"
+
+
+class ReplyState(StrEnum):
+    """Where an outgoing message is on its way out (outbox.state)."""
+
+    HELD = "held"  # waits for a clinician's approval
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a worker
+    SENT = "sent"
+    FAILED = "failed"
+    REJECTED = "rejected"  # a clinician rejected the draft
+    WITHDRAWN = "withdrawn"  # sent or discarded from a mail program instead
+
+
+class DraftState(StrEnum):
+    """A held reply's life: waiting -> approved -> sent; or rejected; or taken_over (sent or
+    discarded from a mail program)."""
+
+    WAITING = "waiting"
+    APPROVED = "approved"
+    SENT = "sent"
+    REJECTED = "rejected"
+    TAKEN_OVER = "taken_over"
 
 
 @dataclass(frozen=True)
@@ -45,31 +130,34 @@ class Facts:
 
 @dataclass(frozen=True)
 class Classification:
-    category: str
+    category: Category
     facts: Facts
-    reasons: tuple[str, ...]
+    reasons: tuple[str, ...]  # why, in words that quote nothing the person wrote
+    # The learned model's reading, which quotes the words that moved it: shown beside the
+    # reasons, and purged with the message's words (storage.retention_days).
+    evidence: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Decision:
     """What to do with a classified message."""
 
-    action: str  # auto, approve, off, refer_out or crisis
+    action: Action
     reasons: tuple[str, ...]
     alert: bool = False  # tell a clinician at once: risk
-    task: str | None = None  # give a clinician something to do: "client_message", "referral"
+    task: Task | None = None  # give a clinician something to do
     template: str | None = None  # the reply's template name when it is not the category's own
 
     @property
     def replies(self) -> bool:
-        return self.action != "off"
+        return self.action != Action.OFF
 
 
 @dataclass(frozen=True)
 class Outgoing:
     """A message ready for a transport: rendered once, so a resend is byte for byte the same."""
 
-    kind: str  # reply, alert
+    kind: Kind
     channel: Channel
     to: str
     message_id: str  # chosen when rendered: a resend after a crash is the same message

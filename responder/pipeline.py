@@ -19,16 +19,16 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Connection
 
-from .classify import classify
-from .compose import Composer
+from .triage.classify import classify
+from .replying.compose import Composer
 from .config import Config
 from .model import Channel, Classification, Decision, Inbound, Outgoing
-from .facts import referral_source
-from .guard import sms_keyword
-from .parse import parse_email, parse_sms
-from .policy import decide
+from .triage.facts.referrer import referral_source
+from .triage.guard import sms_keyword
+from .triage.parse import parse_email, parse_sms
+from .replying.policy import decide
 from .redact import mask
-from .store import Recorded, Store, naive_utc, utcnow
+from .storage.store import Recorded, Store, naive_utc, utcnow
 
 log = logging.getLogger(__name__)
 

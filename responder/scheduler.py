@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from .service import Service
-from .sources import Source
-from .sources.imap import ImapSource, backoff
+from .integrations.base import Source
+from .integrations.imap.source import ImapSource, backoff
 
 log = logging.getLogger(__name__)
 

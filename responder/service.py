@@ -8,21 +8,21 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from .approval import Approvals
-from .compose import Composer
+from .replying.compose import Composer
 from .config import Config
 from .metrics import Metrics
-from .outbox import Delivery, Summary
+from .delivery import Delivery, Summary
 from .pipeline import Pipeline
-from .sources import Source
-from .sources.imap import ImapSource
-from .sources.maildir import MaildirSource
-from .sources.twilio import TwilioSource
-from .store import Store, utcnow
-from .transports import Transport
-from .transports.imap_drafts import ImapDrafts
-from .transports.maildir import MaildirTransport
-from .transports.smtp import SmtpTransport
-from .transports.twilio import TwilioTransport
+from .integrations.base import Source
+from .integrations.imap.source import ImapSource
+from .integrations.maildir.source import MaildirSource
+from .integrations.twilio.source import TwilioSource
+from .storage.store import Store, utcnow
+from .integrations.base import Transport
+from .integrations.imap.drafts import ImapDrafts
+from .integrations.maildir.transport import MaildirTransport
+from .integrations.smtp.transport import SmtpTransport
+from .integrations.twilio.transport import TwilioTransport
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from responder.config import load
-from responder.parse import parse_sms
+from responder.triage.parse import parse_sms
 from responder.service import Service
 from servers.smtp import SmtpSink
 from support import CORPUS, inquiry, responder, write_config
@@ -95,8 +95,8 @@ def test_spanish_in_gives_spanish_out(service: Service, smtp: SmtpSink) -> None:
 def test_spanish_texts_and_crises_are_answered_in_spanish(service: Service) -> None:
     form = json.loads((CORPUS / "dev" / "014-spanish-ya-no-quiero-vivir.sms.json").read_text())
     inbound = parse_sms(form)
-    from responder.classify import classify
-    from responder.policy import decide
+    from responder.triage.classify import classify
+    from responder.replying.policy import decide
 
     classification = classify(inbound, service.config)
     assert classification.facts.language == "es" and classification.category == "crisis"

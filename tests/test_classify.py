@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from responder.classify import classify
+from responder.triage.classify import classify
 from responder.config import Config
-from responder.parse import parse_email, parse_sms
-from responder.policy import decide
+from responder.triage.parse import parse_email, parse_sms
+from responder.replying.policy import decide
 from support import CORPUS, inquiry
 
 DEV = CORPUS / "dev"
@@ -110,7 +110,7 @@ def test_a_practice_adds_its_own_words(config: Config, tmp_path: Path) -> None:
 
 
 def test_the_development_set_meets_the_goals(config: Config) -> None:
-    from responder.evaluate import evaluate
+    from responder.triage.evaluate import evaluate
 
     report = evaluate(DEV, config)
     figures = report.as_json()
@@ -129,7 +129,7 @@ def test_the_held_out_sets_keep_their_figures(config: Config, folder: str) -> No
     """Each written blind by a helper who never saw responder nor the other sets (see each
     README), and measured once before anything here learned from it (figures in the README). They
     now train the model and guard against regressions, at the issue's goals for unseen messages."""
-    from responder.evaluate import evaluate
+    from responder.triage.evaluate import evaluate
 
     report = evaluate(CORPUS / folder, config)
     figures = report.as_json()
@@ -144,7 +144,7 @@ def test_the_shipped_model_was_trained_on_every_labelled_set() -> None:
 
     import yaml
 
-    trained_on = json.loads((Path(__file__).parent.parent / "responder" / "learned.json").read_text(encoding="utf-8"))["trained_on"]
+    trained_on = json.loads((Path(__file__).parent.parent / "responder" / "triage" / "learned.json").read_text(encoding="utf-8"))["trained_on"]
     for labels in CORPUS.glob("*/labels.yaml"):
         if labels.parent.name != "real":
             assert trained_on.get(labels.parent.name) == len(yaml.safe_load(labels.read_text(encoding="utf-8"))), labels.parent.name

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from responder.classify import classify
-from responder.compose import Composer
+from responder.triage.classify import classify
+from responder.replying.compose import Composer
 from responder.config import Config, load
-from responder.parse import parse_email
-from responder.policy import decide
+from responder.triage.parse import parse_email
+from responder.replying.policy import decide
 from support import inquiry
 
 

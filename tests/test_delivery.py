@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from responder.config import load
-from responder.outbox import RETRY_DELAYS, retry_delay
+from responder.delivery import RETRY_DELAYS, retry_delay
 from responder.service import Service
-from responder.store import utcnow
+from responder.storage.store import utcnow
 from servers.fixtures import SMTP_PASSWORD, SMTP_USER
 from servers.smtp import SmtpSink
 from support import inquiry, write_config
@@ -150,7 +150,7 @@ def test_a_claim_left_by_a_killed_process_here_is_taken_over_at_once(tmp_path: P
 
     from sqlalchemy import update
 
-    from responder.store import outbox
+    from responder.storage.schema import outbox
 
     service = service_for(tmp_path, smtp)
     service.pipeline.ingest_email("test", inquiry())

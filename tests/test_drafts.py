@@ -14,8 +14,8 @@ from sqlalchemy import update
 
 from responder.config import load
 from responder.service import Service
-from responder.store import drafts as drafts_table
-from responder.store import utcnow
+from responder.storage.schema import drafts as drafts_table
+from responder.storage.store import utcnow
 from servers.smtp import SmtpSink
 from support import inquiry, responder, write_config
 

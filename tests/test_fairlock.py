@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from responder.fairlock import FairLock
+from responder.storage.fairlock import FairLock
 
 
 def test_waiters_enter_in_the_order_they_came() -> None:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from responder.classify import classify
+from responder.triage.classify import classify
 from responder.config import Config
-from responder.parse import parse_email
+from responder.triage.parse import parse_email
 from support import CORPUS, inquiry
 
 AUTO = sorted(p for p in (CORPUS / "real" / "auto").glob("*.eml") if not p.name.startswith("negative_"))
@@ -75,7 +75,7 @@ def test_a_directory_contact_form_is_answered_at_its_reply_to(config: Config) ->
 
 
 def test_the_practice_is_never_answered(config: Config) -> None:
-    from responder.policy import decide
+    from responder.replying.policy import decide
 
     for own in ("intake@practice.test", "hello@practice.test", "Intake@Practice.test"):
         decision = decide(classify(parse_email(inquiry(sender=own)), config), config)

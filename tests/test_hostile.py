@@ -15,14 +15,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from responder.classify import classify
-from responder.compose import Composer
+from responder.triage.classify import classify
+from responder.replying.compose import Composer
 from responder.config import Config
-from responder.guard import automatic_signs
-from responder.parse import parse_email
+from responder.triage.guard import automatic_signs
+from responder.triage.parse import parse_email
 from responder.pipeline import Pipeline
-from responder.policy import decide
-from responder.store import Store
+from responder.replying.policy import decide
+from responder.storage.store import Store
 from support import CORPUS, inquiry
 
 REAL = sorted((CORPUS / "real").glob("*/*.eml"))

@@ -15,7 +15,7 @@ import pytest
 from imapclient import IMAPClient
 
 from responder.config import Imap
-from responder.transports.imap_drafts import ImapDrafts, _list_return_special_use
+from responder.integrations.imap.drafts import ImapDrafts, _list_return_special_use
 from servers.dovecot import Dovecot
 from servers.tls import TlsFiles
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from responder.classify import classify
+from responder.triage.classify import classify
 from responder.config import Config
-from responder.parse import parse_email, parse_sms
+from responder.triage.parse import parse_email, parse_sms
 from support import CORPUS
 
 REAL = sorted((CORPUS / "real").glob("*/*.eml"))

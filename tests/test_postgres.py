@@ -9,7 +9,7 @@ from pathlib import Path
 
 from responder.config import load
 from responder.service import Service
-from responder.store import utcnow
+from responder.storage.store import utcnow
 from servers.smtp import SmtpSink
 from servers.twilio import TwilioStandIn
 from support import inquiry, write_config

@@ -12,15 +12,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from responder import classify, facts, risk
+from responder.triage import classify
+from responder.triage.facts import insurance, services
+from responder.triage import risk
 from responder.config import Config
-from responder.parse import parse_email, parse_sms
-from responder.prefilter import fold, needles
-from responder.rules import Rule
+from responder.triage.parse import parse_email, parse_sms
+from responder.triage.prefilter import fold, needles
+from responder.triage.rules import Rule
 from support import CORPUS
 
 RULES: tuple[Rule, ...] = (*risk._CRISIS, *classify._SCAM, *classify._SOLICITATION, *classify._REFERRAL,
-                           *classify._EXISTING, *facts._SERVICE_RULES)
+                           *classify._EXISTING, *services._SERVICE_RULES)
 
 
 @pytest.mark.parametrize(("pattern", "expected"), [
@@ -58,7 +60,7 @@ def test_no_rule_is_skipped_where_it_matches(config: Config) -> None:
     """Every rule against every sentence and every whole message of the labelled sets."""
     texts = _corpus_texts()
     assert len(texts) > 1000
-    plan_names = facts._plan_names(tuple((p.id, p.name, tuple(p.aliases)) for p in config.practice.insurance.plans), ())
+    plan_names = insurance._plan_names(tuple((p.id, p.name, tuple(p.aliases)) for p in config.practice.insurance.plans), ())
     skipped = 0
     for text in texts:
         for piece in (text, *risk.SENTENCE.findall(text)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from responder.segments import count, is_gsm
+from responder.replying.segments import count, is_gsm
 
 
 @pytest.mark.parametrize(("text", "segments"), [

@@ -9,7 +9,7 @@ import pytest
 from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator
 
-from responder.signature import is_genuine
+from responder.integrations.twilio.signature import is_genuine
 from support import CORPUS
 
 VECTORS = json.loads((CORPUS / "real" / "twilio" / "twilio_signature_vectors.json").read_text())["vectors"]

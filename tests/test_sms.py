@@ -18,9 +18,9 @@ from sqlalchemy import update
 from twilio.request_validator import RequestValidator
 
 from responder.config import load
-from responder.segments import count
+from responder.replying.segments import count
 from responder.service import Service
-from responder.store import messages
+from responder.storage.schema import messages
 from servers.smtp import SmtpSink
 from servers.twilio import TwilioStandIn
 from support import eventually, responder, start_responder, write_config

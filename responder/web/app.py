@@ -22,9 +22,9 @@ from twilio.request_validator import RequestValidator
 
 from ..metrics import CONTENT_TYPE as METRICS_TYPE
 from ..service import Service
-from ..signature import is_genuine
+from ..integrations.twilio.signature import is_genuine
 from . import pages
-from ..sources.twilio import source_name
+from ..integrations.twilio.source import source_name
 
 log = logging.getLogger(__name__)
 

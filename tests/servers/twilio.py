@@ -94,7 +94,7 @@ def rfc2822(moment: datetime | None) -> str | None:
 def segments(body: str) -> int:
     """How many SMS segments Twilio would bill `body` as (GSM-7 160/153, else UCS-2 70/67).
 
-    Computed independently of responder.segments on purpose, so the two can check each other.
+    Computed independently of responder.replying.segments on purpose, so the two can check each other.
     """
     if not body:
         return 0

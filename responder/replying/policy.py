@@ -5,8 +5,8 @@ the client; a current client's message goes to their clinician, not to an auto-r
 
 from __future__ import annotations
 
-from .config import Config
-from .model import Classification, Decision
+from ..config import Config
+from ..model import Classification, Decision
 
 NEVER_ANSWERED = ("automated", "solicitation")
 

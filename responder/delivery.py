@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from .redact import mask, scrub
-from .store import Due, Store, utcnow
-from .transports import ConnectionLost, PermanentError, TransientError, Transport
+from .storage.store import Due, Store, utcnow
+from .integrations.base import ConnectionLost, PermanentError, TransientError, Transport
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from .model import Inbound
+from ..model import Inbound
 
 _SYSTEM_LOCALPART = re.compile(r"^(mailer-daemon|postmaster|owner-.+|.+-request|.+-owner|bounces?([+-].*)?|.*-bounces?([+-].*)?|mail-?daemon)$", re.I)
 _NO_REPLY = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|noreply[-_.+].*|.*[-_.+]no[-_.]?reply)$", re.I)

@@ -1,7 +1,9 @@
-"""How replies leave: one small interface, one module per way of sending.
+"""The two small protocols every integration implements, and the errors a transport speaks in.
 
-A transport opens a session (one SMTP connection for a whole batch) and sends raw messages
-through it. It says whether a failure is worth retrying by the exception it raises.
+A source fetches what is new and hands it to the pipeline. A transport opens a session (one SMTP
+connection for a whole batch) and sends raw messages through it; it says whether a failure is
+worth retrying by the exception it raises. Each integration (imap/, smtp/, maildir/, twilio/)
+keeps its sources, transports, sessions and signatures in its own folder.
 """
 
 from __future__ import annotations
@@ -9,6 +11,21 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
+
+
+class Source(Protocol):
+    name: str  # identifies the mailbox in the store and in /healthz
+    poll_seconds: float
+
+    def poll(self) -> int:
+        """Fetch and ingest everything new; the number of new messages. Raises when unreachable."""
+        ...
+
+    def check(self) -> str:
+        """Try the connection (and login); a line for ``check``. Raises on failure."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class TransientError(Exception):

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
-from ..config import Smtp
-from . import ConnectionLost, PermanentError, TransientError
+from ...config import Smtp
+from ..base import ConnectionLost, PermanentError, TransientError
 
 
 class SmtpTransport:

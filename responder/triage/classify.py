@@ -18,12 +18,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from . import facts as read
+from .facts.insurance import insurance
+from .facts.language import language
+from .facts.modality import modality
+from .facts.reply_address import form_address, reply_address
+from .facts.services import services
 from . import learned
-from .config import Classification as ExtraWords
-from .config import Config
+from ..config import Classification as ExtraWords
+from ..config import Config
 from .guard import automatic_signs, hard_automatic_signs, is_no_reply
-from .model import Classification, Facts, Inbound
+from ..model import Classification, Facts, Inbound
 from .risk import read_risk
 from .rules import matches, rules, word_rule
 
@@ -143,11 +147,11 @@ _CRISIS_IN_MACHINE_MAIL = 0.5
 def classify(message: Inbound, config: Config) -> Classification:
     """The category, facts and reasons for one message (no I/O)."""
     reasons: list[str] = []
-    reply_to = read.reply_address(message, config, reasons)
+    reply_to = reply_address(message, config, reasons)
     text = message.reading
 
     signs = automatic_signs(message)
-    if signs and read.form_address(message, config) and not hard_automatic_signs(message):
+    if signs and form_address(message, config) and not hard_automatic_signs(message):
         reasons.append("a web form relaying a person's message, whatever its headers say")
         signs = []
     if not signs and reply_to and is_no_reply(reply_to):
@@ -165,11 +169,11 @@ def classify(message: Inbound, config: Config) -> Classification:
     if category == "solicitation":
         return Classification("solicitation", Facts(), tuple(reasons + why))
     facts = Facts(
-        insurance=read.insurance(text, config, reasons),
-        services=read.services(text, category, reasons, config.practice.name),
-        modality=read.modality(text),
+        insurance=insurance(text, config, reasons),
+        services=services(text, category, reasons, config.practice.name),
+        modality=modality(text),
         reply_to=reply_to,
-        language=read.language(text),
+        language=language(text),
     )
     return Classification(category, facts, tuple(reasons + why))
 

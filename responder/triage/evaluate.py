@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from .classify import classify
-from .config import Config
+from ..config import Config
 from .parse import parse_file
 
 CATEGORIES = ("new_inquiry", "professional_referral", "existing_client", "crisis", "automated", "solicitation")

@@ -26,117 +26,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text,
-    UniqueConstraint, bindparam, create_engine, event, func, insert, select, update,
-)
+from sqlalchemy import bindparam, create_engine, event, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateIndex
 from sqlalchemy.exc import IntegrityError
 
 from . import seal
 from .fairlock import FairLock
-from .seal import SealedBytes, SealedText
-
-metadata = MetaData()
-
-messages = Table(
-    "messages", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("source", String(300), nullable=False),  # which mailbox or number it came through
-    Column("key", String(500), nullable=False),  # Message-ID, header hash or MessageSid
-    Column("channel", String(10), nullable=False),
-    Column("sender", String(320), nullable=False, default=""),
-    Column("reply_to", String(320)),
-    Column("subject", SealedText, nullable=False, default=""),
-    Column("received_at", DateTime),  # the server's arrival time
-    Column("recorded_at", DateTime, nullable=False),
-    Column("raw", SealedBytes),
-    Column("category", String(40)),
-    Column("action", String(20)),
-    Column("status", String(20), nullable=False),  # answered, held, skipped, unreadable, too_large, ...
-    Column("reasons", JSON, nullable=False, default=list),
-    Column("facts", JSON, nullable=False, default=dict),
-    UniqueConstraint("source", "key", name="uq_messages_source_key"),
-)
-
-outbox = Table(
-    "outbox", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("message_id", Integer, ForeignKey("messages.id"), nullable=False),
-    Column("kind", String(20), nullable=False),  # reply, alert, help (one of each per channel)
-    Column("channel", String(10), nullable=False),
-    Column("to_addr", String(320), nullable=False),
-    Column("msgid", String(300), nullable=False),  # the Message-ID it carries (for a text, our own id): the same on every attempt
-    Column("subject", SealedText, nullable=False, default=""),
-    Column("body", SealedText, nullable=False),
-    Column("raw", SealedBytes, nullable=False),
-    Column("state", String(20), nullable=False),  # held, pending, sending, sent, failed
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", DateTime, nullable=False),
-    Column("claimed_until", DateTime),
-    Column("claimed_by", String(100)),  # host:pid of the worker sending it, to spot one that died
-    Column("last_error", Text),
-    Column("created_at", DateTime, nullable=False),
-    Column("sent_at", DateTime),
-    UniqueConstraint("message_id", "kind", "channel", name="uq_outbox_message_kind_channel"),
-)
-
-# Texts waiting to be settled are found by their status, among every message ever recorded.
-Index("ix_messages_status", messages.c.status)
-# Who was answered lately (the throttle, a first text's opt-out line): looked up for every
-# message, so indexed; without it each lookup read the whole outbox, bodies and all.
-Index("ix_outbox_to_lower", func.lower(outbox.c.to_addr), outbox.c.created_at)
-Index("ix_outbox_to", outbox.c.to_addr)
-
-drafts = Table(
-    "drafts", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("message_id", Integer, ForeignKey("messages.id"), nullable=False),
-    Column("outbox_id", Integer, ForeignKey("outbox.id"), nullable=False, unique=True),  # the held reply
-    # waiting -> approved -> sent; or rejected; or taken_over (sent or discarded from a mail program)
-    Column("state", String(20), nullable=False),
-    Column("created_at", DateTime, nullable=False),
-    Column("updated_at", DateTime, nullable=False),
-    Column("reminded_at", DateTime),
-    Column("fallback_at", DateTime),
-    Column("mail_copy", String(20)),  # None, "wanted" (to go to the IMAP Drafts folder), "placed", "removed"
-)
-
-draft_events = Table(
-    "draft_events", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("draft_id", Integer, ForeignKey("drafts.id"), nullable=False),
-    Column("at", DateTime, nullable=False),
-    Column("actor", String(100), nullable=False),  # a clinician's user name, "cli:NAME" or "responder"
-    Column("action", String(30), nullable=False),  # created, approved, edited, rejected, sent, reminded, fallback, taken_over
-    Column("detail", Text, nullable=False, default=""),
-)
-
-referrals = Table(
-    "referrals", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("message_id", Integer, ForeignKey("messages.id"), nullable=False, unique=True),
-    Column("address", String(320), nullable=False),  # the referring professional's address or number
-    Column("name", String(200), nullable=False),
-    Column("organization", String(200), nullable=False),
-    Column("at", DateTime, nullable=False),
-)
-
-cursors = Table(
-    "cursors", metadata,
-    Column("source", String(300), primary_key=True),
-    Column("uidvalidity", BigInteger),
-    Column("position", BigInteger, nullable=False, default=0),  # IMAP: the last UID; Twilio: the last date_sent, epoch seconds
-    Column("first_run_at", DateTime, nullable=False),
-)
-
-optouts = Table(
-    "optouts", metadata,
-    Column("number", String(32), primary_key=True),  # a phone number that texted STOP (or that Twilio reports unsubscribed)
-    Column("since", DateTime, nullable=False),
-)
-
+from .schema import cursors, draft_events, drafts, messages, metadata, optouts, outbox, referrals
 
 # The statements run for every message, built once: building one, with its values, cost more
 # than running it.

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from ..config import Sms
-from ..pipeline import Pipeline
-from ..store import Store
-from ..twilio_client import rest_client
+from ...config import Sms
+from ...pipeline import Pipeline
+from ...storage.store import Store
+from .client import rest_client
 
 OVERLAP = timedelta(minutes=1)
 

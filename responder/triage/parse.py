@@ -19,7 +19,7 @@ from email.message import Message
 from email.utils import getaddresses
 from pathlib import Path
 
-from .model import Inbound
+from ..model import Inbound
 from .text import fresh_text, html_to_text
 
 _MSGID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>")  # printable ASCII: safe to put back in a header

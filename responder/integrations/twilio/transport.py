@@ -13,10 +13,10 @@ from datetime import datetime, timedelta, timezone
 from requests import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
-from ..config import Twilio
-from ..redact import mask
-from ..twilio_client import rest_client
-from . import PermanentError, TransientError
+from ...config import Twilio
+from ...redact import mask
+from .client import rest_client
+from ..base import PermanentError, TransientError
 
 UNSUBSCRIBED = 21610
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from .config import Twilio
+from ...config import Twilio
 
 
 def rest_client(settings: Twilio) -> Client:

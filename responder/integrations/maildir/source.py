@@ -13,9 +13,9 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ..parse import header_block
-from ..pipeline import Pipeline
-from ..store import Store
+from ...triage.parse import header_block
+from ...pipeline import Pipeline
+from ...storage.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import ssl
 
 from imapclient import IMAPClient
 
-from .config import Imap
+from ...config import Imap
 
 TIMEOUT_SECONDS = 30
 

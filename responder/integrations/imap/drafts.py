@@ -28,8 +28,8 @@ from typing import Literal, TypeVar
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError
 
-from ..config import Imap
-from ..imap_session import connect, logout
+from ...config import Imap
+from .session import connect, logout
 
 DRAFT_FLAGS = (b"\\Draft", b"\\Seen")  # \Seen: a draft is the practice's own, never "unread"
 DRAFTS_FLAG = b"\\Drafts"

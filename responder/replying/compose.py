@@ -26,10 +26,10 @@ from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
 
 from . import segments
-from .config import DAYS, Config
-from .model import Classification, Decision, Facts, Inbound, Outgoing
+from ..config import DAYS, Config
+from ..model import Classification, Decision, Facts, Inbound, Outgoing
 from .policy import unserved_services
-from .redact import mask
+from ..redact import mask
 
 log = logging.getLogger(__name__)
 

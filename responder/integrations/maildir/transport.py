@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from . import TransientError
+from ..base import TransientError
 
 
 class MaildirTransport:

@@ -24,11 +24,11 @@ from datetime import timedelta
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
-from ..config import Imap
-from ..imap_session import connect, logout
-from ..parse import header_block
-from ..pipeline import Pipeline
-from ..store import Store
+from ...config import Imap
+from .session import connect, logout
+from ...triage.parse import header_block
+from ...pipeline import Pipeline
+from ...storage.store import Store
 
 log = logging.getLogger(__name__)
 

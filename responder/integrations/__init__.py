@@ -1,0 +1,1 @@
+"""Where messages come from and how replies leave: one folder per integration, behind the protocols in base.py."""

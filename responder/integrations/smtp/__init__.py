@@ -1,0 +1,1 @@
+"""SMTP: the transport that sends email replies."""
