@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from .replying.compose import Composer
 from .config import Config
-from .model import Classification, Facts, Inbound
+from .model import Category, Channel, Classification, DraftEvent, DraftState, Facts, Inbound, MailCopy
 from .triage.parse import parse_email, parse_sms
 from .redact import mask
 from .storage.store import Store, utcnow
@@ -57,7 +57,7 @@ class Approvals:
         self.composer = composer
 
     def waiting(self) -> list[DraftView]:
-        return [self._view(row) for row in self.store.drafts(("waiting",))]
+        return [self._view(row) for row in self.store.drafts((DraftState.WAITING,))]
 
     def get(self, draft_id: int) -> DraftView | None:
         row = self.store.draft(draft_id)
@@ -67,12 +67,12 @@ class Approvals:
         """Release a waiting draft, with the clinician's edits if the body changed. False when it
         is not waiting any more (decided meanwhile by someone else, or from a mail program)."""
         row = self.store.draft(draft_id)
-        if row is None or row["state"] != "waiting":
+        if row is None or row["state"] != DraftState.WAITING:
             return False
         if body is not None and _same(body, row["body"]):
             body = None
         raw = None if body is None else self.composer.rebody(row["raw"], row["channel"], body)
-        if body is not None and row["channel"] == "sms":
+        if body is not None and row["channel"] == Channel.SMS:
             body = raw.decode("utf-8") if raw else body
         done = self.store.approve_draft(draft_id, actor, body, raw)
         if done:
@@ -96,11 +96,11 @@ class Approvals:
         if settings.remind_after_minutes is not None:
             for row in self.store.drafts_waiting_since(utcnow() - timedelta(minutes=settings.remind_after_minutes), "reminded_at"):
                 inbound, classification = _reread(row)
-                count += self._owe(row, "reminded_at", "reminded", self.composer.draft_notices(row["id"], inbound, classification, reminder=True))
+                count += self._owe(row, "reminded_at", DraftEvent.REMINDED, self.composer.draft_notices(row["id"], inbound, classification, reminder=True))
         if settings.fallback_after_minutes is not None:
             for row in self.store.drafts_waiting_since(utcnow() - timedelta(minutes=settings.fallback_after_minutes), "fallback_at"):
                 inbound, classification = _reread(row)
-                count += self._owe(row, "fallback_at", "fallback", [self.composer.fallback(inbound, classification)])
+                count += self._owe(row, "fallback_at", DraftEvent.FALLBACK, [self.composer.fallback(inbound, classification)])
         return count
 
     def sync_mail_copies(self, mailbox: MailDrafts) -> None:
@@ -108,22 +108,22 @@ class Approvals:
         a copy sent from a mail program (it shows in Sent) or gone from Drafts means the clinician
         handled it there, so it is never sent from here; a draft decided here loses its copy, so
         nobody sends it again from a mail program."""
-        for row in self.store.drafts_with_mail_copy(("wanted", "placed")):
-            waiting = row["state"] == "waiting"
-            if row["mail_copy"] == "wanted":
+        for row in self.store.drafts_with_mail_copy((MailCopy.WANTED, MailCopy.PLACED)):
+            waiting = row["state"] == DraftState.WAITING
+            if row["mail_copy"] == MailCopy.WANTED:
                 if waiting:
                     mailbox.place(row["raw"])
-                self.store.set_mail_copy(row["id"], "placed" if waiting else "removed")
+                self.store.set_mail_copy(row["id"], MailCopy.PLACED if waiting else MailCopy.REMOVED)
             elif not waiting:
                 mailbox.remove(row["msgid"])
-                self.store.set_mail_copy(row["id"], "removed")
+                self.store.set_mail_copy(row["id"], MailCopy.REMOVED)
             elif (found := mailbox.where(row["msgid"])) != "drafts":
                 how = "sent from a mail program" if found == "sent" else "left the Drafts folder in a mail program"
                 if self.store.take_over_draft(row["id"], how):
                     log.info("draft %s %s: it will not be sent from here", row["id"], how)
-                self.store.set_mail_copy(row["id"], "removed")
+                self.store.set_mail_copy(row["id"], MailCopy.REMOVED)
 
-    def _owe(self, row: dict[str, Any], column: str, action: str, outgoing: list[Any]) -> int:
+    def _owe(self, row: dict[str, Any], column: str, action: DraftEvent, outgoing: list[Any]) -> int:
         with self.store.transaction() as conn:
             if not self.store.mark_draft(conn, row["id"], column, action):
                 return 0
@@ -144,10 +144,10 @@ class Approvals:
 def _reread(row: dict[str, Any]) -> tuple[Inbound, Classification]:
     """The message and its classification again, from what the store kept."""
     raw = row["message_raw"] or b""
-    inbound = parse_sms(json.loads(raw)) if row["channel"] == "sms" else parse_email(raw)
+    inbound = parse_sms(json.loads(raw)) if row["channel"] == Channel.SMS else parse_email(raw)
     facts = row["facts"] or {}
     classification = Classification(
-        row["category"],
+        Category(row["category"]),
         Facts(facts.get("insurance", "unknown"), tuple(facts.get("services", ())), facts.get("modality", "unknown"), row["to_addr"]),
         tuple(row["reasons"] or ()),
     )

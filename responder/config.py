@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .model import Action
 from .storage import seal
 
 SERVICES = ("individual", "couples", "family", "child", "teen", "group", "emdr", "medication", "assessment", "court")
@@ -260,8 +261,8 @@ class Replies(_Model):
     # this many hours before the first run is recorded but not answered.
     first_run_window_hours: float = Field(24, ge=0)
 
-    def mode(self, category: str) -> str:
-        return getattr(self, category).mode
+    def mode(self, category: str) -> Action:
+        return Action(getattr(self, category).mode)
 
 
 class Approval(_Model):

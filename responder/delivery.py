@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from .redact import mask, scrub
+from .model import Channel
 from .storage.store import Due, Store, utcnow
 from .integrations.base import ConnectionLost, PermanentError, TransientError, Transport
 
@@ -59,7 +60,7 @@ class Delivery:
         try:
             with transport.session() as session:
                 for index, row in enumerate(rows):
-                    if row.channel == "sms" and self.store.opted_out(row.to_addr):
+                    if row.channel == Channel.SMS and self.store.opted_out(row.to_addr):
                         self._failed(row, "the number opted out (STOP)", summary)
                         continue
                     try:

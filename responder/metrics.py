@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from .storage.store import Due, Store, utcnow
+from .model import ReplyState
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -54,6 +55,6 @@ class _StoreCollector(Collector):
             outcomes.add_metric([channel, category, outcome], count)
         yield outcomes
         depth = GaugeMetricFamily("responder_outbox_depth", "Replies and alerts not yet sent, by state.", labels=["state"])
-        for state in ("held", "pending", "sending"):
+        for state in (ReplyState.HELD, ReplyState.PENDING, ReplyState.SENDING):
             depth.add_metric([state], tallies.outbox_depth.get(state, 0))
         yield depth

@@ -53,6 +53,7 @@ class Status(StrEnum):
     SKIPPED = "skipped"
     UNREADABLE = "unreadable"
     TOO_LARGE = "too_large"
+    ERROR = "error"  # a rule or a template broke on it: recorded, a person reads it in the mailbox
     OPTED_OUT = "opted_out"
     OPTED_IN = "opted_in"
     DUPLICATE = "duplicate"  # never stored: what a second sight of a message is told
@@ -91,6 +92,27 @@ class DraftState(StrEnum):
     SENT = "sent"
     REJECTED = "rejected"
     TAKEN_OVER = "taken_over"
+
+
+class DraftEvent(StrEnum):
+    """What happened to a draft, for its history (draft_events.action)."""
+
+    CREATED = "created"
+    APPROVED = "approved"
+    EDITED = "edited"
+    REJECTED = "rejected"
+    SENT = "sent"
+    REMINDED = "reminded"
+    FALLBACK = "fallback"
+    TAKEN_OVER = "taken_over"
+
+
+class MailCopy(StrEnum):
+    """A draft's copy in the IMAP Drafts folder (drafts.mail_copy; none when not wanted)."""
+
+    WANTED = "wanted"  # to be placed there
+    PLACED = "placed"
+    REMOVED = "removed"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from .triage.classify import classify
 from .replying.compose import Composer
 from .config import Config
-from .model import Channel, Classification, Decision, Inbound, Outgoing
+from .model import Action, Category, Channel, Classification, Decision, Inbound, Kind, Outgoing, Status
 from .triage.facts.referrer import referral_source
 from .triage.guard import sms_keyword
 from .triage.parse import parse_email, parse_sms
@@ -36,9 +36,9 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Outcome:
     message_id: int | None  # the store's row; None only for a message already recorded
-    status: str  # answered, held, alerted, notified, skipped, opted_out, opted_in, unreadable, too_large, error, duplicate, received
-    category: str | None = None
-    action: str | None = None
+    status: Status
+    category: Category | None = None
+    action: Action | None = None
 
 
 class Pipeline:
@@ -65,7 +65,7 @@ class Pipeline:
             return inbound
         log.warning("message from %s is %s bytes, over email.max_message_bytes: recorded, not read", mask(inbound.sender), size)
         reason = f"too large to read ({size} bytes, limit email.max_message_bytes): recorded, not answered"
-        return self._record(source, inbound, header, naive_utc(arrived_at), None, None, "too_large", [reason])
+        return self._record(source, inbound, header, naive_utc(arrived_at), None, None, Status.TOO_LARGE, [reason])
 
     def _read_email(self, source: str, raw: bytes, arrived_at: datetime | None) -> Inbound | Outcome:
         """The parsed email, or the outcome already reached: recorded as unreadable, or seen before."""
@@ -74,7 +74,7 @@ class Pipeline:
         except Exception as error:  # noqa: BLE001 - unreadable mail is recorded, never fatal
             return self._record_unreadable(source, raw, arrived_at, error)
         if self.store.seen(source, inbound.key):
-            return Outcome(None, "duplicate")
+            return Outcome(None, Status.DUPLICATE)
         return inbound
 
     def ingest_sms(self, source: str, form: Mapping[str, str], arrived_at: datetime | None = None,
@@ -92,19 +92,19 @@ class Pipeline:
         try:
             inbound = parse_sms(form)
         except ValueError as error:
-            return self._record_unreadable(source, raw, arrived_at, error, "sms")
+            return self._record_unreadable(source, raw, arrived_at, error, Channel.SMS)
         arrived, window = naive_utc(arrived_at), naive_utc(answer_from)
         keyword = sms_keyword(inbound.text)
         if defer and keyword is None and (received := self._receive(source, inbound, raw, arrived)):
             return received
         if self.store.seen(source, inbound.key):
-            return Outcome(None, "duplicate")
+            return Outcome(None, Status.DUPLICATE)
         opted_out = self.store.opted_out(inbound.sender)
         if keyword in ("stop", "start") and (keyword == "stop" or opted_out):
             return self._opt(source, inbound, raw, arrived, opted_in=keyword == "start")
         if keyword == "help" and not opted_out:
             help_reply = self.composer.help_reply(inbound, first_text=not self.store.texted_before(inbound.sender))
-            return self._record(source, inbound, raw, arrived, None, None, "answered", ["HELP: the help text"], [help_reply])
+            return self._record(source, inbound, raw, arrived, None, None, Status.ANSWERED, ["HELP: the help text"], [help_reply])
         return self._process(source, inbound, raw, arrived, window)
 
     def _receive(self, source: str, inbound: Inbound, raw: bytes, arrived_at: datetime | None) -> Outcome | None:
@@ -113,8 +113,8 @@ class Pipeline:
         with self.store.transaction() as conn:
             if self.store.opted_out(inbound.sender, conn):
                 return None
-            recorded = self.store.record(conn, _row(source, inbound, raw, arrived_at, None, None, "received", []))
-        return Outcome(None, "duplicate") if recorded.duplicate else Outcome(recorded.id, "received")
+            recorded = self.store.record(conn, _row(source, inbound, raw, arrived_at, None, None, Status.RECEIVED, []))
+        return Outcome(None, Status.DUPLICATE) if recorded.duplicate else Outcome(recorded.id, Status.RECEIVED)
 
     def settle(self, stopping: Callable[[], bool] = lambda: False) -> int:
         """Read and owe the replies of the texts recorded as received, oldest first, until none
@@ -130,8 +130,8 @@ class Pipeline:
                     try:
                         inbound = parse_sms(json.loads(row.raw))
                     except ValueError as error:  # it parsed when received; a store edited since is not to stop the loop
-                        outcome = self._record(row.source, Inbound(channel="sms", key=row.key, sender=""), row.raw, row.received_at,
-                                               None, None, "unreadable", [f"unreadable: {error}"], settling=row.id)
+                        outcome = self._record(row.source, Inbound(channel=Channel.SMS, key=row.key, sender=""), row.raw, row.received_at,
+                                               None, None, Status.UNREADABLE, [f"unreadable: {error}"], settling=row.id)
                     else:
                         outcome = self._process(row.source, inbound, row.raw, row.received_at, None, settling=row.id)
                     settled += outcome.message_id is not None
@@ -142,11 +142,11 @@ class Pipeline:
         try:
             classification = classify(inbound, self.config)
             decision = decide(classification, self.config)
-            first_text = inbound.channel == "sms" and not self.store.texted_before(inbound.sender)
+            first_text = inbound.channel == Channel.SMS and not self.store.texted_before(inbound.sender)
             outgoing = self.composer.outgoing(inbound, classification, decision, first_text)
         except Exception as error:  # noqa: BLE001 - a rule or template that breaks must not stop the loop
             log.error("message %s from %s could not be processed: %s", _short(inbound.key), mask(inbound.sender), type(error).__name__)
-            return self._record(source, inbound, raw, arrived_at, None, None, "error", [f"processing failed: {type(error).__name__}"],
+            return self._record(source, inbound, raw, arrived_at, None, None, Status.ERROR, [f"processing failed: {type(error).__name__}"],
                                 settling=settling)
 
         reasons = [*classification.reasons, *decision.reasons]
@@ -154,28 +154,28 @@ class Pipeline:
             if answer_from is not None and arrived_at is not None and arrived_at < answer_from:
                 reasons.append("arrived before the first run's window: recorded, not answered")
                 outgoing = []
-            reply = next((o for o in outgoing if o.kind == "reply"), None)
-            if reply is not None and reply.channel == "sms" and self.store.opted_out(reply.to, conn):
+            reply = next((o for o in outgoing if o.kind == Kind.REPLY), None)
+            if reply is not None and reply.channel == Channel.SMS and self.store.opted_out(reply.to, conn):
                 reasons.append("the number opted out (STOP): nothing is sent to it")
-                outgoing = [o for o in outgoing if o.kind != "reply"]
-            elif reply is not None and decision.action != "crisis":
+                outgoing = [o for o in outgoing if o.kind != Kind.REPLY]
+            elif reply is not None and decision.action != Action.CRISIS:
                 since = utcnow() - timedelta(days=self.config.replies.throttle_days)
                 if self.store.replied_recently(conn, reply.to, since):
                     reasons.append(f"already answered this address within {self.config.replies.throttle_days:g} days")
-                    outgoing = [o for o in outgoing if o.kind != "reply"]
+                    outgoing = [o for o in outgoing if o.kind != Kind.REPLY]
             status = _status(decision, outgoing)
             recorded = self._write(conn, _row(source, inbound, raw, arrived_at, classification, decision, status, reasons), settling)
             if recorded.duplicate:
-                return Outcome(None, "duplicate")
-            if classification.category == "professional_referral":
+                return Outcome(None, Status.DUPLICATE)
+            if classification.category == Category.PROFESSIONAL_REFERRAL:
                 name, organization = referral_source(inbound)
                 self.store.add_referral(conn, recorded.id, inbound.sender, name, organization)
             for item in outgoing:
-                held = item.kind == "reply" and decision.action == "approve"
+                held = item.kind == Kind.REPLY and decision.action == Action.APPROVE
                 outbox_id = self.store.add_outgoing(conn, recorded.id, item.kind, item.channel, item.to, item.message_id,
                                                     item.subject, item.body, item.raw, held=held)
                 if held:
-                    mail_copy = self.config.approval.imap_drafts and item.channel == "email"
+                    mail_copy = self.config.approval.imap_drafts and item.channel == Channel.EMAIL
                     draft_id = self.store.add_draft(conn, recorded.id, outbox_id, mail_copy)
                     for notice in self.composer.draft_notices(draft_id, inbound, classification):
                         self.store.add_outgoing(conn, recorded.id, notice.kind, notice.channel, notice.to, notice.message_id,
@@ -184,31 +184,31 @@ class Pipeline:
         return Outcome(recorded.id, status, classification.category, decision.action)
 
     def _record_unreadable(self, source: str, raw: bytes, arrived_at: datetime | None, error: Exception,
-                           channel: Channel = "email") -> Outcome:
+                           channel: Channel = Channel.EMAIL) -> Outcome:
         key = "sha256:" + hashlib.sha256(raw).hexdigest()
         if self.store.seen(source, key):
-            return Outcome(None, "duplicate")
+            return Outcome(None, Status.DUPLICATE)
         log.warning("unreadable message %s skipped: %s", key[:19], type(error).__name__)
         inbound = Inbound(channel=channel, key=key, sender="")
-        return self._record(source, inbound, raw, naive_utc(arrived_at), None, None, "unreadable", [f"unreadable: {error}"])
+        return self._record(source, inbound, raw, naive_utc(arrived_at), None, None, Status.UNREADABLE, [f"unreadable: {error}"])
 
     def _opt(self, source: str, inbound: Inbound, raw: bytes, arrived_at: datetime | None, opted_in: bool) -> Outcome:
-        status, reason = ("opted_in", "START: the number opted back in") if opted_in else ("opted_out", "STOP: the number opted out")
+        status, reason = (Status.OPTED_IN, "START: the number opted back in") if opted_in else (Status.OPTED_OUT, "STOP: the number opted out")
         with self.store.transaction() as conn:
             recorded = self.store.record(conn, _row(source, inbound, raw, arrived_at, None, None, status, [reason]))
             if recorded.duplicate:
-                return Outcome(None, "duplicate")
+                return Outcome(None, Status.DUPLICATE)
             self.store.set_opted_out(inbound.sender, not opted_in, conn)
         log.info("message %s from %s: %s", recorded.id, mask(inbound.sender), status)
         return Outcome(recorded.id, status)
 
     def _record(self, source: str, inbound: Inbound, raw: bytes, arrived_at: datetime | None,
-                classification: Classification | None, decision: Decision | None, status: str, reasons: list[str],
+                classification: Classification | None, decision: Decision | None, status: Status, reasons: list[str],
                 outgoing: Sequence[Outgoing] = (), settling: int | None = None) -> Outcome:
         with self.store.transaction() as conn:
             recorded = self._write(conn, _row(source, inbound, raw, arrived_at, classification, decision, status, reasons), settling)
             if recorded.duplicate:
-                return Outcome(None, "duplicate")
+                return Outcome(None, Status.DUPLICATE)
             for item in outgoing:
                 self.store.add_outgoing(conn, recorded.id, item.kind, item.channel, item.to, item.message_id, item.subject, item.body, item.raw)
         return Outcome(recorded.id, status)
@@ -218,17 +218,17 @@ class Pipeline:
         return self.store.record(conn, row) if settling is None else self.store.settle(conn, settling, row)
 
 
-def _status(decision: Decision, outgoing: list[Outgoing]) -> str:
+def _status(decision: Decision, outgoing: list[Outgoing]) -> Status:
     kinds = {o.kind for o in outgoing}
-    if "reply" in kinds:
-        return "held" if decision.action == "approve" else "answered"
-    if "alert" in kinds:
-        return "alerted"
-    return "notified" if "task" in kinds else "skipped"
+    if Kind.REPLY in kinds:
+        return Status.HELD if decision.action == Action.APPROVE else Status.ANSWERED
+    if Kind.ALERT in kinds:
+        return Status.ALERTED
+    return Status.NOTIFIED if Kind.TASK in kinds else Status.SKIPPED
 
 
 def _row(source: str, inbound: Inbound, raw: bytes, arrived_at: datetime | None, classification: Classification | None,
-         decision: Decision | None, status: str, reasons: list[str]) -> dict[str, object]:
+         decision: Decision | None, status: Status, reasons: list[str]) -> dict[str, object]:
     facts = classification.facts if classification else None
     return {
         "source": source, "key": inbound.key[:500], "channel": inbound.channel, "sender": inbound.sender[:320],

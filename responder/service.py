@@ -11,6 +11,7 @@ from .approval import Approvals
 from .replying.compose import Composer
 from .config import Config
 from .metrics import Metrics
+from .model import Channel
 from .delivery import Delivery, Summary
 from .pipeline import Pipeline
 from .integrations.base import Source
@@ -150,11 +151,11 @@ def _transports(config: Config, store: Store) -> dict[str, Transport]:
     transports: dict[str, Transport] = {}
     email = config.email
     if email is not None and email.maildir is not None and email.maildir.outbox is not None:
-        transports["email"] = MaildirTransport(email.maildir.outbox)
+        transports[Channel.EMAIL] = MaildirTransport(email.maildir.outbox)
     elif email is not None and email.smtp is not None:
-        transports["email"] = SmtpTransport(email.smtp, config.practice.email)
+        transports[Channel.EMAIL] = SmtpTransport(email.smtp, config.practice.email)
     elif email is not None:
         log.warning("no email.smtp and no email.maildir.outbox: email replies are recorded but not sent")
     if config.sms is not None:
-        transports["sms"] = TwilioTransport(config.sms.twilio, on_unsubscribed=lambda number: store.set_opted_out(number, True))
+        transports[Channel.SMS] = TwilioTransport(config.sms.twilio, on_unsubscribed=lambda number: store.set_opted_out(number, True))
     return transports

@@ -6,9 +6,9 @@ the client; a current client's message goes to their clinician, not to an auto-r
 from __future__ import annotations
 
 from ..config import Config
-from ..model import Classification, Decision
+from ..model import Action, Category, Classification, Decision, Task
 
-NEVER_ANSWERED = ("automated", "solicitation")
+NEVER_ANSWERED = (Category.AUTOMATED, Category.SOLICITATION)
 
 
 def decide(classification: Classification, config: Config) -> Decision:
@@ -18,23 +18,23 @@ def decide(classification: Classification, config: Config) -> Decision:
     mode = config.replies.mode(category)
     reply_to = classification.facts.reply_to
     if category in NEVER_ANSWERED:
-        return Decision("off", (f"{category}: never answered",))
+        return Decision(Action.OFF, (f"{category}: never answered",))
     if reply_to is None:
-        return Decision("off", ("no address to reply to",), alert=category == "crisis")
+        return Decision(Action.OFF, ("no address to reply to",), alert=category == Category.CRISIS)
     if reply_to in config.practice.own_addresses:
-        return Decision("off", ("the reply would go to the practice itself",), alert=category == "crisis")
-    if category == "crisis":
-        action = "crisis" if mode == "auto" else mode
-        return Decision(action, (f"crisis: resources {'at once' if mode == 'auto' else 'per mode ' + mode}, clinician alerted",), alert=True)
-    if category == "existing_client":
-        return Decision(mode, (f"existing client: mode {mode}, their clinician is told",), task="client_message")
-    if category == "professional_referral":
-        return Decision(mode, (f"professional referral: thank-you note (mode {mode}), a clinician is asked to reach the client",), task="referral")
+        return Decision(Action.OFF, ("the reply would go to the practice itself",), alert=category == Category.CRISIS)
+    if category == Category.CRISIS:
+        action = Action.CRISIS if mode == Action.AUTO else mode
+        return Decision(action, (f"crisis: resources {'at once' if mode == Action.AUTO else 'per mode ' + mode}, clinician alerted",), alert=True)
+    if category == Category.EXISTING_CLIENT:
+        return Decision(mode, (f"existing client: mode {mode}, their clinician is told",), task=Task.CLIENT_MESSAGE)
+    if category == Category.PROFESSIONAL_REFERRAL:
+        return Decision(mode, (f"professional referral: thank-you note (mode {mode}), a clinician is asked to reach the client",), task=Task.REFERRAL)
     offered = set(config.practice.services.offered)
     unserved = unserved_services(classification.facts.services, config)
     if offered and unserved and not set(classification.facts.services) & offered:
         reason = f"asks for what the practice does not offer ({', '.join(unserved)}): referred out"
-        return Decision("refer_out" if mode == "auto" else mode, (reason,), template="refer_out")
+        return Decision(Action.REFER_OUT if mode == Action.AUTO else mode, (reason,), template="refer_out")
     return Decision(mode, (f"{category}: mode {mode}",))
 
 

@@ -21,6 +21,7 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
 from ..metrics import CONTENT_TYPE as METRICS_TYPE
+from ..model import Status
 from ..service import Service
 from ..integrations.twilio.signature import is_genuine
 from . import pages
@@ -52,7 +53,7 @@ def create_app(service: Service, wake: Callable[[], None] = lambda: None) -> Sta
             return PlainTextResponse("invalid signature", status_code=403)
         form = {key: str(value) for key, value in posted.items()}
         outcome = await run_in_threadpool(service.pipeline.ingest_sms, source_name(sms), form, defer=True)
-        if outcome.status not in ("duplicate", "opted_out", "opted_in", "skipped"):
+        if outcome.status not in (Status.DUPLICATE, Status.OPTED_OUT, Status.OPTED_IN, Status.SKIPPED):
             wake()
         return Response(EMPTY_TWIML, media_type="application/xml")
 

@@ -25,6 +25,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
 from ...config import Imap
+from ...model import Status
 from .session import connect, logout
 from ...triage.parse import header_block
 from ...pipeline import Pipeline
@@ -149,7 +150,7 @@ class ImapSource:
                                                              item.get(b"INTERNALDATE"))
                 else:
                     outcome = self.pipeline.ingest_email(self.name, item[b"BODY[]"], item.get(b"INTERNALDATE"), answer_from)
-                count += outcome.status != "duplicate"
+                count += outcome.status != Status.DUPLICATE
             self.store.advance(self.name, chunk[-1], uidvalidity)
         if not uids and cursor.uidvalidity != uidvalidity:
             self.store.advance(self.name, last_uid, uidvalidity)

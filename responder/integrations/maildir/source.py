@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ...triage.parse import header_block
+from ...model import Status
 from ...pipeline import Pipeline
 from ...storage.store import Store
 
@@ -49,7 +50,7 @@ class MaildirSource:
                     outcome = self.pipeline.ingest_email(self.name, file.read_bytes(), arrived, answer_from)
             except OSError:
                 continue  # moved away or still being written; the next poll sees it
-            count += outcome.status != "duplicate"
+            count += outcome.status != Status.DUPLICATE
             self._file_away(file)
         return count
 

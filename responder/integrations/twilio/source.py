@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from ...config import Sms
+from ...model import Status
 from ...pipeline import Pipeline
 from ...storage.store import Store
 from .client import rest_client
@@ -49,7 +50,7 @@ class TwilioSource:
                     "To": message.to or "", "Body": message.body or "", "NumMedia": str(message.num_media or "0"),
                     "NumSegments": str(message.num_segments or "1")}
             outcome = self.pipeline.ingest_sms(self.name, form, sent, answer_from)
-            count += outcome.status != "duplicate"
+            count += outcome.status != Status.DUPLICATE
             newest = max(newest, int(sent.timestamp()))
         if newest != cursor.position:
             self.store.advance(self.name, newest)
