@@ -113,8 +113,8 @@ def cpu_seconds(pid: int) -> float:
 # -- inquiries ------------------------------------------------------------------------------------
 
 def _labelled(suffix: str) -> Iterable[Path]:
-    """Corpus files of one kind (.eml or .sms.json) labelled as new inquiries."""
-    for labels_file in sorted(CORPUS.glob("*/labels.yaml")):
+    """Corpus files of one kind (.eml or .sms.json) labelled as new inquiries in the training sets."""
+    for labels_file in sorted(CORPUS.glob("training/*/labels.yaml")):
         labels = yaml.safe_load(labels_file.read_text()) or {}
         for name, label in sorted(labels.items()):
             if name.endswith(suffix) and isinstance(label, dict) and label.get("category") == "new_inquiry":

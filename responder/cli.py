@@ -138,8 +138,8 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     runner = Runner(service)
     learned.shipped()  # the model's weights: read now, not while the first person waits
     # Everything built so far lives as long as serve: leave it out of the collector's full
-    # passes, which otherwise walked it all and held every request up for 50-90 ms (the
-    # webhook's slowest answers under load, bench/webhook.py).
+    # passes, which would otherwise walk it all while every request in flight waits (the
+    # figures are in bench/README-load.md).
     gc.freeze()
     runner.start()
     server = uvicorn.Server(uvicorn.Config(create_app(service, wake=runner.wake), host=config.server.host, port=config.server.port,

@@ -84,7 +84,7 @@ def test_an_existing_clients_message_notifies_and_sends_them_nothing(service: Se
 
 
 def test_spanish_in_gives_spanish_out(service: Service, smtp: SmtpSink) -> None:
-    raw = (CORPUS / "dev" / "036-spanish-depression-ohp.eml").read_bytes()
+    raw = (CORPUS / "training" / "dev" / "036-spanish-depression-ohp.eml").read_bytes()
     assert service.pipeline.ingest_email("test", raw).action == "auto"
     [reply] = sent(service, smtp, 1)
     text = reply.message.get_content()
@@ -93,7 +93,7 @@ def test_spanish_in_gives_spanish_out(service: Service, smtp: SmtpSink) -> None:
 
 
 def test_spanish_texts_and_crises_are_answered_in_spanish(service: Service) -> None:
-    form = json.loads((CORPUS / "dev" / "014-spanish-ya-no-quiero-vivir.sms.json").read_text())
+    form = json.loads((CORPUS / "training" / "dev" / "014-spanish-ya-no-quiero-vivir.sms.json").read_text())
     inbound = parse_sms(form)
     from responder.triage.classify import classify
     from responder.replying.policy import decide

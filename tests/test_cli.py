@@ -10,7 +10,7 @@ import pytest
 
 from support import CORPUS, ROOT, responder
 
-DEV = CORPUS / "dev"
+DEV = CORPUS / "training" / "dev"
 
 
 @pytest.fixture

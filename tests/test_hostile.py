@@ -26,7 +26,7 @@ from responder.storage.store import Store
 from support import CORPUS, inquiry
 
 REAL = sorted((CORPUS / "real").glob("*/*.eml"))
-SEEDS = [path.read_bytes() for path in REAL] + [inquiry(), (CORPUS / "dev" / "094-anxious-grad-student.eml").read_bytes()]
+SEEDS = [path.read_bytes() for path in REAL] + [inquiry(), (CORPUS / "training" / "dev" / "094-anxious-grad-student.eml").read_bytes()]
 LINE = st.characters(blacklist_characters="\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029", blacklist_categories=("Cs",))
 RECORDED = {"answered", "held", "alerted", "notified", "skipped", "unreadable", "error", "duplicate"}
 EXAMPLES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

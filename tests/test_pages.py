@@ -34,7 +34,7 @@ class Served:
     folder: Path
 
     def drop(self, name: str) -> None:
-        shutil.copy(CORPUS / "dev" / name, self.folder / "mail" / "inbox" / "new" / name)
+        shutil.copy(CORPUS / "training" / "dev" / name, self.folder / "mail" / "inbox" / "new" / name)
 
 
 @pytest.fixture

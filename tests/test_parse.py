@@ -13,7 +13,7 @@ from responder.triage.parse import parse_email, parse_sms
 from support import CORPUS
 
 REAL = sorted((CORPUS / "real").glob("*/*.eml"))
-DEV = CORPUS / "dev"
+DEV = CORPUS / "training" / "dev"
 
 
 @pytest.mark.parametrize("path", REAL, ids=lambda p: p.name)

@@ -61,7 +61,7 @@ def test_the_shipped_example_answers_an_eml_dropped_into_the_inbox(tmp_path: Pat
     try:
         eventually(lambda: health(port)[0] == 200, timeout=15, message="/healthz answering")
         inbox = tmp_path / "mail" / "inbox"
-        shutil.copy(CORPUS / "dev" / "094-anxious-grad-student.eml", inbox / "question.eml")
+        shutil.copy(CORPUS / "training" / "dev" / "094-anxious-grad-student.eml", inbox / "question.eml")
         outbox = tmp_path / "mail" / "outbox" / "new"
         replies = eventually(lambda: list(outbox.glob("*")) if outbox.exists() else [], timeout=8, message="a reply in the outbox")
         reply = replies[0].read_text()

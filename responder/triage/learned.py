@@ -2,22 +2,27 @@
 
 Rules say exactly why, but they only know the wordings someone wrote down; on sets of messages
 nobody here had seen, they missed a third of the crises and a sixth of the categories. A
-logistic regression over word pairs, trained on every labelled set in tests/corpus, held up far
-better in leave-one-set-out trials (see scripts/train-model). classify.py asks both: either can
+logistic regression over word pairs, trained on the labelled sets in tests/corpus/training, held up
+far better in leave-one-set-out trials (see scripts/train-model). classify.py asks both: either can
 raise a crisis, and this model settles the other categories, with the rules that agree shown as
 reasons.
 
 Inference is pure Python over a JSON file of weights, so the package needs no numerical library
 and the model is readable. The features here are the only definition of them: the training script
-imports ``counts`` so that training and use can never disagree.
+imports ``counts`` and ``weigh`` so that training and use can never disagree. learned.json records
+a digest of the rows it was fitted on and of this feature code (``training_digest``,
+``feature_digest``), so a test notices when either has moved since the last refit.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import json
 import math
 import operator
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -48,6 +53,20 @@ def weigh(raw: dict[str, int], idf: dict[str, float]) -> dict[str, float]:
     vector = {term: (1 + math.log(n)) * idf[term] for term, n in raw.items() if term in idf}
     norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
     return {term: v / norm for term, v in vector.items()}
+
+
+def training_digest(rows: Iterable[tuple[str, str, str]]) -> str:
+    """sha256 of the training rows (text, channel, category), sorted: the order the model is
+    fitted in, so neither the digest nor the weights depend on how the sets are named or listed."""
+    canonical = json.dumps(sorted(rows), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def feature_digest() -> str:
+    """sha256 of what turns a text into the model's features: the word pattern and the source of
+    ``counts`` and ``weigh``. Weights fitted on other features would read today's wrongly."""
+    source = "\n".join((_WORD.pattern, inspect.getsource(counts), inspect.getsource(weigh)))
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
