@@ -29,10 +29,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 import loadkit
 import webhook
+import yaml
 from servers.twilio import TwilioStandIn
 
 MESSAGES = 10_000

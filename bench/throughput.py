@@ -38,6 +38,7 @@ from servers.tls import make_tls_files
 
 from responder.config import load
 from responder.service import Service
+from responder.storage import migrate
 
 MESSAGES = 1000
 GOAL_PER_SECOND = 100
@@ -123,6 +124,7 @@ def deliver_to_dovecot(dovecot: Dovecot, emails: Sequence[bytes]) -> None:
 def profile_in_process(folder: Path, emails: Sequence[bytes]) -> tuple[float, pstats.Stats]:
     """The maildir route's measured run again, inside this process under cProfile."""
     config = loadkit.write_config(folder, email={"maildir": {"inbox": "mail/inbox", "outbox": "mail/outbox"}})
+    migrate.upgrade(load(config).storage.url)  # as poll does at start
     with Service(load(config)) as service:
         service.run_once()  # the empty first run, as above
         loadkit.drop_into_maildir(folder / "mail" / "inbox", emails)

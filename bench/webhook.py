@@ -23,11 +23,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import aiohttp
-import yaml
-from twilio.request_validator import RequestValidator
-
 import loadkit
+import yaml
 from servers.twilio import TwilioStandIn
+from twilio.request_validator import RequestValidator
 
 REQUESTS = 2000
 CONCURRENCY = 50

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from .replying.compose import Composer
 from .config import Config
 from .model import Category, Channel, Classification, DraftEvent, DraftState, Facts, Inbound, MailCopy
-from .triage.parse import parse_email, parse_sms
 from .redact import mask
+from .replying.compose import Composer
 from .storage.store import Store, utcnow
+from .triage.parse import parse_email, parse_sms
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class DraftView:
     sender: str
     message_subject: str
     message_text: str
-    reasons: tuple[str, ...]
+    reasons: tuple[str, ...]  # why it was read so: the reasons, then the model's evidence
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "state": self.state, "category": self.category, "channel": self.channel, "to": self.to,
@@ -137,7 +137,8 @@ class Approvals:
         return DraftView(
             id=row["id"], state=row["state"], category=row["category"], channel=row["channel"], to=row["to_addr"],
             subject=row["subject"], body=row["body"], created_at=row["created_at"], sender=row["sender"],
-            message_subject=row["message_subject"], message_text=inbound.fresh_text or inbound.text, reasons=tuple(row["reasons"] or ()),
+            message_subject=row["message_subject"], message_text=inbound.fresh_text or inbound.text,
+            reasons=(*(row["reasons"] or ()), *(row["evidence"] or ())),
         )
 
 
@@ -150,6 +151,7 @@ def _reread(row: dict[str, Any]) -> tuple[Inbound, Classification]:
         Category(row["category"]),
         Facts(facts.get("insurance", "unknown"), tuple(facts.get("services", ())), facts.get("modality", "unknown"), row["to_addr"]),
         tuple(row["reasons"] or ()),
+        tuple(row["evidence"] or ()),
     )
     return inbound, classification
 

@@ -9,8 +9,8 @@ import json
 import logging
 import os
 import signal
-from datetime import datetime
 import sys
+from datetime import datetime
 from email.policy import default as default_policy
 from pathlib import Path
 
@@ -18,12 +18,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import config as config_module
 from . import logs
-from .triage.classify import classify
-from .replying.compose import Composer
 from .config import Config, ConfigError
-from .triage.parse import parse_file
-from .storage.seal import SealError, new_key
+from .replying.compose import Composer
 from .replying.policy import decide
+from .replying.templates import TemplateError
+from .storage.seal import SealError, new_key
+from .storage.store import StoreError
+from .triage.classify import classify
+from .triage.parse import parse_file
 
 log = logging.getLogger("responder")
 
@@ -42,19 +44,29 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logs.configure(verbose, config.logging.format)
     if args.command in ("serve", "poll"):
-        # A template that cannot render would leave people unanswered, a crisis among them:
-        # refuse to start instead, saying which and why.
-        problems = Composer(config).validate()
+        # A template that cannot be read or rendered would leave people unanswered, a crisis
+        # among them: refuse to start instead, saying which and why.
+        try:
+            problems = Composer(config).validate()
+        except TemplateError as error:
+            problems = [str(error)]
         if problems:
             print("responder: template error: " + "; ".join(problems), file=sys.stderr)
             return 2
     try:
+        _store_ready(config, args.command)
         return int(args.run(config, args))
     except KeyboardInterrupt:
         return 130
+    except TemplateError as error:  # a templates file that does not parse, or names what responder does not know
+        print(f"responder: template error: {error}", file=sys.stderr)
+        return 2
     except SealError as error:
         print(f"responder: {error}", file=sys.stderr)
         return 2
+    except StoreError as error:
+        print(f"responder: {error}", file=sys.stderr)
+        return 1
     except SQLAlchemyError as error:
         # Nothing was lost: what was not recorded is still in the mailbox or with Twilio, and
         # is fetched again on the next run. Say so plainly, without a traceback.
@@ -62,6 +74,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"responder: the store failed ({type(cause).__name__}: {cause}); a full disk or a lock held by another "
               f"process? Nothing is lost: run again once it is fixed", file=sys.stderr)
         return 1
+
+
+# serve and poll bring the store's schema up to this release at start. These commands use the store
+# as it is and change no schema: a store missing or behind stops them, saying to run `responder
+# migrate`. The others do not open the store (check only reports on it).
+_STORE_AS_IT_IS = ("drafts", "report", "reseal")
+
+
+def _store_ready(config: Config, command: str) -> None:
+    from .storage import migrate
+
+    if command in ("serve", "poll"):
+        migrate.upgrade(config.storage.url, config.storage.lock_timeout_seconds)
+    elif command in _STORE_AS_IT_IS and (problem := migrate.problem(config.storage.url)):
+        raise StoreError(problem)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -121,15 +148,25 @@ def _parser() -> argparse.ArgumentParser:
 
     key = commands.add_parser("new-key", help="print a new key for storage.encryption_key (keep it in the environment)")
     key.set_defaults(run=_new_key, needs_config=False)
+
+    template_commands = commands.add_parser("templates", help="the reply templates").add_subparsers(dest="action", required=True)
+    export = template_commands.add_parser("export", help="print every shipped template as one YAML document, to start a file of your own from")
+    export.set_defaults(run=_templates_export, needs_config=False)
+
+    migrate = commands.add_parser("migrate", help="bring the store's schema up to this release (serve and poll do it at start)")
+    migrate.set_defaults(run=_migrate)
+
+    reseal = commands.add_parser("reseal", help="seal every stored message and reply under the newest storage.encryption_key")
+    reseal.set_defaults(run=_reseal)
     return parser
 
 
 def _serve(config: Config, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .triage import learned
     from .scheduler import Runner
     from .service import Service
+    from .triage import learned
     from .web.app import create_app
 
     service = Service(config)
@@ -185,7 +222,7 @@ def _classify(config: Config, args: argparse.Namespace) -> int:
         result = {
             "file": str(path), "channel": inbound.channel, "category": classification.category,
             "insurance": facts.insurance, "services": list(facts.services), "modality": facts.modality,
-            "reply_to": facts.reply_to, "action": decision.action, "reasons": [*classification.reasons, *decision.reasons],
+            "reply_to": facts.reply_to, "action": decision.action, "reasons": [*classification.reasons, *decision.reasons, *classification.evidence],
             "language": facts.language,
         }
         if args.json:
@@ -207,7 +244,7 @@ def _preview(config: Config, args: argparse.Namespace) -> int:
     classification = classify(inbound, config)
     decision = decide(classification, config)
     composer = Composer(config)
-    print(f"# {classification.category} -> {decision.action}: {'; '.join([*classification.reasons, *decision.reasons])}")
+    print(f"# {classification.category} -> {decision.action}: {'; '.join([*classification.reasons, *decision.reasons, *classification.evidence])}")
     outgoing = composer.outgoing(inbound, classification, decision)
     if not outgoing:
         print("# no reply would be sent")
@@ -225,8 +262,8 @@ def _preview(config: Config, args: argparse.Namespace) -> int:
 def _check(config: Config, args: argparse.Namespace) -> int:
     from .service import Service
 
+    composer = Composer(config)  # a templates file that cannot be read stops check here, as a broken configuration does
     print(f"ok   configuration {args.config}")
-    composer = Composer(config)
     problems = composer.validate()
     for problem in problems:
         print(f"FAIL template {problem}")
@@ -235,6 +272,7 @@ def _check(config: Config, args: argparse.Namespace) -> int:
     for warning in composer.warnings():
         print(f"warn template {warning}")
     passed = not problems
+    passed = _check_store(config) and passed
     with Service(config) as service:
         targets = [*((s.name, s) for s in service.sources), *((f"{c} transport", t) for c, t in service.delivery.transports.items())]
         if service.mail_drafts is not None:
@@ -246,6 +284,20 @@ def _check(config: Config, args: argparse.Namespace) -> int:
                 passed = False
                 print(f"FAIL {name}: {type(error).__name__}: {error}")
     return 0 if passed else 1
+
+
+def _check_store(config: Config) -> bool:
+    """Whether the store can be reached and used by this release; a store missing or behind only
+    warns, since serve and poll bring it up at start."""
+    from .storage import migrate
+
+    try:
+        problem = migrate.problem(config.storage.url)
+    except (StoreError, SQLAlchemyError) as error:
+        print(f"FAIL store: {getattr(error, 'orig', None) or error}")
+        return False
+    print(f"warn store: {problem}" if problem else f"ok   store at revision {migrate.head()}")
+    return True
 
 
 def _eval(config: Config, args: argparse.Namespace) -> int:
@@ -366,6 +418,37 @@ def _edit(body: str) -> str:
         return Path(file.name).read_text(encoding="utf-8")
     finally:
         os.unlink(file.name)
+
+
+def _migrate(config: Config, args: argparse.Namespace) -> int:
+    from .storage import migrate
+
+    before, after = migrate.upgrade(config.storage.url, config.storage.lock_timeout_seconds)
+    print(f"the store is at revision {after}" + (f" (was {before or 'unversioned or new'})" if before != after else ": nothing to do"))
+    return 0
+
+
+def _reseal(config: Config, args: argparse.Namespace) -> int:
+    from .storage.store import Store
+
+    if config.storage.encryption_key is None:
+        print("responder: storage.encryption_key is not set: there is no key to seal with", file=sys.stderr)
+        return 1
+    store = Store(config.storage.url, config.storage.lock_timeout_seconds, config.storage.encryption_key)
+    try:
+        changed = store.reseal()
+    finally:
+        store.engine.dispose()
+    print(f"{changed} row(s) sealed under the newest key; nothing is stored in the clear or under an older key")
+    return 0
+
+
+def _templates_export(config: None, args: argparse.Namespace) -> int:
+    from .replying import templates
+
+    # UTF-8 whatever the terminal's locale: the file this becomes is read as UTF-8.
+    sys.stdout.buffer.write(templates.export(templates.shipped()).encode("utf-8"))
+    return 0
 
 
 def _new_key(config: None, args: argparse.Namespace) -> int:

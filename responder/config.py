@@ -63,7 +63,7 @@ class Plan(_Model):
 class Insurance(_Model):
     plans: list[Plan] = []
     # Plans the practice is not in network with, recognised so the person gets the out-of-network
-    # answer rather than the generic one. Added to a built-in list (classify.OTHER_PLANS).
+    # answer rather than the generic one. Added to a built-in list (OTHER_PLANS, triage/facts/insurance.py).
     other_aliases: list[str] = []
     out_of_network: Literal["superbill", "none"] = "none"
     self_pay_rate: float | None = None
@@ -303,7 +303,7 @@ class Config(_Model):
     sms: Sms | None = None
     storage: Storage = Storage()
     logging: Logging = Logging()
-    templates: Path | None = None
+    templates: Path | None = None  # a YAML file of the practice's own templates, or a folder of .j2 files (replying/templates.py)
     server: Server = Server()
     replies: Replies = Replies()
     approval: Approval = Approval()

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from .redact import mask, scrub
-from .model import Channel
-from .storage.store import Due, Store, utcnow
 from .integrations.base import ConnectionLost, PermanentError, TransientError, Transport
+from .model import Channel
+from .redact import mask, scrub
+from .storage.store import Due, Store, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -69,6 +69,7 @@ class Kind(StrEnum):
     NOTICE = "notice"
     REMINDER = "reminder"
     FALLBACK = "fallback"
+    RENDER_FAILED = "render_failed"  # tells practice.notify that a template failed for this message
 
 
 class ReplyState(StrEnum):

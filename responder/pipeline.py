@@ -19,16 +19,16 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Connection
 
-from .triage.classify import classify
-from .replying.compose import Composer
 from .config import Config
 from .model import Action, Category, Channel, Classification, Decision, Inbound, Kind, Outgoing, Status
+from .redact import mask
+from .replying.compose import Composer
+from .replying.policy import decide
+from .storage.store import Recorded, Store, naive_utc, utcnow
+from .triage.classify import classify
 from .triage.facts.referrer import referral_source
 from .triage.guard import sms_keyword
 from .triage.parse import parse_email, parse_sms
-from .replying.policy import decide
-from .redact import mask
-from .storage.store import Recorded, Store, naive_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ def _status(decision: Decision, outgoing: list[Outgoing]) -> Status:
         return Status.HELD if decision.action == Action.APPROVE else Status.ANSWERED
     if Kind.ALERT in kinds:
         return Status.ALERTED
-    return Status.NOTIFIED if Kind.TASK in kinds else Status.SKIPPED
+    return Status.NOTIFIED if kinds & {Kind.TASK, Kind.RENDER_FAILED} else Status.SKIPPED
 
 
 def _row(source: str, inbound: Inbound, raw: bytes, arrived_at: datetime | None, classification: Classification | None,
@@ -235,6 +235,7 @@ def _row(source: str, inbound: Inbound, raw: bytes, arrived_at: datetime | None,
         "reply_to": facts.reply_to if facts else None, "subject": inbound.subject, "received_at": arrived_at, "raw": raw,
         "category": classification.category if classification else None,
         "action": decision.action if decision else None, "status": status, "reasons": reasons,
+        "evidence": list(classification.evidence) if classification else [],
         "facts": {"insurance": facts.insurance, "services": list(facts.services), "modality": facts.modality} if facts else {},
     }
 

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from .service import Service
 from .integrations.base import Source
 from .integrations.imap.source import ImapSource, backoff
+from .service import Service
 
 log = logging.getLogger(__name__)
 

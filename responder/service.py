@@ -8,22 +8,21 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from .approval import Approvals
-from .replying.compose import Composer
 from .config import Config
-from .metrics import Metrics
-from .model import Channel
 from .delivery import Delivery, Summary
-from .pipeline import Pipeline
-from .integrations.base import Source
+from .integrations.base import Source, Transport
+from .integrations.imap.drafts import ImapDrafts
 from .integrations.imap.source import ImapSource
 from .integrations.maildir.source import MaildirSource
-from .integrations.twilio.source import TwilioSource
-from .storage.store import Store, utcnow
-from .integrations.base import Transport
-from .integrations.imap.drafts import ImapDrafts
 from .integrations.maildir.transport import MaildirTransport
 from .integrations.smtp.transport import SmtpTransport
+from .integrations.twilio.source import TwilioSource
 from .integrations.twilio.transport import TwilioTransport
+from .metrics import Metrics
+from .model import Channel
+from .pipeline import Pipeline
+from .replying.compose import Composer
+from .storage.store import Store, utcnow
 
 log = logging.getLogger(__name__)
 

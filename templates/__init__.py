@@ -1,1 +1,2 @@
-"""The reply templates shipped with responder; a practice overrides them file by file (config key templates)."""
+"""The reply templates shipped with responder, one YAML file per language; a practice replaces any kind
+with its own (config key templates)."""

@@ -1,8 +1,8 @@
 
 import pytest
+from support import ROOT
 
 from responder.config import Config, load
-from support import ROOT
 
 pytest_plugins = ["servers.fixtures"]
 

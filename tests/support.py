@@ -7,9 +7,9 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
@@ -47,6 +47,15 @@ def inquiry(sender: str = "jordan.lee@example.org", subject: str = "Looking for 
         message[name.replace("_", "-")] = value
     message.set_content(body)
     return message.as_bytes()
+
+
+def migrated(config: Any) -> Any:
+    """The configuration, its store first brought up to this release, as serve and poll do at start
+    (a Service opens the store as it is)."""
+    from responder.storage import migrate
+
+    migrate.upgrade(config.storage.url)
+    return config
 
 
 def free_port() -> int:

@@ -9,17 +9,17 @@ import time
 from pathlib import Path
 
 import pytest
+from servers.smtp import SmtpSink
+from support import CORPUS, inquiry, migrated, responder, write_config
 
 from responder.config import load
-from responder.triage.parse import parse_sms
 from responder.service import Service
-from servers.smtp import SmtpSink
-from support import CORPUS, inquiry, responder, write_config
+from responder.triage.parse import parse_sms
 
 
 @pytest.fixture
 def service(tmp_path: Path, smtp: SmtpSink) -> Service:
-    return Service(load(write_config(tmp_path, email={"smtp": {"host": smtp.host, "port": smtp.port, "security": "none"}})))
+    return Service(migrated(load(write_config(tmp_path, email={"smtp": {"host": smtp.host, "port": smtp.port, "security": "none"}}))))
 
 
 def sent(service: Service, smtp: SmtpSink, count: int) -> list:  # type: ignore[type-arg]
@@ -95,8 +95,8 @@ def test_spanish_in_gives_spanish_out(service: Service, smtp: SmtpSink) -> None:
 def test_spanish_texts_and_crises_are_answered_in_spanish(service: Service) -> None:
     form = json.loads((CORPUS / "training" / "dev" / "014-spanish-ya-no-quiero-vivir.sms.json").read_text())
     inbound = parse_sms(form)
-    from responder.triage.classify import classify
     from responder.replying.policy import decide
+    from responder.triage.classify import classify
 
     classification = classify(inbound, service.config)
     assert classification.facts.language == "es" and classification.category == "crisis"

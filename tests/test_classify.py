@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from responder.triage.classify import classify
-from responder.config import Config
-from responder.triage.parse import parse_email, parse_sms
-from responder.replying.policy import decide
 from support import CORPUS, ROOT, inquiry
+
+from responder.config import Config
+from responder.replying.policy import decide
+from responder.triage.classify import classify
+from responder.triage.parse import parse_email, parse_sms
 
 DEV = CORPUS / "training" / "dev"
 LABELS = yaml.safe_load((DEV / "labels.yaml").read_text())
@@ -188,7 +188,7 @@ def test_the_model_reads_risk_that_no_rule_names(config: Config) -> None:
     """What the rules could not list: the model carries it, and says which words moved it."""
     result = text("i already gave my dog to my sister and wrote everyone a letter. tonight is the night", config=config)
     assert result.category == "crisis" and not any(reason.startswith("risk:") for reason in result.reasons)
-    assert any(reason.startswith("model: reads as crisis") for reason in result.reasons)
+    assert any(line.startswith("model: reads as crisis") for line in result.evidence)
 
 
 def test_public_counselling_questions_flag_the_clear_risks_and_not_most_others(config: Config) -> None:

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from support import CORPUS, ROOT, responder
 
 DEV = CORPUS / "training" / "dev"

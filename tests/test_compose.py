@@ -7,13 +7,13 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
-
-from responder.triage.classify import classify
-from responder.replying.compose import Composer
-from responder.config import Config, load
-from responder.triage.parse import parse_email
-from responder.replying.policy import decide
 from support import inquiry
+
+from responder.config import Config, load
+from responder.replying.compose import Composer
+from responder.replying.policy import decide
+from responder.triage.classify import classify
+from responder.triage.parse import parse_email
 
 
 def reply_to(raw: bytes, config: Config):  # type: ignore[no-untyped-def]

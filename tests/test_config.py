@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support import CONTRACT_ENV, CORPUS, ROOT, responder
 
 from responder.config import ConfigError, load
-from support import CONTRACT_ENV, CORPUS, ROOT, responder
 
 CONTRACT = CORPUS / "contract-config.yaml"  # a copy of ../shared/contract/config.yaml
 

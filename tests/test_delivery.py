@@ -8,19 +8,19 @@ import time
 from pathlib import Path
 
 import pytest
+from servers.fixtures import SMTP_PASSWORD, SMTP_USER
+from servers.smtp import SmtpSink
+from support import inquiry, migrated, write_config
 
 from responder.config import load
 from responder.delivery import RETRY_DELAYS, retry_delay
 from responder.service import Service
 from responder.storage.store import utcnow
-from servers.fixtures import SMTP_PASSWORD, SMTP_USER
-from servers.smtp import SmtpSink
-from support import inquiry, write_config
 
 
 def service_for(tmp_path: Path, smtp: SmtpSink, **smtp_settings: object) -> Service:
     settings = {"host": smtp.host, "port": smtp.port, "security": "none", **smtp_settings}
-    return Service(load(write_config(tmp_path, email={"smtp": settings})))
+    return Service(migrated(load(write_config(tmp_path, email={"smtp": settings}))))
 
 
 def test_a_message_seen_twice_is_answered_once(tmp_path: Path, smtp: SmtpSink) -> None:
@@ -102,7 +102,7 @@ def test_a_claim_abandoned_by_a_dead_worker_is_sent_again_with_the_same_message_
 
 def test_two_workers_never_send_the_same_reply(tmp_path: Path, smtp: SmtpSink) -> None:
     config_path = write_config(tmp_path, email={"smtp": {"host": smtp.host, "port": smtp.port, "security": "none"}})
-    first, second = Service(load(config_path)), Service(load(config_path))
+    first, second = Service(migrated(load(config_path))), Service(load(config_path))
     for n in range(30):
         first.pipeline.ingest_email("test", inquiry(sender=f"person{n}@example.org"))
     threads = [threading.Thread(target=s.delivery.run) for s in (first, second)]

@@ -10,14 +10,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import yaml
+from servers.smtp import SmtpSink
 from sqlalchemy import update
+from support import inquiry, migrated, responder, write_config
 
 from responder.config import load
 from responder.service import Service
 from responder.storage.schema import drafts as drafts_table
 from responder.storage.store import utcnow
-from servers.smtp import SmtpSink
-from support import inquiry, responder, write_config
 
 REFERRAL = dict(sender="Dr. Jane Roe <jane.roe@clinic.example.org>", subject="Referral: a patient with panic attacks",
                 body="Hello, I'm a physician at Riverside Clinic and I'd like to refer a patient of mine, age 34, for panic attacks. "
@@ -35,7 +35,7 @@ def approve_config(folder: Path, smtp: SmtpSink, **approval: object) -> Path:
 
 
 def test_a_draft_waits_and_the_clinician_is_told_where(tmp_path: Path, smtp: SmtpSink) -> None:
-    service = Service(load(approve_config(tmp_path, smtp)))
+    service = Service(migrated(load(approve_config(tmp_path, smtp))))
     assert service.pipeline.ingest_email("test", inquiry(**REFERRAL)).status == "held"
     service.delivery.run()
     received = smtp.wait_for(2)  # the notice, and the task to reach the referred client
@@ -50,7 +50,7 @@ def test_a_draft_waits_and_the_clinician_is_told_where(tmp_path: Path, smtp: Smt
 
 
 def test_approved_with_edits_the_reply_is_sent_once_as_edited(tmp_path: Path, smtp: SmtpSink) -> None:
-    service = Service(load(approve_config(tmp_path, smtp)))
+    service = Service(migrated(load(approve_config(tmp_path, smtp))))
     service.pipeline.ingest_email("test", inquiry(**REFERRAL))
     [draft] = service.approvals.waiting()
     assert service.approvals.approve(draft.id, "priya", "Dear Dr. Roe,\n\nThank you! I will call her today.\n\nPriya")
@@ -71,7 +71,7 @@ def test_approved_with_edits_the_reply_is_sent_once_as_edited(tmp_path: Path, sm
 
 
 def test_a_rejected_draft_is_never_sent(tmp_path: Path, smtp: SmtpSink) -> None:
-    service = Service(load(approve_config(tmp_path, smtp)))
+    service = Service(migrated(load(approve_config(tmp_path, smtp))))
     service.pipeline.ingest_email("test", inquiry(**REFERRAL))
     [draft] = service.approvals.waiting()
     assert service.approvals.reject(draft.id, "priya")
@@ -84,7 +84,7 @@ def test_a_rejected_draft_is_never_sent(tmp_path: Path, smtp: SmtpSink) -> None:
 
 
 def test_reminders_then_the_fallback_acknowledgement(tmp_path: Path, smtp: SmtpSink) -> None:
-    service = Service(load(approve_config(tmp_path, smtp, remind_after_minutes=30, fallback_after_minutes=120)))
+    service = Service(migrated(load(approve_config(tmp_path, smtp, remind_after_minutes=30, fallback_after_minutes=120))))
     service.pipeline.ingest_email("test", inquiry(**REFERRAL))
     assert service.approvals.remind_and_fall_back() == 0, "too early"
     with service.store.transaction() as conn:  # the draft has waited 45 minutes
@@ -105,7 +105,7 @@ def test_reminders_then_the_fallback_acknowledgement(tmp_path: Path, smtp: SmtpS
 
 def test_the_command_line_lists_shows_approves_and_rejects(tmp_path: Path, smtp: SmtpSink) -> None:
     config = approve_config(tmp_path, smtp)
-    service = Service(load(config))
+    service = Service(migrated(load(config)))
     service.pipeline.ingest_email("test", inquiry(**REFERRAL))
     service.pipeline.ingest_email("test", inquiry(sender="sam@example.net", body="Hi, I'd like to start therapy for grief."))
     service.close()

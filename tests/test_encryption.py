@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import yaml
-
 from support import ROOT, inquiry, responder
 
 SECRET_WORDS = b"my secret worry about the panic"

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from support import ROOT, inquiry, responder
 
 

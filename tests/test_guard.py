@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from responder.triage.classify import classify
-from responder.config import Config
-from responder.triage.parse import parse_email
 from support import CORPUS, inquiry
+
+from responder.config import Config
+from responder.triage.classify import classify
+from responder.triage.parse import parse_email
 
 AUTO = sorted(p for p in (CORPUS / "real" / "auto").glob("*.eml") if not p.name.startswith("negative_"))
 NEGATIVE = sorted((CORPUS / "real" / "auto").glob("negative_*.eml"))

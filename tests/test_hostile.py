@@ -14,16 +14,17 @@ from email.policy import default as default_policy
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import CORPUS, inquiry
 
-from responder.triage.classify import classify
-from responder.replying.compose import Composer
 from responder.config import Config
+from responder.pipeline import Pipeline
+from responder.replying.compose import Composer
+from responder.replying.policy import decide
+from responder.storage import migrate
+from responder.storage.store import Store
+from responder.triage.classify import classify
 from responder.triage.guard import automatic_signs
 from responder.triage.parse import parse_email
-from responder.pipeline import Pipeline
-from responder.replying.policy import decide
-from responder.storage.store import Store
-from support import CORPUS, inquiry
 
 REAL = sorted((CORPUS / "real").glob("*/*.eml"))
 SEEDS = [path.read_bytes() for path in REAL] + [inquiry(), (CORPUS / "training" / "dev" / "094-anxious-grad-student.eml").read_bytes()]
@@ -84,7 +85,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDep
 
 @pytest.fixture(scope="module")
 def pipeline(config: Config, tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
-    store = Store(f"sqlite:///{tmp_path_factory.mktemp('store') / 'responder.db'}")
+    url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'responder.db'}"
+    migrate.upgrade(url)
+    store = Store(url)
     return Pipeline(config, store, Composer(config))
 
 

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 from servers.dovecot import Dovecot
 from servers.smtp import SmtpSink
 from support import CORPUS, inquiry, responder, write_config

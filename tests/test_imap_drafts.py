@@ -13,11 +13,11 @@ from email.utils import make_msgid
 
 import pytest
 from imapclient import IMAPClient
+from servers.dovecot import Dovecot
+from servers.tls import TlsFiles
 
 from responder.config import Imap
 from responder.integrations.imap.drafts import ImapDrafts, _list_return_special_use
-from servers.dovecot import Dovecot
-from servers.tls import TlsFiles
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from servers.dovecot import Dovecot
 from servers.smtp import SmtpSink
 from support import inquiry, responder, write_config

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 import yaml
 from argon2 import PasswordHasher
-
 from servers.smtp import SmtpSink
 from support import CORPUS, eventually, start_responder, write_config
 from test_serve import health, stop

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-
-from responder.triage.classify import classify
-from responder.config import Config
-from responder.triage.parse import parse_email, parse_sms
 from support import CORPUS
+
+from responder.config import Config
+from responder.triage.classify import classify
+from responder.triage.parse import parse_email, parse_sms
 
 REAL = sorted((CORPUS / "real").glob("*/*.eml"))
 DEV = CORPUS / "training" / "dev"

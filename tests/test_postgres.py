@@ -7,19 +7,20 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from servers.smtp import SmtpSink
+from servers.twilio import TwilioStandIn
+from support import inquiry, migrated, write_config
+
 from responder.config import load
 from responder.service import Service
 from responder.storage.store import utcnow
-from servers.smtp import SmtpSink
-from servers.twilio import TwilioStandIn
-from support import inquiry, write_config
 
 
 def worker(tmp_path: Path, smtp: SmtpSink, url: str, **storage: object) -> Service:
     folder = tmp_path / f"w{len(list(tmp_path.iterdir()))}"
     folder.mkdir()
-    return Service(load(write_config(folder, email={"smtp": {"host": smtp.host, "port": smtp.port, "security": "none"}},
-                                     storage={"url": url, **storage}), environ={}))
+    return Service(migrated(load(write_config(folder, email={"smtp": {"host": smtp.host, "port": smtp.port, "security": "none"}},
+                                              storage={"url": url, **storage}), environ={})))
 
 
 def test_each_message_is_recorded_and_answered_once(tmp_path: Path, smtp: SmtpSink, postgres_url: str) -> None:
@@ -100,7 +101,7 @@ def test_workers_racing_to_settle_received_texts_answer_each_once(tmp_path: Path
         sms = {"twilio": {"account_sid": twilio_api.account_sid, "auth_token": twilio_api.auth_token,
                           "from_number": twilio_api.from_number, "api_base_url": twilio_api.base_url},
                "webhook_url": "https://responder.example.org/sms/inbound"}
-        return Service(load(write_config(folder, sms=sms, storage={"url": postgres_url}), environ={}))
+        return Service(migrated(load(write_config(folder, sms=sms, storage={"url": postgres_url}), environ={})))
 
     workers = [texting_worker(n) for n in range(4)]
     try:

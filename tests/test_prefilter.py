@@ -11,15 +11,14 @@ import sys
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import CORPUS
 
-from responder.triage import classify
-from responder.triage.facts import insurance, services
-from responder.triage import risk
 from responder.config import Config
+from responder.triage import classify, risk
+from responder.triage.facts import insurance, services
 from responder.triage.parse import parse_email, parse_sms
 from responder.triage.prefilter import fold, needles
 from responder.triage.rules import Rule
-from support import CORPUS
 
 RULES: tuple[Rule, ...] = (*risk._CRISIS, *classify._SCAM, *classify._SOLICITATION, *classify._REFERRAL,
                            *classify._EXISTING, *services._SERVICE_RULES)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from servers.dovecot import Dovecot
 from servers.smtp import SmtpSink
 from support import CORPUS, ROOT, eventually, free_port, inquiry, responder, start_responder, write_config

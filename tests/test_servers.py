@@ -10,7 +10,6 @@ from email.message import EmailMessage
 
 import pytest
 from imapclient import IMAPClient
-
 from servers.dovecot import Dovecot
 from servers.fixtures import SMTP_PASSWORD, SMTP_USER
 from servers.smtp import SmtpSink

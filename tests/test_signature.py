@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from starlette.datastructures import FormData
+from support import CORPUS
 from twilio.request_validator import RequestValidator
 
 from responder.integrations.twilio.signature import is_genuine
-from support import CORPUS
 
 VECTORS = json.loads((CORPUS / "real" / "twilio" / "twilio_signature_vectors.json").read_text())["vectors"]
 

@@ -14,17 +14,17 @@ from pathlib import Path
 
 import pytest
 import yaml
+from servers.smtp import SmtpSink
+from servers.twilio import TwilioStandIn
 from sqlalchemy import update
+from support import eventually, migrated, responder, start_responder, write_config
+from test_serve import health, stop
 from twilio.request_validator import RequestValidator
 
 from responder.config import load
 from responder.replying.segments import count
 from responder.service import Service
 from responder.storage.schema import messages
-from servers.smtp import SmtpSink
-from servers.twilio import TwilioStandIn
-from support import eventually, responder, start_responder, write_config
-from test_serve import health, stop
 
 WEBHOOK_URL = "https://responder.example.org/sms/inbound"
 CLINICIAN_PHONE = "+15550100099"
@@ -259,7 +259,7 @@ def test_a_send_that_timed_out_after_twilio_took_it_is_not_sent_twice(tmp_path: 
 
 
 def _service(tmp_path: Path, twilio: TwilioStandIn) -> Service:
-    return Service(load(sms_config(tmp_path, twilio), environ={"TWILIO_AUTH_TOKEN": twilio.auth_token}))
+    return Service(migrated(load(sms_config(tmp_path, twilio), environ={"TWILIO_AUTH_TOKEN": twilio.auth_token})))
 
 
 def test_the_webhook_only_records_a_text_and_settling_reads_it_later(tmp_path: Path, twilio_api: TwilioStandIn) -> None:

@@ -12,11 +12,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
+from servers.twilio import TwilioStandIn
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
-
-from servers.twilio import TwilioStandIn
 
 PATIENT = "+15550100001"
 

@@ -4,7 +4,8 @@ Templates run in a sandbox with StrictUndefined: a typo in a practice's template
 ``check`` rather than sending a reply with a hole in it. What a person wrote is passed as data and
 never becomes template source; the reply does not quote it back.
 
-Each template holds two blocks, ``subject`` and ``body``, so one file is one kind of message.
+Each kind of message has a ``subject`` and a ``body`` (a text, only a body): the shipped templates,
+with a practice's own in their place, as ``templates`` reads them.
 """
 
 from __future__ import annotations
@@ -13,38 +14,53 @@ import email
 import logging
 import re
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import cache
+from email.headerregistry import BaseHeader
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.headerregistry import BaseHeader
 from email.utils import formataddr, make_msgid
-from importlib.resources import files
+from functools import cache, partial
 from typing import Any
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, Template
+from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
-from . import segments
 from ..config import DAYS, Config
-from ..model import Classification, Decision, Facts, Inbound, Outgoing
-from .policy import unserved_services
+from ..model import Action, Category, Channel, Classification, Decision, Facts, Inbound, Kind, Outgoing, Task
 from ..redact import mask
+from . import segments, templates
+from .policy import unserved_services
+from .templates import ENGLISH, PARTS, Key, Name, Part
 
 log = logging.getLogger(__name__)
 
 DAY_NAMES = dict(zip(DAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True))
-# The reply each category gets, by template name; the folder is the channel (email/, sms/).
+# The reply each category gets.
 REPLY_TEMPLATES = {
-    "new_inquiry": "first_reply",
-    "professional_referral": "referral_thanks",
-    "existing_client": "acknowledgement",
-    "crisis": "crisis",
+    Category.NEW_INQUIRY: Name.FIRST_REPLY,
+    Category.PROFESSIONAL_REFERRAL: Name.REFERRAL_THANKS,
+    Category.EXISTING_CLIENT: Name.ACKNOWLEDGEMENT,
+    Category.CRISIS: Name.CRISIS,
 }
-TEMPLATES = {
-    "email": ("first_reply", "refer_out", "referral_thanks", "acknowledgement", "crisis", "crisis_alert", "draft_notice", "fallback",
-              "task_client_message", "task_referral"),
-    "sms": ("first_reply", "refer_out", "referral_thanks", "acknowledgement", "crisis", "crisis_alert", "help", "draft_notice", "fallback", "task"),
+# A task by email has a template of its own; by text, one says either.
+TASK_TEMPLATES = {Task.CLIENT_MESSAGE: Name.TASK_CLIENT_MESSAGE, Task.REFERRAL: Name.TASK_REFERRAL}
+# The sample message each template is tried on by ``check`` and shown with on the clinicians'
+# page: one of the category it answers.
+SAMPLE_CATEGORY = {
+    Name.FIRST_REPLY: Category.NEW_INQUIRY, Name.REFER_OUT: Category.NEW_INQUIRY, Name.HELP: Category.NEW_INQUIRY,
+    Name.DRAFT_NOTICE: Category.NEW_INQUIRY, Name.FALLBACK: Category.NEW_INQUIRY,
+    Name.REFERRAL_THANKS: Category.PROFESSIONAL_REFERRAL, Name.TASK_REFERRAL: Category.PROFESSIONAL_REFERRAL,
+    Name.ACKNOWLEDGEMENT: Category.EXISTING_CLIENT, Name.TASK_CLIENT_MESSAGE: Category.EXISTING_CLIENT, Name.TASK: Category.EXISTING_CLIENT,
+    Name.CRISIS: Category.CRISIS, Name.CRISIS_ALERT: Category.CRISIS,
+}
+SAMPLE_SENDER = {Channel.EMAIL: "person@example.org", Channel.SMS: "+15555550123"}
+SAMPLE_TEXT = {
+    Category.NEW_INQUIRY: "Hello, I am looking for a therapist for anxiety, and maybe medication. Do you take my insurance?",
+    Category.PROFESSIONAL_REFERRAL: "I am referring a patient of mine who is looking for individual therapy; she has agreed to be contacted.",
+    Category.EXISTING_CLIENT: "Hi, it's me again: could we move next Tuesday's session to the afternoon?",
+    Category.CRISIS: "I don't see the point of going on anymore.",
 }
 # How a reply names a service the practice does not offer.
 SERVICE_NAMES = {
@@ -59,14 +75,32 @@ _ES_DAYS = {"Monday": "Lunes", "Tuesday": "Martes", "Wednesday": "Miércoles", "
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
 
 
+class RenderError(Exception):
+    """A template that failed as it was rendered: where it is written, and why."""
+
+    def __init__(self, place: str, reason: str) -> None:
+        super().__init__(f"{place}: {reason}")
+        self.place = place
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One template rendered for its sample message, as its reader gets it (or why it could not be)."""
+
+    key: Key
+    category: Category
+    subject: str
+    body: str
+    error: str | None = None
+
+
 class Composer:
     def __init__(self, config: Config) -> None:
         self.config = config
-        loaders = [FileSystemLoader(str(files("responder.templates")))]
-        if config.templates is not None:
-            loaders.insert(0, FileSystemLoader(str(config.templates)))
+        # A practice's .j2 folder may include files of its own, as it always could.
+        folder = config.templates if config.templates is not None and config.templates.is_dir() else None
         self.env = SandboxedEnvironment(
-            loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
+            loader=FileSystemLoader(str(folder)) if folder else None, undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
             trim_blocks=True, lstrip_blocks=True,
         )
         self.env.filters["money"] = _money
@@ -74,90 +108,110 @@ class Composer:
         self.env.filters["phone"] = _phone
         self.env.filters["es_day"] = lambda day: _ES_DAYS.get(day, day)
         self.practice = _practice_view(config)
-        self._names = frozenset(self.env.list_templates(extensions=["j2"]))
+        self.templates = templates.compile_all(self.env, templates.load(config.templates))
 
     def outgoing(self, inbound: Inbound, classification: Classification, decision: Decision, first_text: bool = True) -> list[Outgoing]:
         """Every message a decision calls for: the clinicians' alerts first, then the reply.
-        ``first_text``: no text has gone to this number before (it then says how to opt out)."""
-        found: list[Outgoing] = []
-        if decision.alert:
-            found += self.crisis_alerts(inbound, classification, decision.action)
-        if decision.task:
-            found += self.tasks(inbound, classification, decision.task)
-        if decision.replies:
-            found.append(self.reply(inbound, classification, first_text, decision.template))
+        ``first_text``: no text has gone to this number before (it then says how to opt out).
+
+        A template that fails to render holds none of the others back: in place of what it
+        would have written, the clinicians are told what failed, so that a person answers. With
+        no route to tell them, the error is raised, and the message is recorded as one."""
+        failures: list[RenderError] = []
+
+        def attempt(make: Callable[[], list[Outgoing]]) -> list[Outgoing]:
+            try:
+                return make()
+            except RenderError as error:
+                failures.append(error)
+                return []
+
+        replies = attempt(lambda: [self.reply(inbound, classification, first_text, decision.template)]) if decision.replies else []
+        # An alert says what the person was sent: nothing, when their reply could not be written.
+        action = Action.OFF if failures else decision.action
+        alerts = attempt(partial(self.crisis_alerts, inbound, classification, action)) if decision.alert else []
+        tasks = attempt(partial(self.tasks, inbound, classification, decision.task)) if decision.task else []
+        found = alerts + tasks + replies
+        if failures:
+            log.error("message from %s: could not render %s", mask(inbound.sender), "; ".join(failure.place for failure in failures))
+            told = self._failed(inbound, classification, failures)
+            if not told:
+                raise failures[0]
+            found += told
         return found
 
     def reply(self, inbound: Inbound, classification: Classification, first_text: bool = True, template: str | None = None) -> Outgoing:
         """The reply to a person: an email threaded under theirs, or a text."""
-        return self._to_person("reply", template or REPLY_TEMPLATES[classification.category], inbound, classification, first_text)
+        name = Name(template) if template else REPLY_TEMPLATES[classification.category]
+        return self._to_person(Kind.REPLY, name, inbound, classification, first_text)
 
-    def tasks(self, inbound: Inbound, classification: Classification, task: str) -> list[Outgoing]:
+    def tasks(self, inbound: Inbound, classification: Classification, task: Task) -> list[Outgoing]:
         """Something for a clinician to do ("client_message": a current client wrote; "referral":
         reach the client a professional referred). By email with the message, by text without."""
         notify = self.config.practice.notify
         context = self._context(inbound, classification) | {"task": task, "message_text": inbound.fresh_text or inbound.text}
         found: list[Outgoing] = []
         if notify.email and self.config.sends_email:
-            subject, body = self._render(f"email/task_{task}.j2", context)
-            found.append(self._email("task", notify.email, subject, body, {}, auto_submitted="auto-generated"))
+            subject, body = self._render(Key(ENGLISH, Channel.EMAIL, TASK_TEMPLATES[task]), context)
+            found.append(self._email(Kind.TASK, notify.email, subject, body, {}, auto_submitted="auto-generated"))
         if notify.sms and self.config.sms is not None:
-            found.append(self._text("task", notify.sms, self._render("sms/task.j2", context)[1]))
+            found.append(self._text(Kind.TASK, notify.sms, self._render(Key(ENGLISH, Channel.SMS, Name.TASK), context)[1]))
         return found
 
     def fallback(self, inbound: Inbound, classification: Classification) -> Outgoing:
         """The neutral acknowledgement sent when no clinician approved a draft in time."""
-        return self._to_person("fallback", "fallback", inbound, classification, first_text=False)
+        return self._to_person(Kind.FALLBACK, Name.FALLBACK, inbound, classification, first_text=False)
 
     def draft_notices(self, draft_id: int, inbound: Inbound, classification: Classification, reminder: bool = False) -> list[Outgoing]:
         """Tell practice.notify that a reply waits for approval (or still does), with a link to it.
         A text says only that and where: no client message travels by SMS."""
         notify = self.config.practice.notify
-        kind = "reminder" if reminder else "notice"
+        kind = Kind.REMINDER if reminder else Kind.NOTICE
         context = self._context(inbound, classification) | {"link": f"{self.config.page_url}/drafts/{draft_id}", "reminder": reminder}
         notices: list[Outgoing] = []
         if notify.email and self.config.sends_email:
-            subject, body = self._render("email/draft_notice.j2", context)
+            subject, body = self._render(Key(ENGLISH, Channel.EMAIL, Name.DRAFT_NOTICE), context)
             notices.append(self._email(kind, notify.email, subject, body, {}, auto_submitted="auto-generated"))
         if notify.sms and self.config.sms is not None:
-            notices.append(self._text(kind, notify.sms, self._render("sms/draft_notice.j2", context)[1]))
+            notices.append(self._text(kind, notify.sms, self._render(Key(ENGLISH, Channel.SMS, Name.DRAFT_NOTICE), context)[1]))
         return notices
 
-    def rebody(self, raw: bytes, channel: str, body: str) -> bytes:
+    def rebody(self, raw: bytes, channel: Channel, body: str) -> bytes:
         """The same message with a clinician's edited body: headers and Message-ID unchanged."""
-        if channel == "sms":
-            return " ".join(body.split()).encode("utf-8")
+        if channel == Channel.SMS:
+            return _paragraph(body).encode("utf-8")
         message = email.message_from_bytes(raw, policy=SMTP)
         message.set_content(body.replace("\r\n", "\n").strip() + "\n")
         return message.as_bytes()
 
-    def _to_person(self, kind: str, name: str, inbound: Inbound, classification: Classification, first_text: bool) -> Outgoing:
+    def _to_person(self, kind: Kind, name: Name, inbound: Inbound, classification: Classification, first_text: bool) -> Outgoing:
         to = classification.facts.reply_to
         if to is None:
             raise ValueError("no address to reply to")
         context = self._context(inbound, classification) | {"first_text": first_text}
-        if inbound.channel == "sms":
-            return self._text(kind, to, self._render(self._localized("sms", name, classification.facts.language), context)[1])
-        subject, body = self._render(self._localized("email", name, classification.facts.language), context)
+        key = self._localized(inbound.channel, name, classification.facts.language)
+        if inbound.channel == Channel.SMS:
+            return self._text(kind, to, self._render(key, context)[1])
+        subject, body = self._render(key, context)
         headers = {"In-Reply-To": inbound.message_id, "References": " ".join((*inbound.references, inbound.message_id or ""))}
         return self._email(kind, to, subject, body, headers, auto_submitted="auto-replied")
 
     def help_reply(self, inbound: Inbound, first_text: bool) -> Outgoing:
         """The answer to a bare HELP by text."""
         context = {"practice": self.practice, "first_text": first_text}
-        return self._text("help", inbound.sender, self._render("sms/help.j2", context)[1])
+        return self._text(Kind.HELP, inbound.sender, self._render(Key(ENGLISH, Channel.SMS, Name.HELP), context)[1])
 
-    def crisis_alerts(self, inbound: Inbound, classification: Classification, action: str) -> list[Outgoing]:
+    def crisis_alerts(self, inbound: Inbound, classification: Classification, action: Action) -> list[Outgoing]:
         """What tells the clinicians, at once and on every configured route, that someone wrote in
         crisis. A route whose channel is not configured is skipped with a warning."""
         notify = self.config.practice.notify
         context = self._context(inbound, classification) | {"action": action, "message_text": inbound.fresh_text or inbound.text}
         alerts: list[Outgoing] = []
         if notify.email and self.config.sends_email:
-            subject, body = self._render("email/crisis_alert.j2", context)
-            alerts.append(self._email("alert", notify.email, subject, body, {}, auto_submitted="auto-generated"))
+            subject, body = self._render(Key(ENGLISH, Channel.EMAIL, Name.CRISIS_ALERT), context)
+            alerts.append(self._email(Kind.ALERT, notify.email, subject, body, {}, auto_submitted="auto-generated"))
         if notify.sms and self.config.sms is not None:
-            alerts.append(self._text("alert", notify.sms, self._render("sms/crisis_alert.j2", context)[1]))
+            alerts.append(self._text(Kind.ALERT, notify.sms, self._render(Key(ENGLISH, Channel.SMS, Name.CRISIS_ALERT), context)[1]))
         if not alerts:
             log.warning("crisis message from %s: no configured route to alert a clinician (practice.notify)", mask(inbound.sender))
         return alerts
@@ -170,28 +224,52 @@ class Composer:
         """Texts that would cost more than MAX_SMS_SEGMENTS segments, for ``check``."""
         return [problem.removeprefix("warning: ") for problem in self._render_samples() if problem.startswith("warning: ")]
 
+    def showcase(self) -> list[Shown]:
+        """Every template in use, rendered for a sample message of the category it answers, as
+        its reader gets it: for the clinicians' page."""
+        shown: list[Shown] = []
+        for key in self._keys():
+            category = SAMPLE_CATEGORY[key.name]
+            try:
+                subject, body = self._render(key, self._sample(key, "unknown"))
+            except RenderError as error:
+                shown.append(Shown(key, category, "", "", str(error)))
+                continue
+            shown.append(Shown(key, category, subject, _paragraph(body) if key.channel == Channel.SMS else body))
+        return shown
+
+    def _keys(self) -> list[Key]:
+        return [key for key in templates.KEYS if key in self.templates]
+
     def _render_samples(self) -> list[str]:
-        """Every shipped template and every translation found, rendered with sample facts for each
-        insurance case; a line per problem ("warning: " for texts too long)."""
+        """Every template in use rendered for its sample message, for each insurance case; a
+        line per problem ("warning: " for texts too long)."""
+        plans = self.config.practice.insurance.plans
         found = []
-        paths = [f"{channel}/{name}.j2" for channel, names in TEMPLATES.items() for name in names]
-        paths += [path for path in sorted(self._names) if path.count("/") == 2]  # es/email/..., es/sms/...
-        for path in paths:
-            channel = "sms" if "sms/" in path else "email"
-            for insurance in ("aetna", "other", "self_pay", "unknown"):
-                sample = Classification("new_inquiry", Facts(insurance, ("individual", "medication"), "telehealth", "person@example.org"), ())
-                inbound = Inbound(channel=channel, key="<sample@example.org>", sender="person@example.org", subject="Looking for a therapist")
-                context = self._context(inbound, sample) | {"action": "crisis", "message_text": "sample", "first_text": True,
-                                                            "link": f"{self.config.page_url}/drafts/1", "reminder": False, "task": "referral"}
+        for key in self._keys():
+            origin = self.templates[key].written.origin
+            for insurance in (plans[0].id if plans else "unknown", "other", "self_pay", "unknown"):
                 try:
-                    body = self._render(path, context)[1]
-                except Exception as error:  # noqa: BLE001 - every template problem is reported, not raised
-                    found.append(f"{path}: {error}")
+                    body = self._render(key, self._sample(key, insurance))[1]
+                except RenderError as error:
+                    found.append(str(error))
                     break
-                if channel == "sms" and (n := segments.count(body.strip())) > MAX_SMS_SEGMENTS:
-                    found.append(f"warning: {path} renders to {n} SMS segments (insurance {insurance}); keep texts to {MAX_SMS_SEGMENTS}")
+                if key.channel == Channel.SMS and (n := segments.count(body.strip())) > MAX_SMS_SEGMENTS:
+                    found.append(f"warning: {origin} renders to {n} SMS segments (insurance {insurance}); keep texts to {MAX_SMS_SEGMENTS}")
                     break
         return found
+
+    def _sample(self, key: Key, insurance: str) -> dict[str, Any]:
+        """What a template sees for a sample message of the category it answers."""
+        category = SAMPLE_CATEGORY[key.name]
+        sender = SAMPLE_SENDER[key.channel]
+        classification = Classification(category, Facts(insurance, ("individual", "medication"), "telehealth", sender, key.language), ())
+        inbound = Inbound(channel=key.channel, key="<sample@example.org>", sender=sender, subject="Looking for a therapist")
+        return self._context(inbound, classification) | {
+            "action": Action.CRISIS if category == Category.CRISIS else Action.AUTO, "message_text": SAMPLE_TEXT[category],
+            "task": Task.REFERRAL if category == Category.PROFESSIONAL_REFERRAL else Task.CLIENT_MESSAGE,
+            "first_text": True, "link": f"{self.config.page_url}/drafts/1", "reminder": False,
+        }
 
     def _context(self, inbound: Inbound, classification: Classification) -> dict[str, Any]:
         facts = classification.facts
@@ -206,7 +284,7 @@ class Composer:
             "partners": partners,
             "practice": self.practice,
             "category": classification.category,
-            "reasons": list(classification.reasons),
+            "reasons": [*classification.reasons, *classification.evidence],  # evidence last: it quotes the person
             "insurance": _insurance_view(facts.insurance, self.config),
             "services": list(facts.services),
             "modality": facts.modality,
@@ -218,32 +296,56 @@ class Composer:
             "language": facts.language,
         }
 
-    def _localized(self, channel: str, name: str, language: str) -> str:
-        """The template in the person's language where there is one (templates/es/...), else English."""
-        if language != "en":
-            localized = f"{language}/{channel}/{name}.j2"
-            if localized in self._names:
-                return localized
-        return f"{channel}/{name}.j2"
+    def _localized(self, channel: Channel, name: Name, language: str) -> Key:
+        """The template in the person's language where there is one (es.email...), else English."""
+        key = Key(language, channel, name)
+        return key if key in self.templates else Key(ENGLISH, channel, name)
 
-    def _render(self, name: str, context: dict[str, Any]) -> tuple[str, str]:
-        """The subject and body blocks of a template (a text's template needs only a body)."""
-        template: Template = self.env.get_template(name)
-        blocks = template.blocks
-        needed = ("body",) if "sms/" in name else ("subject", "body")
-        for block in needed:
-            if block not in blocks:
-                raise ValueError(f"{name}: the template needs a {{% block {block} %}}")
-        ctx = template.new_context(context)
-        subject = _safe("".join(blocks["subject"](ctx))) if "subject" in blocks else ""
-        body = "".join(blocks["body"](ctx)).strip() + "\n"
-        return subject, body
+    def _render(self, key: Key, context: dict[str, Any]) -> tuple[str, str]:
+        """The subject and body of a message (a text has only a body)."""
+        kind = self.templates[key]
+        rendered: dict[Part, str] = {}
+        for part in PARTS[key.channel]:
+            place = kind.written.places[part]
+            if part not in kind.templates:
+                raise RenderError(place, "required, but missing")
+            try:
+                rendered[part] = kind.templates[part].render(context)
+            except Exception as error:  # noqa: BLE001 - whatever a template raises, the caller learns where and why
+                raise RenderError(place, str(error) or type(error).__name__) from error
+        return _safe(rendered.get(Part.SUBJECT, "")), rendered[Part.BODY].strip() + "\n"
 
-    def _text(self, kind: str, to: str, body: str) -> Outgoing:
-        text = " ".join(body.split())  # one paragraph, however the template is laid out
-        return Outgoing(kind=kind, channel="sms", to=to, message_id=f"sms-{uuid.uuid4().hex}", subject="", body=text, raw=text.encode("utf-8"))
+    def _failed(self, inbound: Inbound, classification: Classification, failures: list[RenderError]) -> list[Outgoing]:
+        """What tells the clinicians, on every route of practice.notify, that messages for this
+        one could not be written and why: in words of its own, which no template can break."""
+        notify = self.config.practice.notify
+        category = classification.category.replace("_", " ")
+        medium = "text" if inbound.channel == Channel.SMS else "email"
+        address = classification.facts.reply_to or inbound.sender
+        urgent = "URGENT: " if classification.category == Category.CRISIS else ""
+        found: list[Outgoing] = []
+        if notify.email and self.config.sends_email:
+            lines = [f"responder could not write all it should have for this {medium} ({category}): what failed was not sent. "
+                     "Please answer them yourself, and have the template fixed (responder check names the problem).", "",
+                     *(f"What failed: {failure}" for failure in failures), "",
+                     f"From: {_safe(inbound.sender_name) + ' ' if inbound.sender_name else ''}<{inbound.sender}>",
+                     f"Reply to: {classification.facts.reply_to or '(no address)'}"]
+            if inbound.subject:
+                lines.append(f"Subject: {_safe(inbound.subject)}")
+            lines += ["", "Their message:", inbound.fresh_text or inbound.text]
+            subject = _safe(f"{urgent}A {category} {medium} from {address} could not be answered: please answer it yourself")
+            found.append(self._email(Kind.RENDER_FAILED, notify.email, subject, "\n".join(lines).strip() + "\n", {}, auto_submitted="auto-generated"))
+        if notify.sms and self.config.sms is not None:
+            details = " Details are in your email." if found else ""
+            found.append(self._text(Kind.RENDER_FAILED, notify.sms, f"{urgent}{self.config.practice.name}: a {category} {medium} from {address} "
+                                                           f"could not be answered; please answer it yourself.{details}"))
+        return found
 
-    def _email(self, kind: str, to: str, subject: str, body: str, thread: dict[str, str | None], auto_submitted: str) -> Outgoing:
+    def _text(self, kind: Kind, to: str, body: str) -> Outgoing:
+        text = _paragraph(body)
+        return Outgoing(kind=kind, channel=Channel.SMS, to=to, message_id=f"sms-{uuid.uuid4().hex}", subject="", body=text, raw=text.encode("utf-8"))
+
+    def _email(self, kind: Kind, to: str, subject: str, body: str, thread: dict[str, str | None], auto_submitted: str) -> Outgoing:
         practice = self.config.practice
         message = EmailMessage(policy=SMTP)
         message["From"] = _header("From", formataddr((practice.name, practice.email)))
@@ -259,7 +361,12 @@ class Composer:
         # Ask Exchange and friends not to send their own auto-replies back to an auto-reply.
         message["X-Auto-Response-Suppress"] = _header("X-Auto-Response-Suppress", "All")
         message.set_content(body)
-        return Outgoing(kind=kind, channel="email", to=to, message_id=message_id, subject=subject, body=body, raw=message.as_bytes())
+        return Outgoing(kind=kind, channel=Channel.EMAIL, to=to, message_id=message_id, subject=subject, body=body, raw=message.as_bytes())
+
+
+def _paragraph(body: str) -> str:
+    """A text is one paragraph, however its template is laid out."""
+    return " ".join(body.split())
 
 
 @cache

@@ -27,7 +27,9 @@ messages = Table(
     Column("category", String(40)),
     Column("action", String(20)),
     Column("status", String(20), nullable=False),  # answered, held, skipped, unreadable, too_large, ...
-    Column("reasons", JSON, nullable=False, default=list),
+    Column("reasons", JSON, nullable=False, default=list),  # why, in words that quote nothing the person wrote
+    # The learned model's reading, which quotes the person's words: purged with them (migration 0002).
+    Column("evidence", JSON, nullable=False, default=list, server_default="[]"),
     Column("facts", JSON, nullable=False, default=dict),
     UniqueConstraint("source", "key", name="uq_messages_source_key"),
 )

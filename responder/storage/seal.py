@@ -5,7 +5,8 @@ The message as received, its subject, and the text of every reply are sealed wit
 and opened as they are read. The key lives in the environment (``${RESPONDER_STORAGE_KEY}``),
 never in the database, so a copied database file or backup reads as noise. Several keys may be
 given, comma-separated: the first seals, all open, so a key can be rotated without a migration.
-Rows written before a key was set stay readable as they are.
+Rows written before a key was set stay readable as they are, and so do rows sealed under an older
+key, until `responder reseal` seals them all under the newest (``reseal`` below, Store.reseal).
 
 The key belongs to the engine (its dialect), not to the process: two stores with two keys in one
 process never mix them up.
@@ -34,7 +35,7 @@ def new_key() -> str:
 def check_keys(value: str) -> str:
     """The configured key list, or ValueError saying what is wrong with it."""
     try:
-        _keys(value)
+        _Keys(value)
     except (ValueError, TypeError):
         raise ValueError("expected one or more Fernet keys, comma-separated (make one with `responder new-key`)") from None
     return value
@@ -42,23 +43,47 @@ def check_keys(value: str) -> str:
 
 def attach(engine: Engine, keys: str | None) -> None:
     """Seal what this engine writes with ``keys`` (or leave it plain when None)."""
-    engine.dialect.responder_seal = _keys(keys) if keys else None  # type: ignore[attr-defined]
+    engine.dialect.responder_seal = _Keys(keys) if keys else None  # type: ignore[attr-defined]
 
 
-def _keys(value: str) -> MultiFernet:
-    """Comma-separated Fernet keys: the first seals, all open."""
-    return MultiFernet([Fernet(key.strip()) for key in value.split(",") if key.strip()])
+def reseal(dialect: Dialect, stored: bytes) -> bytes | None:
+    """What a sealed column's value, as the database holds it, becomes under the newest key; None
+    when it is sealed under that key already. Plaintext (a row from before a key was set) is
+    sealed; a token sealed under an older key is sealed again under the newest (rotation)."""
+    keys = _seal_of(dialect)
+    if keys is None:
+        raise SealError("storage.encryption_key is not set: there is no key to seal with")
+    if not stored.startswith(_TOKEN):
+        return keys.all.encrypt(stored)
+    try:
+        keys.newest.extract_timestamp(stored)  # checks the token's signature: is it the newest key's?
+        return None
+    except InvalidToken:
+        pass
+    try:
+        return keys.all.rotate(stored)
+    except InvalidToken:
+        raise SealError("a stored message cannot be opened with storage.encryption_key: not a key it was sealed with") from None
 
 
-def _seal_of(dialect: Dialect) -> MultiFernet | None:
+class _Keys:
+    """Comma-separated Fernet keys: the first (the newest) seals, all open."""
+
+    def __init__(self, value: str) -> None:
+        fernets = [Fernet(key.strip()) for key in value.split(",") if key.strip()]
+        self.all = MultiFernet(fernets)  # ValueError when there are none
+        self.newest = fernets[0]
+
+
+def _seal_of(dialect: Dialect) -> _Keys | None:
     return getattr(dialect, "responder_seal", None)
 
 
-def _open(seal: MultiFernet | None, token: bytes) -> bytes:
+def _open(seal: _Keys | None, token: bytes) -> bytes:
     if seal is None:
         raise SealError("a stored message is encrypted, but storage.encryption_key is not set")
     try:
-        return seal.decrypt(token)
+        return seal.all.decrypt(token)
     except InvalidToken:
         raise SealError("a stored message cannot be opened with storage.encryption_key: not the key it was sealed with") from None
 
@@ -69,7 +94,7 @@ class SealedBytes(TypeDecorator[bytes]):
 
     def process_bind_param(self, value: bytes | None, dialect: Dialect) -> bytes | None:
         seal = _seal_of(dialect)
-        return value if value is None or seal is None else seal.encrypt(value)
+        return value if value is None or seal is None else seal.all.encrypt(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> bytes | None:
         if value is None:
@@ -84,7 +109,7 @@ class SealedText(TypeDecorator[str]):
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         seal = _seal_of(dialect)
-        return value if value is None or seal is None else seal.encrypt(value.encode("utf-8")).decode("ascii")
+        return value if value is None or seal is None else seal.all.encrypt(value.encode("utf-8")).decode("ascii")
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
         if value is None or not value.startswith(_TOKEN.decode()):

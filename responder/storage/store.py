@@ -23,14 +23,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, create_engine, event, func, insert, select, update
+from sqlalchemy import Column, Table, bindparam, create_engine, event, func, insert, select, type_coerce, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.schema import CreateIndex
 from sqlalchemy.exc import IntegrityError
 
+from ..model import Channel, DraftEvent, DraftState, Kind, MailCopy, ReplyState, Status
 from . import seal
 from .fairlock import FairLock
 from .schema import cursors, draft_events, drafts, messages, metadata, optouts, outbox, referrals
@@ -40,17 +39,22 @@ from .schema import cursors, draft_events, drafts, messages, metadata, optouts, 
 _INSERT_MESSAGE = insert(messages)
 _INSERT_OUTGOING = insert(outbox)
 _SEEN = select(messages.c.id).where(messages.c.source == bindparam("source"), messages.c.key == bindparam("key"))
+# A reply that never left (refused by the server, rejected, withdrawn) is no reason not to answer.
+_NOT_SENT = (ReplyState.FAILED, ReplyState.REJECTED, ReplyState.WITHDRAWN)
+# A reply that is done: its text may be purged.
+_DONE = (ReplyState.SENT, *_NOT_SENT)
 _REPLIED_SINCE = select(outbox.c.id).where(
-    outbox.c.kind == "reply", func.lower(outbox.c.to_addr) == bindparam("to_addr"), outbox.c.created_at >= bindparam("since"),
-    outbox.c.state.not_in(("failed", "rejected", "withdrawn")),
+    outbox.c.kind == Kind.REPLY, func.lower(outbox.c.to_addr) == bindparam("to_addr"), outbox.c.created_at >= bindparam("since"),
+    outbox.c.state.not_in(_NOT_SENT),
 ).limit(1)
 _OPTED_OUT = select(optouts.c.number).where(optouts.c.number == bindparam("number"))
 # The columns a settled text is given come from the parameters.
-_SETTLE = update(messages).where(messages.c.id == bindparam("row"), messages.c.status == "received")
-_MARK_SENT = (update(outbox).where(outbox.c.id == bindparam("row"), outbox.c.state == "sending")
-              .values(state="sent", sent_at=bindparam("at"), claimed_until=None, last_error=None))
-_APPROVED_DRAFT = select(drafts.c.id).where(drafts.c.outbox_id == bindparam("row"), drafts.c.state == "approved")
-_TEXTED = select(outbox.c.id).where(outbox.c.channel == "sms", outbox.c.to_addr == bindparam("number"), outbox.c.state != "failed").limit(1)
+_SETTLE = update(messages).where(messages.c.id == bindparam("row"), messages.c.status == Status.RECEIVED)
+_MARK_SENT = (update(outbox).where(outbox.c.id == bindparam("row"), outbox.c.state == ReplyState.SENDING)
+              .values(state=ReplyState.SENT, sent_at=bindparam("at"), claimed_until=None, last_error=None))
+_APPROVED_DRAFT = select(drafts.c.id).where(drafts.c.outbox_id == bindparam("row"), drafts.c.state == DraftState.APPROVED)
+_TEXTED = (select(outbox.c.id).where(outbox.c.channel == Channel.SMS, outbox.c.to_addr == bindparam("number"), outbox.c.state != ReplyState.FAILED)
+           .limit(1))
 
 
 def utcnow() -> datetime:
@@ -62,6 +66,11 @@ def naive_utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is None:
         return moment
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+class StoreError(Exception):
+    """The store cannot be used as it is (missing, behind, or migrated by a newer release); the
+    message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -110,14 +119,12 @@ class Cursor:
 
 
 class Store:
+    """The store at ``url``, as its schema is: opening it never changes the schema (migrate.py does)."""
+
     def __init__(self, url: str, lock_timeout: float = 30, encryption_keys: str | None = None) -> None:
-        self.engine = _engine(url, lock_timeout)
+        self.engine = make_engine(url, lock_timeout)
         self._writer: AbstractContextManager[None] = FairLock() if self.engine.dialect.name == "sqlite" else nullcontext()
         seal.attach(self.engine, encryption_keys)
-        metadata.create_all(self.engine)
-        with self.transaction() as conn:  # indexes added after a store was first created
-            for index in (*messages.indexes, *outbox.indexes):
-                conn.execute(CreateIndex(index, if_not_exists=True))
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -145,7 +152,7 @@ class Store:
     def received(self, limit: int = 50) -> list[Received]:
         """Texts recorded as received and not yet settled, oldest first."""
         query = (select(messages.c.id, messages.c.source, messages.c.key, messages.c.raw, messages.c.received_at)
-                 .where(messages.c.status == "received").order_by(messages.c.id).limit(limit))
+                 .where(messages.c.status == Status.RECEIVED).order_by(messages.c.id).limit(limit))
         with self.engine.connect() as conn:
             return [Received(*row) for row in conn.execute(query)]
 
@@ -165,12 +172,12 @@ class Store:
             conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(to_addr.lower()))))
         return self._exists(_REPLIED_SINCE, {"to_addr": to_addr.lower(), "since": since}, conn)
 
-    def add_outgoing(self, conn: Connection, message_id: int, kind: str, channel: str, to_addr: str,
+    def add_outgoing(self, conn: Connection, message_id: int, kind: Kind, channel: Channel, to_addr: str,
                      msgid: str, subject: str, body: str, raw: bytes, held: bool = False) -> int:
         now = utcnow()
         return conn.execute(_INSERT_OUTGOING, {
             "message_id": message_id, "kind": kind, "channel": channel, "to_addr": to_addr, "msgid": msgid, "subject": subject,
-            "body": body, "raw": raw, "state": "held" if held else "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
+            "body": body, "raw": raw, "state": ReplyState.HELD if held else ReplyState.PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now,
         }).inserted_primary_key[0]
 
     def message(self, message_id: int) -> dict[str, Any] | None:
@@ -185,21 +192,20 @@ class Store:
 
     def purge_before(self, cutoff: datetime) -> int:
         """Remove the words of messages recorded before ``cutoff``: the message as received, its
-        subject and the model's quoted evidence, and the text of replies that are done (sent,
-        failed, rejected). What remains is the audit: who wrote when, by which route, how it was
-        read, what was done. A text not yet settled, a reply still owed or a draft still waiting
-        is kept whole until it is done. Returns how many messages were purged."""
-        done = ("sent", "failed", "rejected", "withdrawn")
+        subject and the model's evidence (which quotes them), and the text of replies that are
+        done (sent, failed, rejected, withdrawn). What remains is the audit: who wrote when, by
+        which route, how it was read and why, what was done. A text not yet settled, a reply still
+        owed or a draft still waiting is kept whole until it is done. Returns how many messages
+        were purged."""
         with self.transaction() as conn:
-            open_rows = select(outbox.c.message_id).where(outbox.c.state.not_in(done))
-            rows = conn.execute(select(messages.c.id, messages.c.reasons).where(
-                messages.c.recorded_at < cutoff, messages.c.raw.is_not(None), messages.c.status != "received",
-                messages.c.id.not_in(open_rows))).all()
-            for message_id, reasons in rows:
-                kept = [reason for reason in reasons or [] if not reason.startswith("model:")]
-                conn.execute(update(messages).where(messages.c.id == message_id).values(raw=None, subject="", reasons=kept))
+            open_rows = select(outbox.c.message_id).where(outbox.c.state.not_in(_DONE))
+            purged = conn.execute(select(messages.c.id).where(
+                messages.c.recorded_at < cutoff, messages.c.raw.is_not(None), messages.c.status != Status.RECEIVED,
+                messages.c.id.not_in(open_rows))).scalars().all()
+            for message_id in purged:
+                conn.execute(update(messages).where(messages.c.id == message_id).values(raw=None, subject="", evidence=[]))
                 conn.execute(update(outbox).where(outbox.c.message_id == message_id).values(subject="", body="", raw=b""))
-        return len(rows)
+        return len(purged)
 
     def tallies(self) -> Tallies:
         """Counts for /metrics, read from the rows themselves so that they agree across restarts
@@ -209,18 +215,54 @@ class Store:
             received = conn.execute(select(messages.c.channel, category, func.count()).group_by(messages.c.channel, category)).all()
             replies = (select(messages.c.channel, category, outbox.c.state, func.count())
                        .join(outbox, outbox.c.message_id == messages.c.id)
-                       .where(outbox.c.kind == "reply", outbox.c.state.in_(("sent", "failed")))
+                       .where(outbox.c.kind == Kind.REPLY, outbox.c.state.in_((ReplyState.SENT, ReplyState.FAILED)))
                        .group_by(messages.c.channel, category, outbox.c.state))
             drafted = (select(messages.c.channel, category, func.count()).join(drafts, drafts.c.message_id == messages.c.id)
                        .group_by(messages.c.channel, category))
-            skipped = (select(messages.c.channel, category, func.count()).where(messages.c.status.in_(("skipped", "unreadable", "too_large")))
+            skipped = (select(messages.c.channel, category, func.count())
+                       .where(messages.c.status.in_((Status.SKIPPED, Status.UNREADABLE, Status.TOO_LARGE)))
                        .group_by(messages.c.channel, category))
-            depth = conn.execute(select(outbox.c.state, func.count()).where(outbox.c.state.in_(("held", "pending", "sending")))
+            depth = conn.execute(select(outbox.c.state, func.count())
+                                 .where(outbox.c.state.in_((ReplyState.HELD, ReplyState.PENDING, ReplyState.SENDING)))
                                  .group_by(outbox.c.state)).all()
-            outcomes = [(channel, cat, "replied" if state == "sent" else "failed", n) for channel, cat, state, n in conn.execute(replies).all()]
+            outcomes = [(channel, cat, "replied" if state == ReplyState.SENT else "failed", n) for channel, cat, state, n in conn.execute(replies).all()]
             outcomes += [(channel, cat, "drafted", n) for channel, cat, n in conn.execute(drafted).all()]
             outcomes += [(channel, cat, "skipped", n) for channel, cat, n in conn.execute(skipped).all()]
         return Tallies(received=[tuple(row) for row in received], outcomes=outcomes, outbox_depth=dict(depth))  # type: ignore[arg-type]
+
+    def reseal(self, batch: int = 200) -> int:
+        """Seal what is stored in the clear under the newest key, and seal again under it what an
+        older key sealed (rotation), in every sealed column (schema.py's SealedText and
+        SealedBytes). Batch by batch, each one transaction with its rows locked, so it may run
+        beside serve, be stopped, and run again: a value under the newest key is left as it is.
+        Returns how many rows it changed."""
+        changed = 0
+        for table, columns in _sealed_columns():
+            last = 0
+            while rows := self._reseal_batch(table, columns, last, batch):
+                changed += sum(rows.values())
+                last = max(rows)
+        return changed
+
+    def _reseal_batch(self, table: Table, columns: list[Column[Any]], after: int, limit: int) -> dict[int, bool]:
+        """The next rows of ``table`` after id ``after``, each resealed where it needs it: id -> changed."""
+        # Read and written as the database holds them, past the sealing types.
+        stored = [type_coerce(column, column.type.impl_instance).label(column.name) for column in columns]  # type: ignore[attr-defined]
+        done: dict[int, bool] = {}
+        with self.transaction() as conn:
+            for row in conn.execute(select(table.c.id, *stored).where(table.c.id > after).order_by(table.c.id)
+                                    .limit(limit).with_for_update()).mappings():
+                values = {}
+                for column in columns:
+                    value = row[column.name]
+                    new = None if value is None else seal.reseal(self.engine.dialect, value.encode() if isinstance(value, str) else bytes(value))
+                    if new is not None:
+                        values[column.name] = type_coerce(new.decode("ascii") if isinstance(value, str) else new,
+                                                          column.type.impl_instance)  # type: ignore[attr-defined]
+                if values:
+                    conn.execute(update(table).where(table.c.id == row["id"]).values(values))
+                done[row["id"]] = bool(values)
+        return done
 
     # -- delivery ------------------------------------------------------------------------------
 
@@ -231,17 +273,17 @@ class Store:
         now = utcnow()
         claimed: list[Due] = []
         with self.transaction() as conn:
-            due = (outbox.c.state == "pending") & (outbox.c.next_attempt_at <= now)
-            abandoned = (outbox.c.state == "sending") & ((outbox.c.claimed_until < now) | outbox.c.claimed_by.in_(_dead_claimers(conn)))
+            due = (outbox.c.state == ReplyState.PENDING) & (outbox.c.next_attempt_at <= now)
+            abandoned = (outbox.c.state == ReplyState.SENDING) & ((outbox.c.claimed_until < now) | outbox.c.claimed_by.in_(_dead_claimers(conn)))
             rows = conn.execute(
                 select(outbox.c.id, outbox.c.kind, outbox.c.channel, outbox.c.to_addr, outbox.c.msgid, outbox.c.raw,
                        outbox.c.attempts, outbox.c.created_at)
                 .where(due | abandoned, outbox.c.channel.in_(channels))
-                .order_by(outbox.c.kind == "reply", outbox.c.id)  # alerts first
+                .order_by(outbox.c.kind == Kind.REPLY, outbox.c.id)  # alerts first
                 .limit(limit)
             ).all()
             claim = (update(outbox).where(outbox.c.id == bindparam("row"), due | abandoned)
-                     .values(state="sending", claimed_until=now + lease, claimed_by=WORKER, attempts=outbox.c.attempts + 1))
+                     .values(state=ReplyState.SENDING, claimed_until=now + lease, claimed_by=WORKER, attempts=outbox.c.attempts + 1))
             for row in rows:
                 won = conn.execute(claim, {"row": row.id}).rowcount
                 if won:
@@ -253,17 +295,17 @@ class Store:
             done = conn.execute(_MARK_SENT, {"row": outbox_id, "at": utcnow()}).rowcount
             draft = conn.execute(_APPROVED_DRAFT, {"row": outbox_id}).scalar()
             if done and draft is not None:
-                self._draft_state(conn, draft, "approved", "sent", "responder", "sent", "")
+                self._draft_state(conn, draft, DraftState.APPROVED, DraftState.SENT, "responder", DraftEvent.SENT, "")
 
     def mark_failed(self, outbox_id: int, error: str) -> None:
-        self._finish(outbox_id, state="failed", claimed_until=None, last_error=error[:1000])
+        self._finish(outbox_id, state=ReplyState.FAILED, claimed_until=None, last_error=error[:1000])
 
     def retry_later(self, outbox_id: int, error: str, at: datetime) -> None:
-        self._finish(outbox_id, state="pending", next_attempt_at=at, claimed_until=None, last_error=error[:1000])
+        self._finish(outbox_id, state=ReplyState.PENDING, next_attempt_at=at, claimed_until=None, last_error=error[:1000])
 
     def _finish(self, outbox_id: int, **values: Any) -> None:
         with self.transaction() as conn:
-            conn.execute(update(outbox).where(outbox.c.id == outbox_id, outbox.c.state == "sending").values(**values))
+            conn.execute(update(outbox).where(outbox.c.id == outbox_id, outbox.c.state == ReplyState.SENDING).values(**values))
 
     # -- referral sources ------------------------------------------------------------------------
 
@@ -292,13 +334,13 @@ class Store:
     def add_draft(self, conn: Connection, message_id: int, outbox_id: int, mail_copy: bool) -> int:
         now = utcnow()
         draft_id = conn.execute(insert(drafts).values(
-            message_id=message_id, outbox_id=outbox_id, state="waiting", created_at=now, updated_at=now,
-            mail_copy="wanted" if mail_copy else None,
+            message_id=message_id, outbox_id=outbox_id, state=DraftState.WAITING, created_at=now, updated_at=now,
+            mail_copy=MailCopy.WANTED if mail_copy else None,
         )).inserted_primary_key[0]
-        conn.execute(insert(draft_events).values(draft_id=draft_id, at=now, actor="responder", action="created", detail=""))
+        conn.execute(insert(draft_events).values(draft_id=draft_id, at=now, actor="responder", action=DraftEvent.CREATED, detail=""))
         return draft_id
 
-    def drafts(self, states: Sequence[str] = ("waiting",), limit: int = 200) -> list[dict[str, Any]]:
+    def drafts(self, states: Sequence[DraftState] = (DraftState.WAITING,), limit: int = 200) -> list[dict[str, Any]]:
         """Drafts with their message and reply, newest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(self._draft_query().where(drafts.c.state.in_(states)).order_by(drafts.c.id.desc()).limit(limit))
@@ -313,21 +355,22 @@ class Store:
         """Release a waiting draft to the outbox, edited if a new body (and its raw form) is given.
         False when it is not waiting (already decided, or taken over from a mail program)."""
         with self.transaction() as conn:
-            if not self._draft_state(conn, draft_id, "waiting", "approved", actor, "edited" if body is not None else "approved", ""):
+            event = DraftEvent.EDITED if body is not None else DraftEvent.APPROVED
+            if not self._draft_state(conn, draft_id, DraftState.WAITING, DraftState.APPROVED, actor, event, ""):
                 return False
             outbox_id = conn.execute(select(drafts.c.outbox_id).where(drafts.c.id == draft_id)).scalar_one()
-            values: dict[str, Any] = {"state": "pending", "next_attempt_at": utcnow()}
+            values: dict[str, Any] = {"state": ReplyState.PENDING, "next_attempt_at": utcnow()}
             if body is not None and raw is not None:
                 values |= {"body": body, "raw": raw}
-            conn.execute(update(outbox).where(outbox.c.id == outbox_id, outbox.c.state == "held").values(**values))
+            conn.execute(update(outbox).where(outbox.c.id == outbox_id, outbox.c.state == ReplyState.HELD).values(**values))
             return True
 
     def reject_draft(self, draft_id: int, actor: str) -> bool:
-        return self._close_draft(draft_id, "rejected", actor, "rejected", "rejected", "")
+        return self._close_draft(draft_id, DraftState.REJECTED, actor, DraftEvent.REJECTED, ReplyState.REJECTED, "")
 
     def take_over_draft(self, draft_id: int, detail: str) -> bool:
         """The clinician sent or discarded the draft in their own mail program: never send it here."""
-        return self._close_draft(draft_id, "taken_over", "mail program", "taken_over", "withdrawn", detail)
+        return self._close_draft(draft_id, DraftState.TAKEN_OVER, "mail program", DraftEvent.TAKEN_OVER, ReplyState.WITHDRAWN, detail)
 
     def draft_events(self, limit: int = 200) -> list[dict[str, Any]]:
         query = (select(draft_events, messages.c.category, messages.c.channel, outbox.c.to_addr)
@@ -338,11 +381,11 @@ class Store:
 
     def drafts_waiting_since(self, before: datetime, column: str) -> list[dict[str, Any]]:
         """Waiting drafts created before ``before`` whose ``column`` (reminded_at, fallback_at) is unset."""
-        query = self._draft_query().where(drafts.c.state == "waiting", drafts.c.created_at < before, drafts.c[column].is_(None))
+        query = self._draft_query().where(drafts.c.state == DraftState.WAITING, drafts.c.created_at < before, drafts.c[column].is_(None))
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
-    def mark_draft(self, conn: Connection, draft_id: int, column: str, action: str) -> bool:
+    def mark_draft(self, conn: Connection, draft_id: int, column: str, action: DraftEvent) -> bool:
         """Set ``column`` once (reminded_at, fallback_at); False if another worker did it first."""
         now = utcnow()
         done = conn.execute(update(drafts).where(drafts.c.id == draft_id, drafts.c[column].is_(None)).values({column: now})).rowcount
@@ -350,23 +393,23 @@ class Store:
             conn.execute(insert(draft_events).values(draft_id=draft_id, at=now, actor="responder", action=action, detail=""))
         return bool(done)
 
-    def set_mail_copy(self, draft_id: int, value: str) -> None:
+    def set_mail_copy(self, draft_id: int, value: MailCopy) -> None:
         with self.transaction() as conn:
             conn.execute(update(drafts).where(drafts.c.id == draft_id).values(mail_copy=value))
 
-    def drafts_with_mail_copy(self, values: Sequence[str]) -> list[dict[str, Any]]:
+    def drafts_with_mail_copy(self, values: Sequence[MailCopy]) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(self._draft_query().where(drafts.c.mail_copy.in_(values))).mappings()]
 
-    def _close_draft(self, draft_id: int, state: str, actor: str, action: str, outbox_state: str, detail: str) -> bool:
+    def _close_draft(self, draft_id: int, state: DraftState, actor: str, action: DraftEvent, outbox_state: ReplyState, detail: str) -> bool:
         with self.transaction() as conn:
-            if not self._draft_state(conn, draft_id, "waiting", state, actor, action, detail):
+            if not self._draft_state(conn, draft_id, DraftState.WAITING, state, actor, action, detail):
                 return False
             outbox_id = conn.execute(select(drafts.c.outbox_id).where(drafts.c.id == draft_id)).scalar_one()
-            conn.execute(update(outbox).where(outbox.c.id == outbox_id, outbox.c.state == "held").values(state=outbox_state))
+            conn.execute(update(outbox).where(outbox.c.id == outbox_id, outbox.c.state == ReplyState.HELD).values(state=outbox_state))
             return True
 
-    def _draft_state(self, conn: Connection, draft_id: int, old: str, new: str, actor: str, action: str, detail: str) -> bool:
+    def _draft_state(self, conn: Connection, draft_id: int, old: DraftState, new: DraftState, actor: str, action: DraftEvent, detail: str) -> bool:
         now = utcnow()
         done = conn.execute(update(drafts).where(drafts.c.id == draft_id, drafts.c.state == old).values(state=new, updated_at=now)).rowcount
         if done:
@@ -376,7 +419,7 @@ class Store:
     @staticmethod
     def _draft_query() -> Any:
         return (select(drafts, messages.c.category, messages.c.channel, messages.c.sender, messages.c.subject.label("message_subject"),
-                       messages.c.raw.label("message_raw"), messages.c.reasons, messages.c.facts, messages.c.received_at,
+                       messages.c.raw.label("message_raw"), messages.c.reasons, messages.c.evidence, messages.c.facts, messages.c.received_at,
                        outbox.c.to_addr, outbox.c.subject, outbox.c.body, outbox.c.raw, outbox.c.msgid, outbox.c.state.label("outbox_state"))
                 .join(messages, messages.c.id == drafts.c.message_id).join(outbox, outbox.c.id == drafts.c.outbox_id))
 
@@ -429,11 +472,18 @@ class Store:
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _sealed_columns() -> list[tuple[Table, list[Column[Any]]]]:
+    """Each table with sealed columns, and those columns (the types in schema.py say which)."""
+    found = [(table, [column for column in table.columns if isinstance(column.type, (seal.SealedText, seal.SealedBytes))])
+             for table in metadata.sorted_tables]
+    return [(table, columns) for table, columns in found if columns]
+
+
 def _dead_claimers(conn: Connection) -> list[str]:
     """Workers on this machine that hold claims but whose process is gone (killed mid-send)."""
     host = socket.gethostname()
     dead = []
-    for claimer in conn.execute(select(outbox.c.claimed_by).where(outbox.c.state == "sending").distinct()).scalars():
+    for claimer in conn.execute(select(outbox.c.claimed_by).where(outbox.c.state == ReplyState.SENDING).distinct()).scalars():
         name, _, pid = (claimer or "").rpartition(":")
         if name == host and pid.isdigit() and not _alive(int(pid)):
             dead.append(claimer)
@@ -450,9 +500,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _engine(url: str, lock_timeout: float) -> Engine:
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+def make_engine(url: str, lock_timeout: float) -> Engine:
+    """An engine for the store at ``url``: the store's own, and the one migrate.py upgrades with."""
     # hide_parameters: an error's text must never carry a message body into a log.
     if not url.startswith("sqlite"):
         return create_engine(url, pool_pre_ping=True, hide_parameters=True)

@@ -2,7 +2,7 @@
 confusion matrix, crisis recall and precision, and the accuracy of every fact.
 
 The folder is laid out like the development set: ``labels.yaml`` beside ``.eml`` and
-``.sms.json`` files (see tests/corpus/dev/README.md). File names are never shown to the classifier.
+``.sms.json`` files (see tests/corpus/training/dev/README.md). File names are never shown to the classifier.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from .classify import classify
 from ..config import Config
+from .classify import classify
 from .parse import parse_file
 
 CATEGORIES = ("new_inquiry", "professional_referral", "existing_client", "crisis", "automated", "solicitation")

@@ -15,12 +15,24 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from ..model import Inbound
+from ..model import Channel, Inbound
+from .rules import RuleKind, rule
 
-_SYSTEM_LOCALPART = re.compile(r"^(mailer-daemon|postmaster|owner-.+|.+-request|.+-owner|bounces?([+-].*)?|.*-bounces?([+-].*)?|mail-?daemon)$", re.I)
-_NO_REPLY = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|donotreply|noreply[-_.+].*|.*[-_.+]no[-_.]?reply)$", re.I)
-_AUTO_SUBJECT = re.compile(
-    r"""^\s*(
+# Addresses nobody reads: bounces, list software, postmasters (matched against the local part).
+_SYSTEM_LOCALPART = rule("system_address", RuleKind.AUTOMATIC, "a system address", r"""
+    ^(
+        mailer-daemon | postmaster
+      | owner-.+ | .+-request | .+-owner                 # mailing-list software
+      | bounces?([+-].*)? | .*-bounces?([+-].*)?         # bounce handlers, VERP included
+      | mail-?daemon
+    )$
+""")
+_NO_REPLY = rule("no_reply_address", RuleKind.AUTOMATIC, "a no-reply address", r"""
+    ^(no[-_.]?reply | do[-_.]?not[-_.]?reply | donotreply | noreply[-_.+].* | .*[-_.+]no[-_.]?reply)$
+""")
+# The subjects (and first lines of a text) of auto-replies, bounces, receipts and invitations.
+_AUTO_SUBJECT = rule("automatic_notice", RuleKind.AUTOMATIC, "reads as an automatic reply", r"""
+    ^\s*(
         auto(matic)?[\s_-]*(reply|response|answer)\b | autoreply | auto:\s
       | out\s+of\s+(the\s+)?office | ooo\b | on\s+vacation | away\s+from\s+(the\s+)?office
       | undeliverable | undelivered\s+mail | (mail\s+)?delivery\s+(status\s+notification|failure|failed|has\s+failed|notification|delayed)
@@ -29,23 +41,31 @@ _AUTO_SUBJECT = re.compile(
       | read(\s+receipt)?: | read\s+receipt | (return\s+receipt|disposition\s+notification)
       | respuesta\s+autom[aá]tica | fuera\s+de\s+la\s+oficina
       | (updated\s+)?invitation: | accepted: | declined: | tentative(ly\s+accepted)?: | cancel+ed\s+(event|invitation):
-    )""",
-    re.I | re.X,
-)
+    )
+""")
 _REPORT_TYPES = ("multipart/report", "message/delivery-status", "message/disposition-notification", "message/feedback-report")
 
 
-_MACHINE_TEXT = re.compile(
-    r"\b(?:verification|security|login|log-in|sign-in|sign in|access|confirmation) code\b|\breply (?-i:[A-Z]) to (?:confirm|cancel|reschedule)\b|\breminder from [A-Z]|\bone-time (?:code|passcode|password)\b|\byour code is\b"
-    r"|\b(?:thanks|thank you) for (?:texting|messaging|contacting) (?-i:[A-Z])|\bdoes not accept (?:incoming )?(?:text|sms)|\bour (?:shop|office|store|team) is (?:currently )?closed\b|\bmissed call from\b|\bnew voice ?mail\b"
-    r"|\bthis is an automated (?:message|reply|response|text)\b|\bdo not reply to this (?:message|text|email)\b",
-    re.I,
-)
+# Machines that write plain text: one-time codes, reminders, closed-shop and voicemail notices.
+_MACHINE_TEXT = rule("machine_text", RuleKind.AUTOMATIC, "a one-time code", r"""
+    \b(?:verification|security|login|log-in|sign-in|sign\ in|access|confirmation)\ code\b
+  | \breply\ (?-i:[A-Z])\ to\ (?:confirm|cancel|reschedule)\b      # "Reply C to confirm"
+  | \breminder\ from\ [A-Z]
+  | \bone-time\ (?:code|passcode|password)\b
+  | \byour\ code\ is\b
+  | \b(?:thanks|thank\ you)\ for\ (?:texting|messaging|contacting)\ (?-i:[A-Z])
+  | \bdoes\ not\ accept\ (?:incoming\ )?(?:text|sms)
+  | \bour\ (?:shop|office|store|team)\ is\ (?:currently\ )?closed\b
+  | \bmissed\ call\ from\b
+  | \bnew\ voice\ ?mail\b
+  | \bthis\ is\ an\ automated\ (?:message|reply|response|text)\b
+  | \bdo\ not\ reply\ to\ this\ (?:message|text|email)\b
+""")
 
 
 def automatic_signs(message: Inbound) -> list[str]:
     """Why this message is automatic, one reason a line; empty for a person's message."""
-    if message.channel == "sms":
+    if message.channel == Channel.SMS:
         return _automatic_text_signs(message.text)
     headers = message.headers
     signs: list[str] = []
@@ -69,13 +89,13 @@ def automatic_signs(message: Inbound) -> list[str]:
     if re.fullmatch(r"\s*<\s*>\s*", headers.get("return-path", "x")):
         signs.append("null Return-Path: a delivery notice")
     for name, address in (("From", message.sender), ("Sender", _bare(headers.get("sender", "")))):
-        if address and _SYSTEM_LOCALPART.match(address.partition("@")[0]):
+        if address and _SYSTEM_LOCALPART.pattern.match(address.partition("@")[0]):
             signs.append(f"{name} is a system address ({address.partition('@')[0]}@...)")
     if not message.sender and not message.reply_to:
         signs.append("no sender address")
     if message.content_type in _REPORT_TYPES:
         signs.append(f"{message.content_type}: a machine report")
-    if _AUTO_SUBJECT.match(message.subject):
+    if _AUTO_SUBJECT.pattern.match(message.subject):
         signs.append("subject reads as an automatic notice")
     if "text/calendar" in message.part_types:
         signs.append("a calendar invitation or reply")
@@ -85,10 +105,10 @@ def automatic_signs(message: Inbound) -> list[str]:
 def _automatic_text_signs(text: str) -> list[str]:
     """Machines that write plain text: auto-replies and one-time codes."""
     signs = []
-    if _AUTO_SUBJECT.match(text):
-        signs.append("reads as an automatic reply")
-    if _MACHINE_TEXT.search(text):
-        signs.append("a one-time code")
+    if _AUTO_SUBJECT.pattern.match(text):
+        signs.append(_AUTO_SUBJECT.reason)
+    if _MACHINE_TEXT.pattern.search(text):
+        signs.append(_MACHINE_TEXT.reason)
     return signs
 
 
@@ -106,7 +126,7 @@ def hard_automatic_signs(message: Inbound) -> list[str]:
 def is_no_reply(address: str) -> bool:
     """An address that says nobody reads it."""
     local = address.partition("@")[0]
-    return bool(_NO_REPLY.match(local) or _SYSTEM_LOCALPART.match(local))
+    return bool(_NO_REPLY.pattern.match(local) or _SYSTEM_LOCALPART.pattern.match(local))
 
 
 def _title(name: str) -> str:

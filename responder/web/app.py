@@ -12,20 +12,20 @@ import secrets
 from collections.abc import Callable
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
+from ..integrations.twilio.signature import is_genuine
+from ..integrations.twilio.source import source_name
 from ..metrics import CONTENT_TYPE as METRICS_TYPE
 from ..model import Status
 from ..service import Service
-from ..integrations.twilio.signature import is_genuine
 from . import pages
-from ..integrations.twilio.source import source_name
 
 log = logging.getLogger(__name__)
 

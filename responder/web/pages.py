@@ -1,4 +1,4 @@
-"""The clinicians' pages: drafts waiting, one draft, history; sign-in and sign-out.
+"""The clinicians' pages: drafts waiting, one draft, history, the templates; sign-in and sign-out.
 
 Plain server-rendered HTML that works without JavaScript. Every page and action needs a
 signed-in clinician: a page without a session redirects to sign-in, an action without a session
@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ..model import Category, Channel
+from ..replying.templates import ENGLISH, FOR_CLINICIANS, Name
 from ..service import Service
 from . import auth
 
@@ -31,6 +33,24 @@ _HEADERS = {
 }
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+# On the templates page: when each kind is sent, and the sample message it is shown for.
+_WHEN = {
+    Name.FIRST_REPLY: "The first reply to someone asking about therapy",
+    Name.REFER_OUT: "To someone who asks only for what the practice does not offer",
+    Name.REFERRAL_THANKS: "A thank-you to a professional who referred someone",
+    Name.ACKNOWLEDGEMENT: "To a current client: received, and a person will answer",
+    Name.CRISIS: "At once, to someone whose message shows risk",
+    Name.CRISIS_ALERT: "At once, when a message shows risk",
+    Name.HELP: "The answer to a text saying HELP",
+    Name.DRAFT_NOTICE: "When a reply waits for approval (and as a reminder)",
+    Name.FALLBACK: "To the person, when no one approved the drafted reply in time",
+    Name.TASK: "When a current client writes or a professional refers someone",
+    Name.TASK_CLIENT_MESSAGE: "When a current client writes",
+    Name.TASK_REFERRAL: "When a professional refers someone: reach the client",
+}
+_LANGUAGES = {ENGLISH: "English", "es": "Spanish"}
+_CHANNELS = {Channel.EMAIL: "Email", Channel.SMS: "Text message"}
 
 
 def routes(service: Service, wake: Callable[[], None]) -> list[Route]:
@@ -93,6 +113,13 @@ def routes(service: Service, wake: Callable[[], None]) -> list[Route]:
     async def history(request: Request) -> Response:
         return page(request, "history.html", events=await run_in_threadpool(approvals.history))
 
+    async def templates(request: Request) -> Response:
+        """Every template in use, rendered for a sample message: read-only, the YAML file stays
+        the one place a template is changed."""
+        shown = await run_in_threadpool(service.composer.showcase)
+        return page(request, "templates.html", shown=shown, source=service.config.templates, when=_WHEN, languages=_LANGUAGES,
+                    channels=_CHANNELS, for_clinicians=FOR_CLINICIANS, never=(Category.AUTOMATED, Category.SOLICITATION))
+
     async def approve(request: Request, user: str) -> Response:
         body = request.state.form.get("body")
         done = await run_in_threadpool(approvals.approve, int(request.path_params["id"]), user, body if isinstance(body, str) else None)
@@ -111,6 +138,7 @@ def routes(service: Service, wake: Callable[[], None]) -> list[Route]:
         Route("/", clinician_page(waiting), methods=["GET"]),
         Route("/drafts/{id:int}", clinician_page(one), methods=["GET"]),
         Route("/history", clinician_page(history), methods=["GET"]),
+        Route("/templates", clinician_page(templates), methods=["GET"]),
         Route("/drafts/{id:int}/approve", clinician_action(approve), methods=["POST"]),
         Route("/drafts/{id:int}/reject", clinician_action(reject), methods=["POST"]),
     ]

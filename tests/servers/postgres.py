@@ -73,6 +73,10 @@ class Postgres:
             conn.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
+    def binary(self, name: str) -> str:
+        """One of this PostgreSQL's programs (pg_dump, psql), for tests that dump or restore a database."""
+        return _binary(name)
+
     def stop(self) -> None:
         if self._process is not None:
             self._process.terminate()

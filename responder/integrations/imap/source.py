@@ -26,10 +26,10 @@ from imapclient.exceptions import IMAPClientError
 
 from ...config import Imap
 from ...model import Status
-from .session import connect, logout
-from ...triage.parse import header_block
 from ...pipeline import Pipeline
 from ...storage.store import Store
+from ...triage.parse import header_block
+from .session import connect, logout
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ...triage.parse import header_block
 from ...model import Status
 from ...pipeline import Pipeline
 from ...storage.store import Store
+from ...triage.parse import header_block
 
 log = logging.getLogger(__name__)
 

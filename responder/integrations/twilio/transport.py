@@ -15,8 +15,8 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from ...config import Twilio
 from ...redact import mask
-from .client import rest_client
 from ..base import PermanentError, TransientError
+from .client import rest_client
 
 UNSUBSCRIBED = 21610
 

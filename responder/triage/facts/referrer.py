@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 from ...model import Inbound
+from ..rules import RuleKind, rule
 
-_ORGANIZATION = re.compile(
-    r"\b(?:clinic|school|church|center|centre|hospital|pediatrics|program|practice|university|college|health|medical|counseling|"
-    r"psychiatry|associates|group|llc|inc|pc|pllc|law|partners|department|services|eap|district|ministries|parish)\b",
-    re.I,
-)
+# A signature line that names an organisation.
+_ORGANIZATION = rule("organization", RuleKind.REFERRER, "names an organisation", r"""
+    \b(?:clinic|school|church|center|centre|hospital|pediatrics|program|practice|university|college|health|medical|counseling
+       |psychiatry|associates|group|llc|inc|pc|pllc|law|partners|department|services|eap|district|ministries|parish)\b
+""")
 
 
 def referral_source(message: Inbound) -> tuple[str, str]:
@@ -19,7 +18,7 @@ def referral_source(message: Inbound) -> tuple[str, str]:
     name = message.sender_name or message.sender
     lines = [line.strip() for line in (message.fresh_text or message.text).splitlines() if line.strip()]
     for line in reversed(lines[-8:]):
-        if len(line) <= 80 and _ORGANIZATION.search(line) and "@" not in line:
+        if len(line) <= 80 and _ORGANIZATION.pattern.search(line) and "@" not in line:
             return name, line
     return name, message.sender.partition("@")[2] if "@" in message.sender else ""
 

@@ -6,92 +6,171 @@ from __future__ import annotations
 import re
 
 from ...config import SERVICES
-from ..rules import SENTENCE, Rule, candidates, rule
+from ...model import Category
+from ..rules import SENTENCE, Rule, RuleKind, candidates, rule
 
-_SERVICE_RULES = tuple(rule(pattern, service) for service, pattern in (
-    ("couples", r"\bcouples?\b(?! of)|\b(?:me|myself) (?:and|n|&) my (?:wife|husband|partner|spouse|boyfriend|girlfriend|fianc[eé]e?)\b|\bmy (?:wife|husband|partner|spouse) and me\b|\bmarriage (?:counsel\w*|therap\w*|help|issues|problems)\b|\bmarital\b|\bpremarital\b"
-                r"|\b(?:my|our) (?:husband|wife|partner|spouse|fianc[eé]e?|boyfriend|girlfriend) and i (?:need|want|would like) (?:help|counseling|therapy|to work on|someone)"
-                r"|\b(?:my|our) (?:husband|wife|partner|spouse|fianc[eé]e?|boyfriend|girlfriend) and i (?:have been |keep |are always |can'?t stop )?(?:fighting|arguing|struggling|drifting)"
-                r"|\brelationship (?:counsel|therap)\w*|\bterapia de pareja\b|\bpareja\b|\bfor (?:the two of us|both of us)\b"),
-    ("family", r"\bfamily (?:therapy|counsel\w*|sessions?)\b|\bwhole family\b|\bterapia familiar\b|\bsee us (?:all )?together\b"),
-    ("group", r"\bgroup (?:therapy|counsel\w*|sessions?|program|work)\b|\b(?:therapy|support|grief|process|skills|dbt) groups?\b(?! (?:practice|number))"
-              r"|\b(?:join|joining|into) (?:a |the |your |one of your )?(?:\w+ )?groups?\b|\bgroups? (?:for|you (?:run|offer|have))\b|\bgrupo\b"),
-    ("emdr", r"\bemdr\b"),
-    ("medication", r"\bmed(?:ication)?s? (?:management|manager|refills?|eval\w*)\b|\b(?:someone|somebody|anyone|provider|prescriber|psychiatrist|nurse practitioner) (?:who|that) (?:can )?prescribes?\b"
-                   r"|\bprescri(?:be|bes|bing|ption)s? (?:for|me|my|her|him|medication|meds)\b|\b(?:need|want|looking for|find|see) (?:a |an )?(?:psychiatrist|prescriber)\b"
-                   r"|\b(?:start|get|try|restart|refill|need) (?:on )?(?:\w+ )?(?:medication|meds|adderall|zoloft|lexapro|prozac|wellbutrin|ritalin|vyvanse|xanax|adhd meds)\b|\bmedicamentos?\b"),
-    ("assessment", r"\btesting\b|\b(?:psychological|psych|neuropsychological|psychoeducational|diagnostic) (?:eval\w*|assessment|test)\w*|\b(?:adhd|autism|asd|learning disabilit\w*|dyslexia) (?:eval\w*|assessment|test\w*|screening|diagnosis)\b|\bneuropsych\w*|\bget (?:evaluated|tested|assessed|diagnosed) for\b"),
-    ("court", r"\bcourt\b|\bcustody\b|\bforensic\b|\bguardian ad litem\b|\blegal (?:case|proceedings|matter)\b|\b(?:the|a) judge\b|\bjudge (?:ordered|said|required|wants)\b|\bprobation\b|\bdiversion\b|\bparenting (?:plan )?evaluation\b"),
-))
-_INDIVIDUAL = re.compile(r"\bindividual(?:ly)? (?:therapy|counsel\w*|sessions?|work|appointments?)\b|\bone[- ]on[- ]one\b|\b1[:-]1\b|\bon my own\b|\bby myself\b", re.I)
+# One rule per service in the contract's words (its id), read in sentences that do not put it in
+# the past ("we tried couples counseling"). To add a way of asking for a service, add a line to its
+# rule; child, teen and individual are read apart below, from ages and needs.
+_SERVICE_RULES = (
+    rule("couples", RuleKind.SERVICE, "asks for couples therapy", r"""
+        \bcouples?\b(?!\ of)                                  # not "a couple of weeks"
+      | \b(?:me|myself)\ (?:and|n|&)\ my\ (?:wife|husband|partner|spouse|boyfriend|girlfriend|fianc[eé]e?)\b
+      | \bmy\ (?:wife|husband|partner|spouse)\ and\ me\b
+      | \bmarriage\ (?:counsel\w*|therap\w*|help|issues|problems)\b | \bmarital\b | \bpremarital\b
+      | \b(?:my|our)\ (?:husband|wife|partner|spouse|fianc[eé]e?|boyfriend|girlfriend)\ and\ i
+            \ (?:need|want|would\ like)\ (?:help|counseling|therapy|to\ work\ on|someone)
+      | \b(?:my|our)\ (?:husband|wife|partner|spouse|fianc[eé]e?|boyfriend|girlfriend)\ and\ i
+            \ (?:have\ been\ |keep\ |are\ always\ |can'?t\ stop\ )?(?:fighting|arguing|struggling|drifting)
+      | \brelationship\ (?:counsel|therap)\w*
+      | \bterapia\ de\ pareja\b | \bpareja\b                  # Spanish
+      | \bfor\ (?:the\ two\ of\ us|both\ of\ us)\b
+    """),
+    rule("family", RuleKind.SERVICE, "asks for family therapy", r"""
+        \bfamily\ (?:therapy|counsel\w*|sessions?)\b | \bwhole\ family\b | \bterapia\ familiar\b | \bsee\ us\ (?:all\ )?together\b
+    """),
+    rule("group", RuleKind.SERVICE, "asks for a group", r"""
+        \bgroup\ (?:therapy|counsel\w*|sessions?|program|work)\b
+      | \b(?:therapy|support|grief|process|skills|dbt)\ groups?\b(?!\ (?:practice|number))     # not "a group practice"
+      | \b(?:join|joining|into)\ (?:a\ |the\ |your\ |one\ of\ your\ )?(?:\w+\ )?groups?\b
+      | \bgroups?\ (?:for|you\ (?:run|offer|have))\b
+      | \bgrupo\b
+    """),
+    rule("emdr", RuleKind.SERVICE, "asks for EMDR", r"""
+        \bemdr\b
+    """),
+    rule("medication", RuleKind.SERVICE, "asks for medication", r"""
+        \bmed(?:ication)?s?\ (?:management|manager|refills?|eval\w*)\b
+      | \b(?:someone|somebody|anyone|provider|prescriber|psychiatrist|nurse\ practitioner)\ (?:who|that)\ (?:can\ )?prescribes?\b
+      | \bprescri(?:be|bes|bing|ption)s?\ (?:for|me|my|her|him|medication|meds)\b
+      | \b(?:need|want|looking\ for|find|see)\ (?:a\ |an\ )?(?:psychiatrist|prescriber)\b
+      | \b(?:start|get|try|restart|refill|need)\ (?:on\ )?(?:\w+\ )?
+            (?:medication|meds|adderall|zoloft|lexapro|prozac|wellbutrin|ritalin|vyvanse|xanax|adhd\ meds)\b
+      | \bmedicamentos?\b
+    """),
+    rule("assessment", RuleKind.SERVICE, "asks for testing", r"""
+        \btesting\b
+      | \b(?:psychological|psych|neuropsychological|psychoeducational|diagnostic)\ (?:eval\w*|assessment|test)\w*
+      | \b(?:adhd|autism|asd|learning\ disabilit\w*|dyslexia)\ (?:eval\w*|assessment|test\w*|screening|diagnosis)\b
+      | \bneuropsych\w*
+      | \bget\ (?:evaluated|tested|assessed|diagnosed)\ for\b
+    """),
+    rule("court", RuleKind.SERVICE, "asks for court work", r"""
+        \bcourt\b | \bcustody\b | \bforensic\b | \bguardian\ ad\ litem\b
+      | \blegal\ (?:case|proceedings|matter)\b
+      | \b(?:the|a)\ judge\b | \bjudge\ (?:ordered|said|required|wants)\b
+      | \bprobation\b | \bdiversion\b | \bparenting\ (?:plan\ )?evaluation\b
+    """),
+)
+# A family asking for family therapy asks for couples only when it says "couples".
+_COUPLES_NAMED = rule("couples_named", RuleKind.SERVICE, "couples named", r"""
+    \bcouples?\b(?!\ of)
+""")
+# Individual sessions named outright: asked for beside a group.
+_INDIVIDUAL = rule("individual", RuleKind.SERVICE, "asks for individual sessions", r"""
+    \bindividual(?:ly)?\ (?:therapy|counsel\w*|sessions?|work|appointments?)\b
+  | \bone[- ]on[- ]one\b | \b1[:-]1\b | \bon\ my\ own\b | \bby\ myself\b
+""")
 # Ages in years of someone the therapy would be for (months and weeks are babies, not clients).
-_AGE = re.compile(
-    r"\b(\d{1,2})[- ]?(?:years?[- ]olds?|yrs?[- ]?olds?|yo|y/o|y\.o\.)\b(?! (?:ago|later))|\b(?:age|aged|edad|(?:who )?just turned)\s*:?\s*(\d{1,2})\b(?!\s*(?:years? ago|minutes|percent|%))"
-    r"|\b(?:patient|student|client|member) is [A-Z][\w'-]+(?: [A-Z][\w'-]+){0,2},? (?:age |aged )?(\d{1,2})\b"
-    r"|\b(?:son|daughter|child|kid|boy|girl|stepson|stepdaughter|grandson|granddaughter|nephew|niece|hijo|hija)\b(?:\s+[A-Z][a-z]+)?,?\s*(?:is\s+|who is\s+|who's\s+|\()?(\d{1,2})\b(?!\s*(?:months?|weeks?|days?|mo\b|:|am|pm|th|st|nd|rd))"
-    r"|\b(?:tiene|de)\s+(\d{1,2})\s+años\b|\bi'?m (\d{1,2})\b(?!\s*(?:weeks?|months?))"
-    r"|^\s*(?:student|patient|client|member|paciente|child|youth)(?: name)?\s*:[^\n]*?,\s*(\d{1,2})\b",
-    re.I | re.M,
-)
-_CHILD = re.compile(
-    r"\b(?:child therapy|play therapy|my (?:little|young) (?:one|son|daughter|boy|girl)|(?:kindergart(?:en|ner)|preschooler|elementary schooler|(?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th) grader))\b"
-    r"|\b(?:son|daughter|kid|child|boy|girl|stepson|stepdaughter|grandson|granddaughter)\b[^.]{0,40}\b(?:in|at|starting) (?:kindergarten|preschool|elementary school|(?:the )?(?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th) grade)\b",
-    re.I,
-)
+_AGE = rule("age", RuleKind.SERVICE, "an age in years", r"""
+    \b(\d{1,2})[- ]?(?:years?[- ]olds?|yrs?[- ]?olds?|yo|y/o|y\.o\.)\b(?!\ (?:ago|later))     # "15-year-old", "15yo"
+  | \b(?:age|aged|edad|(?:who\ )?just\ turned)\s*:?\s*(\d{1,2})\b(?!\s*(?:years?\ ago|minutes|percent|%))
+  | \b(?:patient|student|client|member)\ is\ [A-Z][\w'-]+(?:\ [A-Z][\w'-]+){0,2},?\ (?:age\ |aged\ )?(\d{1,2})\b
+    # "my son Leo, 9", "daughter (14)"
+  | \b(?:son|daughter|child|kid|boy|girl|stepson|stepdaughter|grandson|granddaughter|nephew|niece|hijo|hija)\b
+        (?:\s+[A-Z][a-z]+)?,?\s*(?:is\s+|who\ is\s+|who's\s+|\()?(\d{1,2})\b
+        (?!\s*(?:months?|weeks?|days?|mo\b|:|am|pm|th|st|nd|rd))
+  | \b(?:tiene|de)\s+(\d{1,2})\s+años\b
+  | \bi'?m\ (\d{1,2})\b(?!\s*(?:weeks?|months?))
+  | ^\s*(?:student|patient|client|member|paciente|child|youth)(?:\ name)?\s*:[^\n]*?,\s*(\d{1,2})\b     # a form's "Student: Ana, 9"
+""", flags=re.I | re.M)
+_CHILD = rule("child", RuleKind.SERVICE, "a child", r"""
+    \b(?:child\ therapy | play\ therapy | my\ (?:little|young)\ (?:one|son|daughter|boy|girl)
+       | (?:kindergart(?:en|ner) | preschooler | elementary\ schooler
+          | (?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th)\ grader))\b
+  | \b(?:son|daughter|kid|child|boy|girl|stepson|stepdaughter|grandson|granddaughter)\b [^.]{0,40}
+        \b(?:in|at|starting)\ (?:kindergarten|preschool|elementary\ school|(?:the\ )?(?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th)\ grade)\b
+""")
 # A teen as the one the therapy is for ("our 15-year-old" is caught by _AGE; "a teenager we
 # couldn't save" or "I teach high school" is not a client).
-_TEEN = re.compile(
-    r"\b(?:my|our|her|his|their) (?:\w+ )?(?:teen|teenager|adolescent)s?\b|\bteen(?:age)? (?:son|daughter|boy|girl|child|kid|stepson|stepdaughter)\b"
-    r"|\b(?:therapy|counseling|therapist|counselor|group)s? for (?:a |my |our )?(?:teen|teenager|adolescent)s?\b|\b(?:work|works|working|see|sees|seeing) (?:with )?(?:young )?(?:teens|teenagers|adolescents)\b"
-    r"|\b(?:son|daughter|kid|child|stepson|stepdaughter)\b[^.]{0,40}\b(?:in|starting) (?:the )?(?:6th|7th|8th|9th|10th|11th|12th|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth) grade\b"
-    r"|\b(?:son|daughter|kid|child)\b[^.]{0,40}\b(?:a )?(?:freshman|sophomore|junior|senior) in high school\b|\b(?:hijo|hija) adolescente\b"
-    r"|\b(?:6th|7th|8th|9th|10th|11th|12th|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth) grade(?:r)?\b|\b(?:high|middle) schooler\b"
-    r"|\b(?:openings?|spots?|anyone|someone|therapists?) (?:who (?:sees|works with|see|work with) |for )teens\b",
-    re.I,
-)
+_TEEN = rule("teen", RuleKind.SERVICE, "a teen", r"""
+    \b(?:my|our|her|his|their)\ (?:\w+\ )?(?:teen|teenager|adolescent)s?\b
+  | \bteen(?:age)?\ (?:son|daughter|boy|girl|child|kid|stepson|stepdaughter)\b
+  | \b(?:therapy|counseling|therapist|counselor|group)s?\ for\ (?:a\ |my\ |our\ )?(?:teen|teenager|adolescent)s?\b
+  | \b(?:work|works|working|see|sees|seeing)\ (?:with\ )?(?:young\ )?(?:teens|teenagers|adolescents)\b
+  | \b(?:son|daughter|kid|child|stepson|stepdaughter)\b [^.]{0,40}
+        \b(?:in|starting)\ (?:the\ )?(?:6th|7th|8th|9th|10th|11th|12th|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth)\ grade\b
+  | \b(?:son|daughter|kid|child)\b [^.]{0,40} \b(?:a\ )?(?:freshman|sophomore|junior|senior)\ in\ high\ school\b
+  | \b(?:hijo|hija)\ adolescente\b
+  | \b(?:6th|7th|8th|9th|10th|11th|12th|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth)\ grade(?:r)?\b
+  | \b(?:high|middle)\ schooler\b
+  | \b(?:openings?|spots?|anyone|someone|therapists?)\ (?:who\ (?:sees|works\ with|see|work\ with)\ |for\ )teens\b
+""")
 # A need of the person the therapy is for: what they struggle with, or a request for a therapist
 # for someone. Questions about logistics alone (rates, video, openings) name no service.
-_NEED = re.compile(
-    r"\banx\w*|\bpanic\b|\bdepress\w*|\bptsd\b|\btrauma\w*|\bgrie(?:f|ving)\b|\bstress\w*|\bburn(?:ed)?[- ]?out\b|\bdrinking\b|\balcohol\w*|\baddict\w*"
-    r"|\bpostpartum\b|\bocd\b|\binsomnia\b|\bcan'?t sleep\b|\btransition\w*|\bself[- ]esteem\b|\banger\b|\blonel\w*|\bstruggl\w*|\bhard time\b|\bcoping\b|\bemdr\b"
-    r"|\bfeel(?:ing|s)? (?:stuck|down|overwhelmed|lost|low|anxious|sad|numb|hopeless|empty|heavy|off)\b|\b(?:talk|speak) (?:to|with) (?:someone|somebody|a professional)\b"
-    r"|\b(?:someone|somebody|a therapist|a counse?lou?r|therapy|counseling|help) (?:for|with) (?:my|me|myself|him|her|anxiety|depression|grief|trauma|panic)\b"
-    r"|\blooking for (?:a )?(?:therapist|counse?l\w*|someone|somebody)\b|\bindividual (?:therapy|counsel\w*|sessions?)\b|\bfor myself\b|\b(?:it'?s|its|this is) for me\b|\b(?:opening|spot|room|space)s? for me\b"
-    r"|\b(?:he|she|they)(?:'d| would| might| will)? (?:go|come|be willing)\b|\bwould benefit\b|\bissues?:\s*\w|\bpresenting (?:concern|problem)"
-    r"|\bspeciali[sz]es? in\b|\b(?:deal with|work on|work through|untangle)\b|\bhard(?:er)? time\b|\bsee people for\b"
-    r"|\bme siento\b|\btriste\b|\bhablar con\b|\bansiedad\b|\bdepresi[oó]n\b|\bestr[eé]s\b|\bduelo\b|\btrauma\b|\bbusco (?:un|una) (?:terapeuta|psic[oó]log\w*|consejer\w*)",
-    re.I,
-)
+_NEED = rule("need", RuleKind.SERVICE, "a need of their own", r"""
+    \banx\w* | \bpanic\b | \bdepress\w* | \bptsd\b | \btrauma\w* | \bgrie(?:f|ving)\b | \bstress\w*
+  | \bburn(?:ed)?[- ]?out\b | \bdrinking\b | \balcohol\w* | \baddict\w*
+  | \bpostpartum\b | \bocd\b | \binsomnia\b | \bcan'?t\ sleep\b | \btransition\w* | \bself[- ]esteem\b | \banger\b
+  | \blonel\w* | \bstruggl\w* | \bhard\ time\b | \bcoping\b | \bemdr\b
+  | \bfeel(?:ing|s)?\ (?:stuck|down|overwhelmed|lost|low|anxious|sad|numb|hopeless|empty|heavy|off)\b
+  | \b(?:talk|speak)\ (?:to|with)\ (?:someone|somebody|a\ professional)\b
+  | \b(?:someone|somebody|a\ therapist|a\ counse?lou?r|therapy|counseling|help)\ (?:for|with)
+        \ (?:my|me|myself|him|her|anxiety|depression|grief|trauma|panic)\b
+  | \blooking\ for\ (?:a\ )?(?:therapist|counse?l\w*|someone|somebody)\b
+  | \bindividual\ (?:therapy|counsel\w*|sessions?)\b
+  | \bfor\ myself\b | \b(?:it'?s|its|this\ is)\ for\ me\b | \b(?:opening|spot|room|space)s?\ for\ me\b
+  | \b(?:he|she|they)(?:'d|\ would|\ might|\ will)?\ (?:go|come|be\ willing)\b
+  | \bwould\ benefit\b | \bissues?:\s*\w | \bpresenting\ (?:concern|problem)
+  | \bspeciali[sz]es?\ in\b | \b(?:deal\ with|work\ on|work\ through|untangle)\b | \bhard(?:er)?\ time\b | \bsee\ people\ for\b
+    # Spanish
+  | \bme\ siento\b | \btriste\b | \bhablar\ con\b | \bansiedad\b | \bdepresi[oó]n\b | \bestr[eé]s\b | \bduelo\b | \btrauma\b
+  | \bbusco\ (?:un|una)\ (?:terapeuta|psic[oó]log\w*|consejer\w*)
+""")
 # In a crisis, individual therapy only when they ask for it.
-_ASKS_TO_BE_SEEN = re.compile(r"\bopenings?\b|\bget (?:in|seen)\b|\bbe seen\b|\bseeking services\b|\bsomeone i can talk to\b|\bappointments?\b|\bstart(?:ing)? (?:therapy|counseling)\b|\bsee people for\b|\b(?:talk|speak) (?:to|with) me\b|\bsomeone to talk to\b|\bhablar conmigo\b|\bseeking:\s*individual\b|\bindividual counsel\w*|\btherapist for\b|\bneed (?:a )?therapist\b|\bsee (?:me|someone|somebody|her|him)\b|\b(?:talk|speak) (?:to|with) (?:someone|somebody)\b|\b(?:therapy|counseling|a therapist|a counselor) for\b", re.I)
-_THERAPY_WANTED = re.compile(r"\b(?:therapy|therapist|counsel(?:ing|or))\b(?! (?:office|practice|center|centre|services))", re.I)
-_NOT_WANTED = re.compile(r"\b(?:do\s*n[o']?t|not|no) (?:need|want|looking for|interested in)\b[^.]{0,20}$|\b(?:already have|i have|my|love my|with my) (?:a )?$", re.I)
+_ASKS_TO_BE_SEEN = rule("asks_to_be_seen", RuleKind.SERVICE, "asks to be seen", r"""
+    \bopenings?\b | \bget\ (?:in|seen)\b | \bbe\ seen\b | \bseeking\ services\b | \bsomeone\ i\ can\ talk\ to\b
+  | \bappointments?\b | \bstart(?:ing)?\ (?:therapy|counseling)\b | \bsee\ people\ for\b
+  | \b(?:talk|speak)\ (?:to|with)\ me\b | \bsomeone\ to\ talk\ to\b | \bhablar\ conmigo\b
+  | \bseeking:\s*individual\b | \bindividual\ counsel\w* | \btherapist\ for\b | \bneed\ (?:a\ )?therapist\b
+  | \bsee\ (?:me|someone|somebody|her|him)\b | \b(?:talk|speak)\ (?:to|with)\ (?:someone|somebody)\b
+  | \b(?:therapy|counseling|a\ therapist|a\ counselor)\ for\b
+""")
+# Therapy itself named, not the name of an office or a practice.
+_THERAPY_WANTED = rule("therapy_named", RuleKind.SERVICE, "therapy named", r"""
+    \b(?:therapy|therapist|counsel(?:ing|or))\b(?!\ (?:office|practice|center|centre|services))
+""")
+# Just before therapy named: declined ("I don't need therapy") or had ("I already have a therapist").
+_NOT_WANTED = rule("therapy_not_wanted", RuleKind.DISCOUNT, "therapy declined or had", r"""
+    \b(?:do\s*n[o']?t|not|no)\ (?:need|want|looking\ for|interested\ in)\b [^.]{0,20} $
+  | \b(?:already\ have|i\ have|my|love\ my|with\ my)\ (?:a\ )?$
+""")
 
 
-def services(text: str, category: str, reasons: list[str], practice_name: str = "") -> tuple[str, ...]:
+def services(text: str, category: Category, reasons: list[str], practice_name: str = "") -> tuple[str, ...]:
     """What is asked for, in the contract's words. Individual therapy is the default for an adult
     asking for therapy, not for a child, teen, couple, family or a request only for medication,
     testing or court work."""
     if practice_name:  # "Harbor Light Counseling" names the practice, not a wish for counseling
         text = re.sub(re.escape(practice_name), " ", text, flags=re.I)
-    found = {rule.reason for rule in candidates(_SERVICE_RULES, text) if _present(rule, text)}
-    ages = [int(age) for m in _AGE.finditer(text) for age in m.groups() if age]
-    if any(age < 13 for age in ages) or _CHILD.search(text):
+    found = {service.id for service in candidates(_SERVICE_RULES, text) if _present(service, text)}
+    ages = [int(age) for m in _AGE.pattern.finditer(text) for age in m.groups() if age]
+    if any(age < 13 for age in ages) or _CHILD.pattern.search(text):
         found.add("child")
-    if any(13 <= age <= 17 for age in ages) or _TEEN.search(text):
+    if any(13 <= age <= 17 for age in ages) or _TEEN.pattern.search(text):
         found.add("teen")
-    if "child" in found and "teen" in found and not any(13 <= age <= 17 for age in ages) and not _TEEN.search(text):
+    if "child" in found and "teen" in found and not any(13 <= age <= 17 for age in ages) and not _TEEN.pattern.search(text):
         found.discard("teen")
-    if "family" in found and not re.search(r"\bcouples?\b(?! of)", text, re.I):
+    if "family" in found and not _COUPLES_NAMED.pattern.search(text):
         found.discard("couples")
-    if category == "crisis" and not _ASKS_TO_BE_SEEN.search(text):
+    if category == Category.CRISIS and not _ASKS_TO_BE_SEEN.pattern.search(text):
         return ()  # someone in crisis who asks for no service is not sold one
     someone_else = found & {"couples", "family", "child", "teen"}
     # Someone asking to join a group asks for the group; individual sessions only when named.
-    only_that = "group" in found and not _INDIVIDUAL.search(text)
+    only_that = "group" in found and not _INDIVIDUAL.pattern.search(text)
     only_specialist = bool(found) and found <= {"medication", "assessment", "court"} and not _wants_therapy(text)
-    asks = _ASKS_TO_BE_SEEN.search(text) if category == "crisis" else (_NEED.search(text) or _wants_therapy(text))
-    if category in ("new_inquiry", "professional_referral", "crisis") and not someone_else and not only_specialist and not only_that and asks:
+    asks = _ASKS_TO_BE_SEEN.pattern.search(text) if category == Category.CRISIS else (_NEED.pattern.search(text) or _wants_therapy(text))
+    if category in (Category.NEW_INQUIRY, Category.PROFESSIONAL_REFERRAL, Category.CRISIS) and not someone_else and not only_specialist and not only_that and asks:
         found.add("individual")
     ordered = tuple(s for s in SERVICES if s in found)
     if ordered:
@@ -101,19 +180,24 @@ def services(text: str, category: str, reasons: list[str], practice_name: str = 
 
 def _wants_therapy(text: str) -> bool:
     """Therapy itself is asked for ("court-ordered counseling"), not declined ("I don't need therapy")."""
-    return any(not _NOT_WANTED.search(text[: m.start()]) for m in _THERAPY_WANTED.finditer(text))
+    return any(not _NOT_WANTED.pattern.search(text[: m.start()]) for m in _THERAPY_WANTED.pattern.finditer(text))
 
 
-def _present(rule: Rule, text: str) -> bool:
+def _present(service: Rule, text: str) -> bool:
     """A service is asked for in some sentence that does not put it in the past."""
     for sentence in SENTENCE.findall(text):
-        match = rule.pattern.search(sentence)
-        if match and not _HAD_IT_BEFORE.search(sentence[: match.start()]) and not _HAS_ENDED.match(sentence, match.end(), match.end() + 25):
+        match = service.pattern.search(sentence)
+        if match and not _HAD_IT_BEFORE.pattern.search(sentence[: match.start()]) and not _HAS_ENDED.pattern.match(sentence, match.end(), match.end() + 25):
             return True
     return False
 
 
-_HAD_IT_BEFORE = re.compile(
-    r"\b(?:went to|used to|was in|were in|attended|tried|did|completed|finished)\b|\b(?:not looking for|no (?:further|more)|do\s*n[o']?t need|doesn'?t need|not)\s+(?:\w+\s+)?$", re.I
-)
-_HAS_ENDED = re.compile(r"\s*(?:is|was|has been|are) (?:complete|completed|done|finished)\b", re.I)
+# Just before a service named: it was had or tried before, or is not wanted.
+_HAD_IT_BEFORE = rule("had_it_before", RuleKind.DISCOUNT, "had it before, or does not want it", r"""
+    \b(?:went\ to|used\ to|was\ in|were\ in|attended|tried|did|completed|finished)\b
+  | \b(?:not\ looking\ for|no\ (?:further|more)|do\s*n[o']?t\ need|doesn'?t\ need|not) \s+ (?:\w+\s+)? $
+""")
+# Just after a service named: it is over ("the court case was finished").
+_HAS_ENDED = rule("has_ended", RuleKind.DISCOUNT, "over", r"""
+    \s* (?:is|was|has\ been|are)\ (?:complete|completed|done|finished)\b
+""")

@@ -1,0 +1,34 @@
+"""Where a personal reply goes, message by message: an address the person asks for, a form's
+email field, Reply-To, or From."""
+
+from __future__ import annotations
+
+import pytest
+from support import inquiry
+
+from responder.config import Config
+from responder.triage.facts.reply_address import reply_address
+from responder.triage.parse import parse_email
+
+ASKED = "the one the message asks to be answered at"
+FORM = "the email field of a form"
+
+
+@pytest.mark.parametrize(("body", "headers", "expected", "reason"), [
+    ("Please write to me at sam.home@example.net, not this work address.", {}, "sam.home@example.net", ASKED),
+    ("My personal email is sam.home@example.net.", {}, "sam.home@example.net", ASKED),
+    ("Send replies to my home account at sam.home@example.net", {}, "sam.home@example.net", ASKED),
+    ("Por favor, escriban a mi correo ana@example.net", {}, "ana@example.net", ASKED),
+    ("Name: Sam Lee\nEmail: sam.form@example.net\nMessage: I need help.", {}, "sam.form@example.net", FORM),
+    ("Nombre: Ana\nCorreo electrónico: ana@example.net", {}, "ana@example.net", FORM),
+    ("I need a therapist.", {"Reply_To": "Sam <Sam.Home@Example.net>"}, "sam.home@example.net", None),
+    # near-misses: From it is
+    ("I need a therapist.", {}, "jordan.lee@example.org", None),
+    ("Email: sam.form@example.net\nMessage: I need help.", {}, "jordan.lee@example.org", None),  # no name field: no form
+    ("Please reply to me at intake@practice.test", {}, "jordan.lee@example.org", None),  # the practice's own
+    ("Our office email is office@clinic.example.", {}, "jordan.lee@example.org", None),
+])
+def test_the_reply_address_of_a_message(body: str, headers: dict[str, str], expected: str, reason: str | None, config: Config) -> None:
+    reasons: list[str] = []
+    assert reply_address(parse_email(inquiry(body=body, **headers)), config, reasons) == expected
+    assert reasons == ([f"reply address: {reason}"] if reason else [])

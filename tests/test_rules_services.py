@@ -1,0 +1,81 @@
+"""What is asked for, phrase by phrase, in the contract's service words: the services table, who
+the therapy is for (ages, children, teens), and when individual therapy is the default."""
+
+from __future__ import annotations
+
+import pytest
+
+from responder.model import Category
+from responder.triage.facts.services import _SERVICE_RULES, services
+
+NEW = Category.NEW_INQUIRY
+ROWS = [
+    # the table, a service each
+    ("My husband and I keep fighting.", NEW, ("couples",)),
+    ("Me and my wife need help.", NEW, ("couples",)),
+    ("We're premarital and want counseling.", NEW, ("couples",)),
+    ("We need terapia de pareja.", NEW, ("couples",)),
+    ("Do you do family therapy? The whole family needs help.", NEW, ("family",)),
+    ("Do you have family therapy or couples sessions?", NEW, ("couples", "family")),  # couples named outright
+    ("The whole family needs help; my husband and I keep fighting.", NEW, ("family",)),  # a family, not a couple
+    ("Do you run a DBT group?", NEW, ("group",)),
+    ("I'm looking for group therapy for grief.", NEW, ("group",)),  # the group is what they ask for
+    ("I'd like to join a group and also individual therapy.", NEW, ("individual", "group")),
+    ("Do you offer EMDR?", NEW, ("individual", "emdr")),
+    ("I need medication management.", NEW, ("medication",)),
+    ("Can you prescribe for my ADHD?", NEW, ("medication",)),
+    ("I'm looking for a psychiatrist.", NEW, ("medication",)),
+    ("I need medication management and therapy.", NEW, ("individual", "medication")),
+    ("I need ADHD testing.", NEW, ("assessment",)),
+    ("The judge ordered an evaluation.", NEW, ("court",)),
+    ("He's on probation.", NEW, ("court",)),
+    ("Court-ordered counseling for custody.", NEW, ("individual", "court")),
+    # who it is for
+    ("My son is 9 and anxious.", NEW, ("child",)),
+    ("My kindergartner has tantrums.", NEW, ("child",)),
+    ("My 5th grader has anxiety.", NEW, ("child",)),
+    ("We need to see a psychiatrist for my son who is 12.", NEW, ("child", "medication")),
+    ("My daughter (14) is struggling.", NEW, ("teen",)),
+    ("Our 15-year-old is depressed.", NEW, ("teen",)),
+    ("Mi hijo tiene 15 años.", NEW, ("teen",)),
+    ("I'm 16 and I want therapy.", NEW, ("teen",)),
+    ("My teenager is withdrawn.", NEW, ("teen",)),
+    ("He is in 7th grade.", NEW, ("teen",)),
+    ("Do you see teens?", NEW, ("teen",)),
+    ("Student: Ana Ruiz, 9", Category.PROFESSIONAL_REFERRAL, ("child",)),
+    ("Patient is Maria Lopez, 16, anxious.", Category.PROFESSIONAL_REFERRAL, ("teen",)),
+    # individual therapy: an adult's own need
+    ("I've been struggling with anxiety.", NEW, ("individual",)),
+    ("Looking for a therapist for myself.", NEW, ("individual",)),
+    ("Busco una terapeuta para mí, me siento triste.", NEW, ("individual",)),
+    ("My son is 9 months old and I have postpartum depression.", NEW, ("individual",)),  # a baby is not a client
+    ("I have a couple of questions about anxiety.", NEW, ("individual",)),  # "a couple of" is no couple
+    # had before, over, or declined
+    ("We tried couples counseling last year; now I need help for my anxiety.", NEW, ("individual",)),
+    ("I went to group therapy before. Now I need someone for my anxiety.", NEW, ("individual",)),
+    ("Our EMDR is complete. I'd like to keep working on my anxiety.", NEW, ("individual",)),
+    ("I don't need therapy, just medication management.", NEW, ("medication",)),
+    ("I love my therapist; my son needs testing.", NEW, ("assessment",)),
+    # in a crisis, only what they ask for
+    ("I want to kill myself.", Category.CRISIS, ()),
+    ("I want to kill myself. Do you have openings?", Category.CRISIS, ("individual",)),
+    # near-misses
+    ("What are your rates?", NEW, ()),
+    ("Do you have openings?", NEW, ()),
+    ("I'm with a group practice.", NEW, ()),
+    ("Harbor Light Counseling", NEW, ()),  # the practice's name, not a wish for counseling
+    ("I'm writing about my client's anxiety", Category.EXISTING_CLIENT, ()),
+]
+
+
+@pytest.mark.parametrize(("phrase", "category", "expected"), ROWS)
+def test_the_services_read_from_a_phrase(phrase: str, category: Category, expected: tuple[str, ...]) -> None:
+    reasons: list[str] = []
+    assert services(phrase, category, reasons, "Harbor Light Counseling") == expected
+    assert reasons == (["services: " + ", ".join(expected)] if expected else [])
+
+
+def test_every_service_rule_has_a_row() -> None:
+    table = {rule.id for rule in _SERVICE_RULES}
+    assert table == {"couples", "family", "group", "emdr", "medication", "assessment", "court"}
+    assert table <= {service for _, _, expected in ROWS for service in expected}
