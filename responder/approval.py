@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from .config import Config
 from .model import Category, Channel, Classification, DraftEvent, DraftState, Facts, Inbound, MailCopy
 from .redact import mask
-from .replying.compose import Composer
+from .replying.compose import Composer, RenderError
 from .storage.store import Store, utcnow
 from .triage.parse import parse_email, parse_sms
 
@@ -100,7 +100,12 @@ class Approvals:
         if settings.fallback_after_minutes is not None:
             for row in self.store.drafts_waiting_since(utcnow() - timedelta(minutes=settings.fallback_after_minutes), "fallback_at"):
                 inbound, classification = _reread(row)
-                count += self._owe(row, "fallback_at", DraftEvent.FALLBACK, [self.composer.fallback(inbound, classification)])
+                try:
+                    fallback = self.composer.fallback(inbound, classification)
+                except RenderError as error:  # one draft's broken template holds back no other draft; this one still waits
+                    log.error("draft %s: no fallback sent, its template failed (%s)", row["id"], error.place)
+                    continue
+                count += self._owe(row, "fallback_at", DraftEvent.FALLBACK, [fallback])
         return count
 
     def sync_mail_copies(self, mailbox: MailDrafts) -> None:
@@ -149,7 +154,10 @@ def _reread(row: dict[str, Any]) -> tuple[Inbound, Classification]:
     facts = row["facts"] or {}
     classification = Classification(
         Category(row["category"]),
-        Facts(facts.get("insurance", "unknown"), tuple(facts.get("services", ())), facts.get("modality", "unknown"), row["to_addr"]),
+        # A draft's reminders and fallback are written in the person's language ("en" for rows
+        # recorded before the language was kept).
+        Facts(facts.get("insurance", "unknown"), tuple(facts.get("services", ())), facts.get("modality", "unknown"), row["to_addr"],
+              facts.get("language", "en")),
         tuple(row["reasons"] or ()),
         tuple(row["evidence"] or ()),
     )

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import config as config_module
 from . import logs
 from .config import Config, ConfigError
+from .model import Action, DraftState, Kind
 from .replying.compose import Composer
 from .replying.policy import decide
 from .replying.templates import TemplateError
@@ -250,7 +251,7 @@ def _preview(config: Config, args: argparse.Namespace) -> int:
         print("# no reply would be sent")
     for item in outgoing:
         message = email.message_from_bytes(item.raw, policy=default_policy)
-        print(f"# {item.kind}" + (" (held for a clinician's approval)" if decision.action == "approve" and item.kind == "reply" else ""))
+        print(f"# {item.kind}" + (" (held for a clinician's approval)" if decision.action == Action.APPROVE and item.kind == Kind.REPLY else ""))
         for name in ("From", "To", "Subject", "Message-ID", "In-Reply-To", "References", "Auto-Submitted"):
             if message[name]:
                 print(f"{name}: {message[name]}")
@@ -373,7 +374,7 @@ def _drafts_approve(config: Config, args: argparse.Namespace) -> int:
 
     with Service(config) as service:
         draft = service.approvals.get(args.id)
-        if draft is None or draft.state != "waiting":
+        if draft is None or draft.state != DraftState.WAITING:
             print(f"responder: no pending draft {args.id}", file=sys.stderr)
             return 1
         body = _edit(draft.body) if args.edit else None

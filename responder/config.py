@@ -226,7 +226,7 @@ class Storage(_Model):
     retention_days: float | None = Field(None, ge=0)
     # How long a write waits for another process's lock (SQLite) before the round fails and is retried.
     lock_timeout_seconds: float = Field(30, gt=0)
-    # Seal what people wrote before it is stored (responder/seal.py); from the environment, e.g.
+    # Seal what people wrote before it is stored (responder/storage/seal.py); from the environment, e.g.
     # ${RESPONDER_STORAGE_KEY}. Comma-separated keys rotate: the first seals, all open.
     encryption_key: str | None = None
 

@@ -40,3 +40,4 @@ def configure(verbose: bool, form: str = "text") -> None:
     root.setLevel(logging.INFO if verbose else logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run drowns what matters
     logging.getLogger("twilio").setLevel(logging.WARNING)  # it logs every request, numbers and texts included
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugins and contexts; storage.migrate logs what changed

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from .config import Config
 from .model import Action, Category, Channel, Classification, Decision, Inbound, Kind, Outgoing, Status
 from .redact import mask
-from .replying.compose import Composer
+from .replying.compose import Composer, RenderError
 from .replying.policy import decide
 from .storage.store import Recorded, Store, naive_utc, utcnow
 from .triage.classify import classify
@@ -103,7 +103,11 @@ class Pipeline:
         if keyword in ("stop", "start") and (keyword == "stop" or opted_out):
             return self._opt(source, inbound, raw, arrived, opted_in=keyword == "start")
         if keyword == "help" and not opted_out:
-            help_reply = self.composer.help_reply(inbound, first_text=not self.store.texted_before(inbound.sender))
+            try:
+                help_reply = self.composer.help_reply(inbound, first_text=not self.store.texted_before(inbound.sender))
+            except RenderError as error:  # recorded, never lost: the text stays in the store for a person
+                log.error("message %s: the help template failed (%s)", _short(inbound.key), error.place)
+                return self._record(source, inbound, raw, arrived, None, None, Status.ERROR, [f"HELP: the help template failed ({error.place})"])
             return self._record(source, inbound, raw, arrived, None, None, Status.ANSWERED, ["HELP: the help text"], [help_reply])
         return self._process(source, inbound, raw, arrived, window)
 
@@ -236,7 +240,8 @@ def _row(source: str, inbound: Inbound, raw: bytes, arrived_at: datetime | None,
         "category": classification.category if classification else None,
         "action": decision.action if decision else None, "status": status, "reasons": reasons,
         "evidence": list(classification.evidence) if classification else [],
-        "facts": {"insurance": facts.insurance, "services": list(facts.services), "modality": facts.modality} if facts else {},
+        "facts": {"insurance": facts.insurance, "services": list(facts.services), "modality": facts.modality,
+                  "language": facts.language} if facts else {},
     }
 
 

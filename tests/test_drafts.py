@@ -103,6 +103,18 @@ def test_reminders_then_the_fallback_acknowledgement(tmp_path: Path, smtp: SmtpS
     assert service.approvals.approve(draft.id, "priya"), "the clinician can still answer properly"
 
 
+def test_the_fallback_is_written_in_the_persons_language(tmp_path: Path, smtp: SmtpSink) -> None:
+    service = Service(migrated(load(approve_config(tmp_path, smtp, fallback_after_minutes=120))))
+    spanish = inquiry(sender="lucia@example.org", subject="Terapia", body="Hola, busco terapia para mi ansiedad. ¿Tienen citas por la tarde? Gracias.")
+    assert service.pipeline.ingest_email("test", spanish).status == "held"
+    with service.store.transaction() as conn:
+        conn.execute(update(drafts_table).values(created_at=utcnow() - timedelta(minutes=125)))
+    assert service.approvals.remind_and_fall_back() == 2  # the reminder, and the fallback
+    service.delivery.run()
+    fallback = next(m for m in smtp.wait_for(3) if m.rcpt_tos == ["lucia@example.org"]).message
+    assert "Gracias por su mensaje" in fallback.get_content()
+
+
 def test_the_command_line_lists_shows_approves_and_rejects(tmp_path: Path, smtp: SmtpSink) -> None:
     config = approve_config(tmp_path, smtp)
     service = Service(migrated(load(config)))

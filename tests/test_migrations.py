@@ -96,9 +96,10 @@ def test_a_store_made_by_ae602ba_migrates_with_nothing_lost(tmp_path: Path, back
     # the reasons into evidence, in order, the other reasons kept in order.
     for row in before["messages"]:
         reasons = row["reasons"]
-        row["reasons"], row["evidence"] = [r for r in reasons if not model_reading(r)], [r for r in reasons if model_reading(r)]
+        row["reasons"] = [r for r in reasons if not model_reading(r)]
+        row["evidence"] = json.dumps([r for r in reasons if model_reading(r)], ensure_ascii=False)  # JSON text, sealed by reseal
     assert after == before
-    assert sum(bool(row["evidence"]) for row in after["messages"]) == 16
+    assert sum(row["evidence"] != "[]" for row in after["messages"]) == 16
     assert not any(model_reading(reason) for row in after["messages"] for reason in row["reasons"])
     # What the practice had, by name: drafts waiting, sent and rejected; referral sources; replies
     # owed and sent; the opt-out; both cursors.
@@ -171,7 +172,7 @@ def test_a_store_made_by_the_first_release_migrates(tmp_path: Path) -> None:
     # cursors.last_uid is now position, the outbox has claimed_by: every value kept.
     assert after["cursors"] == [{**{k: v for k, v in c.items() if k != "last_uid"}, "position": c["last_uid"]} for c in before["cursors"]]
     assert after["outbox"] == [{**o, "claimed_by": None} for o in before["outbox"]]
-    assert after["messages"] == [{**m, "evidence": []} for m in before["messages"]]  # the first release had no model
+    assert after["messages"] == [{**m, "evidence": "[]"} for m in before["messages"]]  # the first release had no model
     with sqlite3.connect(tmp_path / "responder.db") as conn:
         indexes = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
         outbox_sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'outbox'").fetchone()[0]
@@ -181,6 +182,9 @@ def test_a_store_made_by_the_first_release_migrates(tmp_path: Path) -> None:
     [held] = [o for o in before["outbox"] if o["state"] == "held"]
     [draft] = json.loads(responder(config, "drafts", "list", "--json", check=True).stdout)
     assert draft["to"] == held["to_addr"] and draft["body"] == held["body"] and draft["category"] == "professional_referral"
+    # Written long ago: neither a reminder burst nor a late acknowledgement to the person is owed for it.
+    [made] = rows(url)["drafts"]
+    assert made["reminded_at"] is not None and made["fallback_at"] is not None
 
 
 def test_a_store_of_mixed_shapes_migrates(tmp_path: Path) -> None:
@@ -309,4 +313,4 @@ def test_serve_and_poll_migrate_at_start(tmp_path: Path, started: str) -> None:
         assert "1 new message(s); 7 sent" in responder(config, "poll", "--once", check=True).stdout
     assert migrate.problem(url) is None
     [new] = [row for row in rows(url)["messages"] if row["sender"] == "new.person@example.org"]
-    assert isinstance(new["evidence"], list) and not any(model_reading(r) for r in new["reasons"])
+    assert isinstance(json.loads(new["evidence"]), list) and not any(model_reading(r) for r in new["reasons"])

@@ -18,7 +18,7 @@ from responder.service import Service
 from responder.storage import migrate
 
 __all__ = ["backend", "postgres"]  # fixtures, used by name
-SEALED = {"messages": ("subject", "raw"), "outbox": ("subject", "body", "raw")}  # seal.py's columns
+SEALED = {"messages": ("subject", "raw", "evidence"), "outbox": ("subject", "body", "raw")}  # seal.py's columns
 SECRET = "the secret worry of the new person"
 
 
@@ -53,14 +53,14 @@ def test_reseal_seals_old_rows_then_rotates_them_to_a_new_key(tmp_path: Path, ba
 
     before = stored(url)
     plain = {where for where, value in before.items() if not value.startswith(b"gAAAAA")}
-    assert len(plain) == 2 * 19 + 3 * 27 and len(before) - len(plain) == 2 + 3  # the release's rows, the new message and its reply
+    assert len(plain) == 3 * 19 + 3 * 27 and len(before) - len(plain) == 3 + 3  # the release's rows, the new message and its reply
     assert not any(SECRET.encode() in value for value in before.values())
     clear = opened(before, first)
     waiting = drafts(config, first)  # the service reads both kinds, side by side
     assert len(waiting) == 2 and all(draft["body"] for draft in waiting)
 
     result = responder(config, "reseal", env={"RESPONDER_STORAGE_KEY": first}, check=True)
-    assert result.stdout.startswith(f"{19 + 27} row(s) sealed")
+    assert result.stdout.startswith(f"{19 + 27} row(s) sealed")  # the model's quoted evidence among them
     after = stored(url)
     assert set(after) == set(before) and all(value.startswith(b"gAAAAA") for value in after.values())
     assert opened(after, first) == clear

@@ -227,13 +227,36 @@ def test_a_template_that_fails_on_a_real_message_loses_nothing_and_a_clinician_i
     assert any("move my Thursday session" in body for subject, body in told if "could not be answered" not in subject), "the task went too"
     crisis = next(body for subject, body in failures if subject.startswith("URGENT:"))
     assert f"{tmp_path / 'mine.yaml'}: email.crisis.body: 'greetings' is undefined" in crisis and "I don't want to be alive" in crisis
-    inquiry_failure = next(body for subject, body in failures if not subject.startswith("URGENT:"))
+    inquiry_failure = next(body for subject, body in failures if "new inquiry" in subject)
     assert "email.first_reply.body: 'greetings' is undefined" in inquiry_failure and "jordan.lee@example.org" in inquiry_failure
     alert = next(body for subject, body in told if subject.startswith("URGENT: a message showing risk from Alex Doe"))
     assert "What responder did: sent nothing." in alert, "the crisis alert still went, and says that their reply did not"
     with sqlite3.connect(tmp_path / "var" / "responder.db") as db:
         assert sorted(status for (status,) in db.execute("SELECT status FROM messages")) == ["alerted", "answered", "notified", "notified"]
     assert "Jordan" not in result.stderr and "jordan.lee@example.org" not in result.stderr
+
+
+def test_a_draft_whose_notice_template_fails_still_waits_and_a_plain_notice_goes(tmp_path: Path) -> None:
+    """The notice is rendered in the transaction that records the draft: a failure there must not
+    undo the recording (the message would be fetched and fail again, forever, unseen)."""
+    shutil.copy(ROOT / "config.example.yaml", tmp_path / "config.yaml")
+    config = tmp_path / "config.yaml"
+    config.write_text(config.read_text() + "templates: mine.yaml\n")
+    (tmp_path / "mine.yaml").write_text(yaml.safe_dump({"email": {"draft_notice": {
+        "subject": "A draft waits", "body": "{% if sender_name %}{{ greetings[sender_name] }}{% endif %}{{ link }}"}}}))
+    assert responder(config, "check").returncode == 0
+    inbox = tmp_path / "mail" / "inbox" / "new"
+    inbox.mkdir(parents=True)
+    referral = (ROOT / "tests" / "corpus" / "training" / "dev" / "002-pastor-couple-referral.eml").read_bytes()
+    (inbox / "1.eml").write_bytes(referral)  # a professional referral: held for approval (config.example.yaml)
+    assert "1 new message(s)" in responder(config, "poll", "--once", check=True).stdout
+    told = [(m["Subject"], m.get_payload(decode=True).decode()) for m in mailbox.Maildir(tmp_path / "mail" / "outbox").values()  # type: ignore[union-attr]
+            if m["To"] == "clinician@practice.test"]
+    notice = next(body for subject, body in told if subject == "A reply waits for your approval")
+    assert "/drafts/1" in notice and "email.draft_notice.body: 'greetings' is undefined" in notice
+    with sqlite3.connect(tmp_path / "var" / "responder.db") as db:
+        assert db.execute("SELECT status FROM messages").fetchall() == [("held",)]
+        assert db.execute("SELECT state FROM drafts").fetchall() == [("waiting",)]
 
 
 def test_with_no_one_to_tell_the_message_is_recorded_as_an_error(config: Config, tmp_path: Path) -> None:
@@ -254,3 +277,14 @@ def test_load_errors_are_configuration_errors(config: Config, tmp_path: Path) ->
     (tmp_path / "config.yaml").write_text((ROOT / "config.example.yaml").read_text() + "templates: empty.yaml\n")
     (tmp_path / "empty.yaml").write_text("# nothing of our own yet\n")
     assert Composer(load(tmp_path / "config.yaml", environ={})).templates.keys() == Composer(config).templates.keys()
+
+
+def test_every_kind_of_template_has_its_sample_and_its_line_on_the_page() -> None:
+    """A new Name needs a channel, a sample category (check renders it) and a line on /templates:
+    this names the one that was forgotten, instead of a KeyError at start."""
+    from responder.replying.compose import SAMPLE_CATEGORY
+    from responder.web.pages import _WHEN
+
+    for name in Name:
+        assert any(name in kinds for kinds in templates.KINDS.values()), name
+        assert name in SAMPLE_CATEGORY and name in _WHEN, name

@@ -169,11 +169,22 @@ class Composer:
         kind = Kind.REMINDER if reminder else Kind.NOTICE
         context = self._context(inbound, classification) | {"link": f"{self.config.page_url}/drafts/{draft_id}", "reminder": reminder}
         notices: list[Outgoing] = []
-        if notify.email and self.config.sends_email:
-            subject, body = self._render(Key(ENGLISH, Channel.EMAIL, Name.DRAFT_NOTICE), context)
-            notices.append(self._email(kind, notify.email, subject, body, {}, auto_submitted="auto-generated"))
-        if notify.sms and self.config.sms is not None:
-            notices.append(self._text(kind, notify.sms, self._render(Key(ENGLISH, Channel.SMS, Name.DRAFT_NOTICE), context)[1]))
+        try:
+            if notify.email and self.config.sends_email:
+                subject, body = self._render(Key(ENGLISH, Channel.EMAIL, Name.DRAFT_NOTICE), context)
+                notices.append(self._email(kind, notify.email, subject, body, {}, auto_submitted="auto-generated"))
+            if notify.sms and self.config.sms is not None:
+                notices.append(self._text(kind, notify.sms, self._render(Key(ENGLISH, Channel.SMS, Name.DRAFT_NOTICE), context)[1]))
+        except RenderError as error:
+            # The draft waits either way; its notice must still reach someone, in words no template can break.
+            log.error("draft %s: the notice template failed (%s): a plain notice goes instead", draft_id, error.place)
+            plain = f"A reply from {self.config.practice.name} waits for a clinician's approval: {context['link']}"
+            notices = []
+            if notify.email and self.config.sends_email:
+                body = f"{plain}\n\n(The draft_notice template failed: {error}.)\n"
+                notices.append(self._email(kind, notify.email, "A reply waits for your approval", body, {}, auto_submitted="auto-generated"))
+            if notify.sms and self.config.sms is not None:
+                notices.append(self._text(kind, notify.sms, plain))
         return notices
 
     def rebody(self, raw: bytes, channel: Channel, body: str) -> bytes:
@@ -218,11 +229,11 @@ class Composer:
 
     def validate(self) -> list[str]:
         """Render every template with sample facts; the problems found, for ``check``."""
-        return [problem for problem in self._render_samples() if not problem.startswith("warning: ")]
+        return self._render_samples()[0]
 
     def warnings(self) -> list[str]:
         """Texts that would cost more than MAX_SMS_SEGMENTS segments, for ``check``."""
-        return [problem.removeprefix("warning: ") for problem in self._render_samples() if problem.startswith("warning: ")]
+        return self._render_samples()[1]
 
     def showcase(self) -> list[Shown]:
         """Every template in use, rendered for a sample message of the category it answers, as
@@ -241,23 +252,24 @@ class Composer:
     def _keys(self) -> list[Key]:
         return [key for key in templates.KEYS if key in self.templates]
 
-    def _render_samples(self) -> list[str]:
-        """Every template in use rendered for its sample message, for each insurance case; a
-        line per problem ("warning: " for texts too long)."""
+    def _render_samples(self) -> tuple[list[str], list[str]]:
+        """Every template in use rendered for its sample message, for each insurance case: the
+        problems (a template that fails) and the warnings (a text too long), a line each."""
         plans = self.config.practice.insurance.plans
-        found = []
+        problems: list[str] = []
+        warnings: list[str] = []
         for key in self._keys():
             origin = self.templates[key].written.origin
             for insurance in (plans[0].id if plans else "unknown", "other", "self_pay", "unknown"):
                 try:
                     body = self._render(key, self._sample(key, insurance))[1]
                 except RenderError as error:
-                    found.append(str(error))
+                    problems.append(str(error))
                     break
                 if key.channel == Channel.SMS and (n := segments.count(body.strip())) > MAX_SMS_SEGMENTS:
-                    found.append(f"warning: {origin} renders to {n} SMS segments (insurance {insurance}); keep texts to {MAX_SMS_SEGMENTS}")
+                    warnings.append(f"{origin} renders to {n} SMS segments (insurance {insurance}); keep texts to {MAX_SMS_SEGMENTS}")
                     break
-        return found
+        return problems, warnings
 
     def _sample(self, key: Key, insurance: str) -> dict[str, Any]:
         """What a template sees for a sample message of the category it answers."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, func
 
-from .seal import SealedBytes, SealedText
+from .seal import SealedBytes, SealedJSON, SealedText
 
 metadata = MetaData()
 
@@ -29,7 +29,7 @@ messages = Table(
     Column("status", String(20), nullable=False),  # answered, held, skipped, unreadable, too_large, ...
     Column("reasons", JSON, nullable=False, default=list),  # why, in words that quote nothing the person wrote
     # The learned model's reading, which quotes the person's words: purged with them (migration 0002).
-    Column("evidence", JSON, nullable=False, default=list, server_default="[]"),
+    Column("evidence", SealedJSON, nullable=False, default=list, server_default="[]"),  # the model's reading: quotes the person
     Column("facts", JSON, nullable=False, default=dict),
     UniqueConstraint("source", "key", name="uq_messages_source_key"),
 )

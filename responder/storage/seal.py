@@ -14,6 +14,7 @@ process never mix them up.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -115,3 +116,17 @@ class SealedText(TypeDecorator[str]):
         if value is None or not value.startswith(_TOKEN.decode()):
             return value
         return _open(_seal_of(dialect), value.encode("ascii")).decode("utf-8")
+
+
+class SealedJSON(SealedText):
+    """A list or mapping of what people wrote (the model's evidence), stored as JSON text and
+    sealed like SealedText: a JSON column could not hold a sealed token."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:  # type: ignore[override]
+        return None if value is None else super().process_bind_param(json.dumps(value, ensure_ascii=False), dialect)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:  # type: ignore[override]
+        text = super().process_result_value(value, dialect)
+        return None if text is None else json.loads(text)

@@ -14,10 +14,11 @@ from typing import Any
 import yaml
 
 from ..config import Config
+from ..model import Category
 from .classify import classify
 from .parse import parse_file
 
-CATEGORIES = ("new_inquiry", "professional_referral", "existing_client", "crisis", "automated", "solicitation")
+CATEGORIES = tuple(Category)
 FACTS = ("insurance", "services", "modality", "reply_to")
 
 

@@ -10,8 +10,9 @@ reasons.
 Inference is pure Python over a JSON file of weights, so the package needs no numerical library
 and the model is readable. The features here are the only definition of them: the training script
 imports ``counts`` and ``weigh`` so that training and use can never disagree. learned.json records
-a digest of the rows it was fitted on and of this feature code (``training_digest``,
-``feature_digest``), so a test notices when either has moved since the last refit.
+a digest of the rows it was fitted on and of this feature code (``training_sha256`` and
+``features_sha256``, computed by ``training_digest`` and ``feature_digest``), so a test notices
+when either has moved since the last refit.
 """
 
 from __future__ import annotations

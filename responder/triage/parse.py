@@ -19,7 +19,7 @@ from email.message import Message
 from email.utils import getaddresses
 from pathlib import Path
 
-from ..model import Inbound
+from ..model import Channel, Inbound
 from .text import fresh_text, html_to_text
 
 _MSGID = re.compile(r"<[\x21-\x3b\x3d\x3f-\x7e]{1,250}>")  # printable ASCII: safe to put back in a header
@@ -40,7 +40,7 @@ def parse_email(raw: bytes) -> Inbound:
     text = _body_text(message)
     message_id = _first_msgid(headers.get("message-id", ""))
     return Inbound(
-        channel="email",
+        channel=Channel.EMAIL,
         key=message_id or "sha256:" + hashlib.sha256(header_block(raw)).hexdigest(),
         sender=sender,
         sender_name=sender_name,
@@ -85,7 +85,7 @@ def parse_sms(form: Mapping[str, str]) -> Inbound:
     if not sid or not sender:
         raise ValueError("an SMS needs MessageSid and From")
     body = str(form.get("Body", ""))
-    return Inbound(channel="sms", key=sid, sender=sender, recipients=(str(form.get("To", "")),), text=body, fresh_text=body)
+    return Inbound(channel=Channel.SMS, key=sid, sender=sender, recipients=(str(form.get("To", "")),), text=body, fresh_text=body)
 
 
 def _header_text(message: Message, name: str) -> str:

@@ -13,7 +13,7 @@ namespace (``INBOX.Drafts`` on Courier-style servers).
 
 One connection stays open between calls, as responder may look up many drafts in a row; it
 is reopened once when the server has dropped it. Connection and login are responder's one way
-(imap_session). Errors (imapclient's and OSError) go to the caller, which decides about retrying
+(session.py). Errors (imapclient's and OSError) go to the caller, which decides about retrying
 later.
 """
 

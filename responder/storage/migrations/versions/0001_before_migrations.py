@@ -34,6 +34,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from alembic import op
@@ -180,13 +181,17 @@ def _bring_outbox_up(conn: sa.Connection) -> None:
 
 
 def _give_held_replies_drafts(conn: sa.Connection) -> None:
-    """Before 7be5810 a reply for approval was only held in the outbox, where no page showed it."""
+    """Before 7be5810 a reply for approval was only held in the outbox, where no page showed it.
+    Such a draft counts as reminded and fallen back already: a neutral acknowledgement sent now,
+    to someone who wrote back then, would be no kindness, and a burst of reminders no help."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
     held = conn.execute(sa.select(outbox.c.id, outbox.c.message_id, outbox.c.created_at).where(
         outbox.c.state == "held", outbox.c.kind == "reply", outbox.c.id.not_in(sa.select(drafts.c.outbox_id)),
     ).order_by(outbox.c.id)).all()
     for row in held:
         draft_id = conn.execute(sa.insert(drafts).values(
             message_id=row.message_id, outbox_id=row.id, state="waiting", created_at=row.created_at, updated_at=row.created_at,
+            reminded_at=now, fallback_at=now,
         )).inserted_primary_key[0]
         conn.execute(sa.insert(draft_events).values(draft_id=draft_id, at=row.created_at, actor="responder", action="created",
                                                     detail="held before drafts existed; made a draft by migration 0001"))

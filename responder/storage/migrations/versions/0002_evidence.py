@@ -14,6 +14,7 @@ memory. The downgrade puts the evidence back after the reasons (where the pipeli
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,11 +27,13 @@ branch_labels = None
 depends_on = None
 
 BATCH = 1000
-messages = sa.table("messages", sa.column("id", sa.Integer), sa.column("reasons", sa.JSON), sa.column("evidence", sa.JSON))
+# evidence is JSON text (schema.py's SealedJSON), sealed once `responder reseal` runs with a key:
+# this revision writes it in the clear, as the reasons it comes from were stored.
+messages = sa.table("messages", sa.column("id", sa.Integer), sa.column("reasons", sa.JSON), sa.column("evidence", sa.Text))
 
 
 def upgrade() -> None:
-    op.add_column("messages", sa.Column("evidence", sa.JSON, nullable=False, server_default="[]"))
+    op.add_column("messages", sa.Column("evidence", sa.Text, nullable=False, server_default="[]"))
     # A cheap pre-filter in SQL (rows whose JSON text holds '"model:'); startswith below decides.
     quoted = sa.cast(messages.c.reasons, sa.Text).like('%"model:%')
     for row in _batches(quoted):
@@ -38,13 +41,15 @@ def upgrade() -> None:
         evidence = [reason for reason in reasons if _model(reason)]
         if evidence:
             kept = [reason for reason in reasons if not _model(reason)]
-            op.get_bind().execute(sa.update(messages).where(messages.c.id == row.id).values(reasons=kept, evidence=evidence))
+            op.get_bind().execute(sa.update(messages).where(messages.c.id == row.id).values(reasons=kept, evidence=json.dumps(evidence, ensure_ascii=False)))
 
 
 def downgrade() -> None:
-    for row in _batches(sa.cast(messages.c.evidence, sa.Text) != "[]"):
+    for row in _batches(messages.c.evidence != "[]"):
+        if not row.evidence.startswith("["):
+            raise RuntimeError("messages.evidence is sealed: a downgrade cannot open it (it needs storage.encryption_key)")
         op.get_bind().execute(sa.update(messages).where(messages.c.id == row.id)
-                              .values(reasons=[*(row.reasons or ()), *(row.evidence or ())]))
+                              .values(reasons=[*(row.reasons or ()), *json.loads(row.evidence)]))
     with op.batch_alter_table("messages") as batch:
         batch.drop_column("evidence")
 
