@@ -383,8 +383,8 @@ def _paragraph(body: str) -> str:
 
 @cache
 def _header(name: str, value: str) -> BaseHeader:
-    """A header every reply carries, parsed once: the email package's parsing of each header
-    was a fifth of the time spent composing."""
+    """A header every reply carries, parsed once: the email package's parsing of headers is a
+    large share of composing (figures in bench/README-load.md)."""
     return SMTP.header_factory(name, value)
 
 
