@@ -273,6 +273,17 @@ class Approval(_Model):
     imap_drafts: bool = False  # also put each email draft in the mailbox's Drafts folder, to send from any mail app
 
 
+class Conversations(_Model):
+    """What follows a person's first message (issue 12): later ones reach a human, never an auto-reply."""
+
+    # A new message is told to practice.notify at once; more in the same conversation wait until this long after the last notice.
+    notice_every_minutes: float = Field(10, ge=0)
+    # A conversation with nothing new for this long is closed (a new message reopens it, and is answered as a first one).
+    close_after_days: float = Field(30, gt=0)
+    # Whether an emailed notice quotes what the person wrote; a texted one never does.
+    notice_includes_text: bool = False
+
+
 class Clinician(_Model):
     username: str = Field(min_length=1)
     password_hash: str = Field(pattern=r"^\$argon2")  # from `responder hash-password`
@@ -307,6 +318,7 @@ class Config(_Model):
     server: Server = Server()
     replies: Replies = Replies()
     approval: Approval = Approval()
+    conversations: Conversations = Conversations()
     web: Web = Web()
     classification: Classification = Classification()
     base_dir: Path = Path(".")

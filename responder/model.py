@@ -70,6 +70,31 @@ class Kind(StrEnum):
     REMINDER = "reminder"
     FALLBACK = "fallback"
     RENDER_FAILED = "render_failed"  # tells practice.notify that a template failed for this message
+    CONVERSATION_NOTICE = "conversation_notice"  # tells practice.notify that a person wrote again in a conversation
+
+
+class ConversationStatus(StrEnum):
+    """Whether a person's conversation is going on: closed by an outcome, or after
+    ``conversations.close_after_days`` with nothing new; a new message reopens it."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ConversationOutcome(StrEnum):
+    """What became of a conversation, as a clinician records it."""
+
+    CONSULTATION_BOOKED = "consultation_booked"
+    BECAME_CLIENT = "became_client"
+    REFERRED_OUT = "referred_out"
+    CLOSED = "closed"
+
+
+class IdentityKind(StrEnum):
+    """What a person is known by: an address or a phone number (E.164)."""
+
+    EMAIL = "email"
+    PHONE = "phone"
 
 
 class ReplyState(StrEnum):
@@ -159,6 +184,9 @@ class Classification:
     # The learned model's reading, which quotes the words that moved it: shown beside the
     # reasons, and purged with the message's words (storage.retention_days).
     evidence: tuple[str, ...] = ()
+    # The headers say machine mail but the model reads a person's inquiry or crisis: not to be
+    # answered automatically, nor dropped: for a human to look at.
+    unsure_if_person: bool = False
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Connection
 
 from .config import Config
-from .model import Action, Category, Channel, Classification, Decision, Inbound, Kind, Outgoing, Status
+from .conversations.identify import message_keys, own_identities
+from .model import Action, Category, Channel, Classification, Decision, Facts, Inbound, Kind, Outgoing, Status
 from .redact import mask
 from .replying.compose import Composer, RenderError
 from .replying.policy import decide
+from .storage import conversations
 from .storage.store import Recorded, Store, naive_utc, utcnow
 from .triage.classify import classify
 from .triage.facts.referrer import referral_source
@@ -47,6 +49,10 @@ class Pipeline:
         self.store = store
         self.composer = composer
         self._settling = threading.Lock()  # one settling run at a time here; other processes race by row
+        practice = config.practice
+        self._own = own_identities(practice.own_addresses | {practice.notify.email or ""},
+                                   (practice.phone, practice.notify.sms, config.sms.twilio.from_number if config.sms else None))
+        self._close_after = timedelta(days=config.conversations.close_after_days)
 
     def ingest_email(self, source: str, raw: bytes, arrived_at: datetime | None = None,
                      answer_from: datetime | None = None) -> Outcome:
@@ -155,9 +161,21 @@ class Pipeline:
 
         reasons = [*classification.reasons, *decision.reasons]
         with self.store.transaction() as conn:
-            if answer_from is not None and arrived_at is not None and arrived_at < answer_from:
+            joining = conn.begin_nested()  # undone if another worker recorded this message first
+            now = utcnow()
+            keyed = message_keys(inbound, classification.category, classification.facts.reply_to, self._own)
+            joined = conversations.join(conn, keyed, now, self._close_after) if keyed is not None else None
+            # A person writing again after our first reply is answered by a person, never a second
+            # automatic reply: the conversation waits on us and practice.notify is told. A crisis
+            # still gets its reply and alert at once.
+            early = answer_from is not None and arrived_at is not None and arrived_at < answer_from
+            follows = joined is not None and joined.going_on and joined.answered and not early
+            if early:
                 reasons.append("arrived before the first run's window: recorded, not answered")
                 outgoing = []
+            elif follows and classification.category != Category.CRISIS:
+                reasons.append("writes again in a conversation already answered: no automatic reply, it waits on a person")
+                outgoing = [o for o in outgoing if o.kind not in (Kind.REPLY, Kind.TASK)]
             reply = next((o for o in outgoing if o.kind == Kind.REPLY), None)
             if reply is not None and reply.channel == Channel.SMS and self.store.opted_out(reply.to, conn):
                 reasons.append("the number opted out (STOP): nothing is sent to it")
@@ -167,10 +185,21 @@ class Pipeline:
                 if self.store.replied_recently(conn, reply.to, since):
                     reasons.append(f"already answered this address within {self.config.replies.throttle_days:g} days")
                     outgoing = [o for o in outgoing if o.kind != Kind.REPLY]
+            notice_due = follows and not any(o.kind == Kind.ALERT for o in outgoing) and self._notice_due(joined, now)
+            if follows and not notice_due:
+                reasons.append(f"practice.notify was told of this conversation within {self.config.conversations.notice_every_minutes:g} minutes: "
+                               "the next notice lists it")
+            if notice_due:
+                outgoing = [*outgoing, *self._notices(inbound, classification, conn, joined)]
             status = _status(decision, outgoing)
             recorded = self._write(conn, _row(source, inbound, raw, arrived_at, classification, decision, status, reasons), settling)
             if recorded.duplicate:
+                joining.rollback()
                 return Outcome(None, Status.DUPLICATE)
+            if joined is not None:
+                conversations.attach(conn, recorded.id, joined.id, now, waiting_on_us=True if follows else None,
+                                     noticed_at=utcnow() if notice_due else None)
+            joining.commit()
             if classification.category == Category.PROFESSIONAL_REFERRAL:
                 name, organization = referral_source(inbound)
                 self.store.add_referral(conn, recorded.id, inbound.sender, name, organization)
@@ -186,6 +215,46 @@ class Pipeline:
                                                 notice.subject, notice.body, notice.raw)
         log.info("message %s from %s: %s, %s, %s", recorded.id, mask(inbound.sender), classification.category, decision.action, status)
         return Outcome(recorded.id, status, classification.category, decision.action)
+
+    def notify_waiting(self) -> int:
+        """Tell practice.notify of what a person wrote within notice_every_minutes of the last
+        notice, once that time has passed: a message held back by the interval reaches a person
+        even when nothing follows it. Returns how many notices are owed."""
+        every = timedelta(minutes=self.config.conversations.notice_every_minutes)
+        owed = 0
+        with self.store.engine.connect() as conn:
+            waiting = conversations.notices_owed(conn, utcnow() - every)
+        for conversation_id, message_id, last_notice_at in waiting:
+            row = self.store.message(message_id)
+            if row is None:
+                continue
+            inbound = _reread(row)
+            classification = Classification(Category(row["category"]) if row["category"] else Category.NEW_INQUIRY,
+                                            Facts(reply_to=row["reply_to"]), ())
+            with self.store.transaction() as conn:
+                if not conversations.claim_notice(conn, conversation_id, last_notice_at, utcnow()):
+                    continue  # another worker told them
+                new = [{"channel": r.channel, "category": r.category} for r in conversations.news(conn, conversation_id, last_notice_at)]
+                for notice in self.composer.conversation_notices(inbound, classification, new):
+                    self.store.add_outgoing(conn, message_id, notice.kind, notice.channel, notice.to, notice.message_id,
+                                            notice.subject, notice.body, notice.raw)
+                    owed += 1
+            log.info("conversation %s: practice.notify told of %s message(s) held back by the notice interval", conversation_id, len(new))
+        return owed
+
+    def _notice_due(self, joined: conversations.Joined, now: datetime) -> bool:
+        """A new message is told at once; more wait until notice_every_minutes after the last notice."""
+        every = timedelta(minutes=self.config.conversations.notice_every_minutes)
+        return joined.last_notice_at is None or now - joined.last_notice_at >= every
+
+    def _notices(self, inbound: Inbound, classification: Classification, conn: Connection, joined: conversations.Joined) -> list[Outgoing]:
+        """The notice to practice.notify: every message of the conversation since the last notice, and this one."""
+        new = [{"channel": row.channel, "category": row.category} for row in conversations.news(conn, joined.id, joined.last_notice_at)]
+        new.append({"channel": inbound.channel, "category": classification.category})
+        notices = self.composer.conversation_notices(inbound, classification, new)
+        if not notices:
+            log.warning("message from %s waits on a person, and practice.notify has no route to tell anyone", mask(inbound.sender))
+        return notices
 
     def _record_unreadable(self, source: str, raw: bytes, arrived_at: datetime | None, error: Exception,
                            channel: Channel = Channel.EMAIL) -> Outcome:
@@ -222,13 +291,25 @@ class Pipeline:
         return self.store.record(conn, row) if settling is None else self.store.settle(conn, settling, row)
 
 
+def _reread(row: dict[str, object]) -> Inbound:
+    """A recorded message read again, for a notice about it; a minimal one once its words are purged."""
+    raw = row["raw"]
+    channel = Channel(str(row["channel"]))
+    if isinstance(raw, bytes) and raw:
+        try:
+            return parse_sms(json.loads(raw)) if channel == Channel.SMS else parse_email(raw)
+        except ValueError:
+            pass
+    return Inbound(channel=channel, key=str(row["key"]), sender=str(row["sender"]))
+
+
 def _status(decision: Decision, outgoing: list[Outgoing]) -> Status:
     kinds = {o.kind for o in outgoing}
     if Kind.REPLY in kinds:
         return Status.HELD if decision.action == Action.APPROVE else Status.ANSWERED
     if Kind.ALERT in kinds:
         return Status.ALERTED
-    return Status.NOTIFIED if kinds & {Kind.TASK, Kind.RENDER_FAILED} else Status.SKIPPED
+    return Status.NOTIFIED if kinds & {Kind.TASK, Kind.RENDER_FAILED, Kind.CONVERSATION_NOTICE} else Status.SKIPPED
 
 
 def _row(source: str, inbound: Inbound, raw: bytes, arrived_at: datetime | None, classification: Classification | None,

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 DELIVERY_SECONDS = 2
 APPROVAL_SECONDS = 30
+NOTICE_SECONDS = 60
 MAIL_DRAFTS_SECONDS = 10
 PURGE_SECONDS = 3600
 
@@ -45,6 +46,7 @@ class Runner:
                                         name=f"idle:{source.name}", daemon=True)
                 self.bells.append(bell)
         self.scheduler.add_job(self.follow_up_drafts, "interval", seconds=APPROVAL_SECONDS, id="drafts", next_run_time=now)
+        self.scheduler.add_job(self.notify_waiting, "interval", seconds=NOTICE_SECONDS, id="conversation-notices", next_run_time=now)
         if self.service.mail_drafts is not None:
             self.scheduler.add_job(self.sync_mail_drafts, "interval", seconds=MAIL_DRAFTS_SECONDS, id="mail-drafts", next_run_time=now)
         if self.service.config.storage.retention_days is not None:
@@ -93,6 +95,14 @@ class Runner:
         self.failures.pop(source.name, None)
         if count:
             self.wake()
+
+    def notify_waiting(self) -> None:
+        """Notices held back by conversations.notice_every_minutes, once that time has passed."""
+        try:
+            if self.service.pipeline.notify_waiting():
+                self.wake()
+        except Exception:  # noqa: BLE001 - the next run tries again
+            log.exception("conversation notices failed")
 
     def follow_up_drafts(self) -> None:
         """Reminders and fallbacks for drafts nobody has answered."""

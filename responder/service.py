@@ -100,6 +100,10 @@ class Service:
             self.sync_mail_drafts()
         except Exception as error:  # noqa: BLE001 - reported like a failing source
             errors["imap drafts"] = f"{type(error).__name__}: {error}"[:300]
+        try:
+            self.pipeline.notify_waiting()
+        except Exception as error:  # noqa: BLE001 - reported like a failing source
+            errors["conversation notices"] = f"{type(error).__name__}: {error}"[:300]
         delivered = self.delivery.run()
         self.purge()
         return Round(count, delivered, errors)

@@ -41,8 +41,9 @@ def test_one_reply_per_address_within_the_throttle(tmp_path: Path, smtp: SmtpSin
     service = service_for(tmp_path, smtp)
     first = service.pipeline.ingest_email("test", inquiry(subject="First"))
     second = service.pipeline.ingest_email("test", inquiry(subject="Second"))
-    assert (first.status, second.status) == ("answered", "skipped")
-    assert any("already answered" in r for r in service.store.message(second.message_id)["reasons"])
+    # The second is a person writing again in their conversation: no second reply, a notice instead (issue 12).
+    assert (first.status, second.status) == ("answered", "notified")
+    assert any("no automatic reply" in r for r in service.store.message(second.message_id)["reasons"])
     crisis = service.pipeline.ingest_email("test", inquiry(subject="Third", body="I want to kill myself tonight."))
     assert crisis.status == "answered", "crisis resources are never throttled"
 

@@ -23,6 +23,7 @@ def test_real_automatic_mail_is_never_answered(path: Path, config: Config) -> No
     allowed = {"automated", "solicitation"} if path.name in SPAM else {"automated"}
     assert result.category in allowed, result.reasons
     assert result.facts.reply_to is None
+    assert not result.unsure_if_person, result.evidence
 
 
 @pytest.mark.parametrize("path", NEGATIVE, ids=lambda p: p.name)
@@ -40,6 +41,23 @@ def test_real_personal_mail_is_not_taken_for_automatic(path: Path, config: Confi
 def test_each_automatic_header_alone_stops_a_reply(headers: dict[str, str], config: Config) -> None:
     result = classify(parse_email(inquiry(**headers)), config)
     assert result.category == "automated", result.reasons
+    # ... but the model reads a person asking for therapy: the headers alone do not get the last word
+    assert result.unsure_if_person and result.facts.reply_to is None
+
+
+@pytest.mark.parametrize(("body", "category", "unsure"), [
+    ("Hello, I've been struggling with depression since my divorce and I'm looking for a therapist who takes Cigna."
+     " Do you have openings for a new client on weekday evenings?", "automated", True),
+    ("I keep thinking everyone would be better off without me and I can't see a way out.", "crisis", False),  # alerted instead
+    # near-misses: what machines write
+    ("Your message to intake@practice.test could not be delivered: mailbox full.", "automated", False),
+    ("This month on the directory: profiles with a photo get more views. Manage your notifications.", "automated", False),
+    ("Thank you for your payment. Receipt #4471, amount $29.95.", "automated", False),
+])
+def test_where_headers_and_model_disagree_a_human_decides(body: str, category: str, unsure: bool, config: Config) -> None:
+    result = classify(parse_email(inquiry(body=body, subject="Message", Precedence="bulk")), config)
+    assert result.unsure_if_person is unsure, result.evidence
+    assert result.category == category
 
 
 @pytest.mark.parametrize("sender", ["MAILER-DAEMON@mx.example.org", "postmaster@example.org",

@@ -53,7 +53,7 @@ SAMPLE_CATEGORY = {
     Name.DRAFT_NOTICE: Category.NEW_INQUIRY, Name.FALLBACK: Category.NEW_INQUIRY,
     Name.REFERRAL_THANKS: Category.PROFESSIONAL_REFERRAL, Name.TASK_REFERRAL: Category.PROFESSIONAL_REFERRAL,
     Name.ACKNOWLEDGEMENT: Category.EXISTING_CLIENT, Name.TASK_CLIENT_MESSAGE: Category.EXISTING_CLIENT, Name.TASK: Category.EXISTING_CLIENT,
-    Name.CRISIS: Category.CRISIS, Name.CRISIS_ALERT: Category.CRISIS,
+    Name.CRISIS: Category.CRISIS, Name.CRISIS_ALERT: Category.CRISIS, Name.CONVERSATION_NOTICE: Category.NEW_INQUIRY,
 }
 SAMPLE_SENDER = {Channel.EMAIL: "person@example.org", Channel.SMS: "+15555550123"}
 SAMPLE_TEXT = {
@@ -187,6 +187,34 @@ class Composer:
                 notices.append(self._text(kind, notify.sms, plain))
         return notices
 
+    def conversation_notices(self, inbound: Inbound, classification: Classification, new: list[dict[str, str | None]]) -> list[Outgoing]:
+        """Tell practice.notify that a person wrote again in a conversation waiting on us, listing
+        what is new (each message's channel and category). A text never carries what they wrote;
+        an email does only with conversations.notice_includes_text."""
+        notify = self.config.practice.notify
+        quoted = inbound.fresh_text or inbound.text if self.config.conversations.notice_includes_text else ""
+        context = self._context(inbound, classification) | {"new": new, "message_text": quoted}
+        notices: list[Outgoing] = []
+        try:
+            if notify.email and self.config.sends_email:
+                subject, body = self._render(Key(ENGLISH, Channel.EMAIL, Name.CONVERSATION_NOTICE), context)
+                notices.append(self._email(Kind.CONVERSATION_NOTICE, notify.email, subject, body, {}, auto_submitted="auto-generated"))
+            if notify.sms and self.config.sms is not None:
+                body = self._render(Key(ENGLISH, Channel.SMS, Name.CONVERSATION_NOTICE), context)[1]
+                notices.append(self._text(Kind.CONVERSATION_NOTICE, notify.sms, body))
+        except RenderError as error:
+            # The person wrote and nobody answers them automatically: the notice must reach someone, in words no template breaks.
+            log.error("message from %s: the conversation_notice template failed (%s): a plain notice goes instead", mask(inbound.sender), error.place)
+            plain = f"{self.config.practice.name}: a person wrote again in a conversation waiting on you ({len(new)} new)."
+            notices = []
+            if notify.email and self.config.sends_email:
+                body = f"{plain}\n\n(The conversation_notice template failed: {error}.)\n"
+                notices.append(self._email(Kind.CONVERSATION_NOTICE, notify.email, "A conversation is waiting on you", body, {},
+                                           auto_submitted="auto-generated"))
+            if notify.sms and self.config.sms is not None:
+                notices.append(self._text(Kind.CONVERSATION_NOTICE, notify.sms, plain))
+        return notices
+
     def rebody(self, raw: bytes, channel: Channel, body: str) -> bytes:
         """The same message with a clinician's edited body: headers and Message-ID unchanged."""
         if channel == Channel.SMS:
@@ -281,6 +309,7 @@ class Composer:
             "action": Action.CRISIS if category == Category.CRISIS else Action.AUTO, "message_text": SAMPLE_TEXT[category],
             "task": Task.REFERRAL if category == Category.PROFESSIONAL_REFERRAL else Task.CLIENT_MESSAGE,
             "first_text": True, "link": f"{self.config.page_url}/drafts/1", "reminder": False,
+            "new": [{"channel": Channel.EMAIL, "category": category}, {"channel": Channel.SMS, "category": category}],
         }
 
     def _context(self, inbound: Inbound, classification: Classification) -> dict[str, Any]:

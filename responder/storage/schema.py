@@ -6,7 +6,7 @@ migration test compares a migrated store with this metadata.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, func
+from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, func
 
 from .seal import SealedBytes, SealedJSON, SealedText
 
@@ -31,8 +31,35 @@ messages = Table(
     # The learned model's reading, which quotes the person's words: purged with them (migration 0002).
     Column("evidence", SealedJSON, nullable=False, default=list, server_default="[]"),  # the model's reading: quotes the person
     Column("facts", JSON, nullable=False, default=dict),
+    # The person's conversation (migration 0003); None for a machine's, a vendor's or an unread message.
+    Column("conversation_id", Integer, ForeignKey("conversations.id", name="fk_messages_conversation_id")),
     UniqueConstraint("source", "key", name="uq_messages_source_key"),
 )
+
+# One person's conversation, across every address and number they use (conversations/identify.py).
+conversations = Table(
+    "conversations", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("status", String(10), nullable=False),  # ConversationStatus: open, closed
+    Column("waiting_on_us", Boolean, nullable=False, default=False),  # the person wrote again and no one here has answered
+    Column("clinician", String(100)),  # the assigned clinician's id (practice.clinicians), if any
+    Column("outcome", String(30)),  # ConversationOutcome, once recorded
+    Column("referral_source", String(320)),  # the referring professional's address, for a referral
+    Column("created_at", DateTime, nullable=False),
+    Column("last_activity_at", DateTime, nullable=False),
+    Column("last_notice_at", DateTime),  # when practice.notify was last told of new messages here
+)
+
+# The addresses and numbers a person is known by: each belongs to one conversation.
+identities = Table(
+    "identities", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("conversation_id", Integer, ForeignKey("conversations.id"), nullable=False),
+    Column("kind", String(10), nullable=False),  # IdentityKind: email, phone
+    Column("value", String(320), nullable=False),  # an address in lower case, a number in E.164
+    UniqueConstraint("kind", "value", name="uq_identities_kind_value"),
+)
+Index("ix_messages_conversation_id", messages.c.conversation_id)
 
 outbox = Table(
     "outbox", metadata,
@@ -62,6 +89,8 @@ Index("ix_messages_status", messages.c.status)
 # message, so indexed; without it each lookup read the whole outbox, bodies and all.
 Index("ix_outbox_to_lower", func.lower(outbox.c.to_addr), outbox.c.created_at)
 Index("ix_outbox_to", outbox.c.to_addr)
+# A thread reply names one of our Message-IDs: its conversation is found by it (migration 0003).
+Index("ix_outbox_msgid", outbox.c.msgid)
 
 drafts = Table(
     "drafts", metadata,

@@ -30,6 +30,8 @@ class RuleKind(StrEnum):
     CATEGORY = "category"  # a sign of one category: a pitch, a referral, a current client, a person asking for care
     PRACTICE_WORD = "practice_word"  # a word the practice configured (``classification:``): decides over the model
     AUTOMATIC = "automatic"  # a sign of machine mail or a machine's text
+    RELAY = "relay"  # where a directory's or web form's relay puts a person's words and address
+    DISAGREEMENT = "disagreement"  # the headers say machine, the model reads a person: a human decides
     PLAN = "plan"  # how a person will pay: a plan named, or paying themselves
     SERVICE = "service"  # a service asked for, or who the therapy is for
     MODALITY = "modality"  # telehealth or in person

@@ -1,0 +1,1 @@
+"""Conversations: one person, however many addresses, numbers and messages (issue 12)."""
