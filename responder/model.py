@@ -40,6 +40,7 @@ class Task(StrEnum):
 
     CLIENT_MESSAGE = "client_message"  # a current client wrote
     REFERRAL = "referral"  # reach the client a professional referred
+    CHECK_PERSON = "check_person"  # the headers say machine mail, the model a person: look at it
 
 
 class Status(StrEnum):

@@ -103,3 +103,20 @@ def test_spanish_texts_and_crises_are_answered_in_spanish(service: Service) -> N
     outgoing = service.composer.outgoing(inbound, classification, decide(classification, service.config))
     reply = next(o for o in outgoing if o.kind == "reply")
     assert "Busque ayuda ahora" in reply.body and "988" in reply.body
+
+
+def test_mail_that_looks_automatic_but_reads_as_a_person_reaches_a_clinician(service: Service, smtp: SmtpSink) -> None:
+    """The headers say machine (Precedence: bulk), the words a person asking for care: no reply,
+    but practice.notify gets it to look at, rather than nobody."""
+    svc = service
+    body = ("Hello, I've been struggling with depression since my divorce and I'm looking for a therapist who takes Cigna."
+            " Do you have openings for a new client on weekday evenings?")
+    outcome = svc.pipeline.ingest_email("test", inquiry(body=body, subject="Message", Precedence="bulk"))
+    assert (outcome.category, outcome.status) == ("automated", "notified")
+    [task] = sent(svc, smtp, 1)
+    assert task.rcpt_tos == ["clinician@practice.test"] and "may be from a person" in task.message["Subject"]
+    assert "struggling with depression" in task.message.get_content()
+    machine = svc.pipeline.ingest_email("test", inquiry(body="Thank you for your payment. Receipt #4471, amount $29.95.", subject="Receipt",
+                                                        Precedence="bulk"))
+    assert machine.status == "skipped", "a machine's own mail still notifies nobody"
+

@@ -141,9 +141,11 @@ def test_unreadable_and_headerless_mail_is_recorded_and_skipped(tmp_path: Path, 
     garbage = service.pipeline.ingest_email("test", b"\xff\xfe\x00 not mail at all \x00\r\n\r\n\x80")
     assert garbage.status == "skipped" and garbage.category == "automated"
     odd = inquiry().replace(b"From: jordan.lee@example.org", b'From: "x" <a b@@example..org>, <"evil\r\nBcc: x"@example.org>')
-    assert service.pipeline.ingest_email("test", odd).status == "skipped"
+    # No address to answer, but a person's words: not answered, and a clinician is asked to look.
+    assert service.pipeline.ingest_email("test", odd).status == "notified"
     assert service.pipeline.ingest_email("test", inquiry()).status == "answered", "the loop goes on"
-    assert service.delivery.run().sent == 1
+    assert service.delivery.run().sent == 2
+    assert not any("Bcc" in str(m.message.keys()) for m in smtp.wait_for(2)), "nothing the sender wrote became a header"
 
 
 def test_a_claim_left_by_a_killed_process_here_is_taken_over_at_once(tmp_path: Path, smtp: SmtpSink) -> None:

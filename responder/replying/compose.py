@@ -45,13 +45,14 @@ REPLY_TEMPLATES = {
     Category.CRISIS: Name.CRISIS,
 }
 # A task by email has a template of its own; by text, one says either.
-TASK_TEMPLATES = {Task.CLIENT_MESSAGE: Name.TASK_CLIENT_MESSAGE, Task.REFERRAL: Name.TASK_REFERRAL}
+TASK_TEMPLATES = {Task.CLIENT_MESSAGE: Name.TASK_CLIENT_MESSAGE, Task.REFERRAL: Name.TASK_REFERRAL, Task.CHECK_PERSON: Name.TASK_CHECK_PERSON}
 # The sample message each template is tried on by ``check`` and shown with on the clinicians'
 # page: one of the category it answers.
 SAMPLE_CATEGORY = {
     Name.FIRST_REPLY: Category.NEW_INQUIRY, Name.REFER_OUT: Category.NEW_INQUIRY, Name.HELP: Category.NEW_INQUIRY,
     Name.DRAFT_NOTICE: Category.NEW_INQUIRY, Name.FALLBACK: Category.NEW_INQUIRY,
     Name.REFERRAL_THANKS: Category.PROFESSIONAL_REFERRAL, Name.TASK_REFERRAL: Category.PROFESSIONAL_REFERRAL,
+    Name.TASK_CHECK_PERSON: Category.AUTOMATED,
     Name.ACKNOWLEDGEMENT: Category.EXISTING_CLIENT, Name.TASK_CLIENT_MESSAGE: Category.EXISTING_CLIENT, Name.TASK: Category.EXISTING_CLIENT,
     Name.CRISIS: Category.CRISIS, Name.CRISIS_ALERT: Category.CRISIS, Name.CONVERSATION_NOTICE: Category.NEW_INQUIRY,
 }
@@ -61,6 +62,8 @@ SAMPLE_TEXT = {
     Category.PROFESSIONAL_REFERRAL: "I am referring a patient of mine who is looking for individual therapy; she has agreed to be contacted.",
     Category.EXISTING_CLIENT: "Hi, it's me again: could we move next Tuesday's session to the afternoon?",
     Category.CRISIS: "I don't see the point of going on anymore.",
+    # Mail with a machine's headers that reads as a person's (task_check_person).
+    Category.AUTOMATED: "Hello, I found you through the directory and I am looking for a therapist for my depression.",
 }
 # How a reply names a service the practice does not offer.
 SERVICE_NAMES = {
@@ -307,7 +310,7 @@ class Composer:
         inbound = Inbound(channel=key.channel, key="<sample@example.org>", sender=sender, subject="Looking for a therapist")
         return self._context(inbound, classification) | {
             "action": Action.CRISIS if category == Category.CRISIS else Action.AUTO, "message_text": SAMPLE_TEXT[category],
-            "task": Task.REFERRAL if category == Category.PROFESSIONAL_REFERRAL else Task.CLIENT_MESSAGE,
+            "task": {Category.PROFESSIONAL_REFERRAL: Task.REFERRAL, Category.AUTOMATED: Task.CHECK_PERSON}.get(category, Task.CLIENT_MESSAGE),
             "first_text": True, "link": f"{self.config.page_url}/drafts/1", "reminder": False,
             "new": [{"channel": Channel.EMAIL, "category": category}, {"channel": Channel.SMS, "category": category}],
         }

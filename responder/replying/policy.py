@@ -17,6 +17,10 @@ def decide(classification: Classification, config: Config) -> Decision:
     category = classification.category
     mode = config.replies.mode(category)
     reply_to = classification.facts.reply_to
+    if category in NEVER_ANSWERED and classification.unsure_if_person:
+        # Nothing a person wrote goes nowhere: unanswered, but a clinician looks at it.
+        return Decision(Action.OFF, (f"{category}: never answered; it may be a person's, so a clinician is asked to look",),
+                        task=Task.CHECK_PERSON)
     if category in NEVER_ANSWERED:
         return Decision(Action.OFF, (f"{category}: never answered",))
     if reply_to is None:

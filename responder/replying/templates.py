@@ -41,6 +41,7 @@ class Name(StrEnum):
     TASK = "task"
     TASK_CLIENT_MESSAGE = "task_client_message"
     TASK_REFERRAL = "task_referral"
+    TASK_CHECK_PERSON = "task_check_person"
     CONVERSATION_NOTICE = "conversation_notice"
 
 
@@ -52,14 +53,14 @@ class Part(StrEnum):
 # Every kind, per channel, in the order they are exported and checked.
 KINDS: dict[Channel, tuple[Name, ...]] = {
     Channel.EMAIL: (Name.FIRST_REPLY, Name.REFER_OUT, Name.REFERRAL_THANKS, Name.ACKNOWLEDGEMENT, Name.CRISIS, Name.CRISIS_ALERT,
-                    Name.DRAFT_NOTICE, Name.FALLBACK, Name.TASK_CLIENT_MESSAGE, Name.TASK_REFERRAL, Name.CONVERSATION_NOTICE),
+                    Name.DRAFT_NOTICE, Name.FALLBACK, Name.TASK_CLIENT_MESSAGE, Name.TASK_REFERRAL, Name.TASK_CHECK_PERSON, Name.CONVERSATION_NOTICE),
     Channel.SMS: (Name.FIRST_REPLY, Name.REFER_OUT, Name.REFERRAL_THANKS, Name.ACKNOWLEDGEMENT, Name.CRISIS, Name.CRISIS_ALERT,
                   Name.HELP, Name.DRAFT_NOTICE, Name.FALLBACK, Name.TASK, Name.CONVERSATION_NOTICE),
 }
 # A text has no subject.
 PARTS: dict[Channel, tuple[Part, ...]] = {Channel.EMAIL: (Part.SUBJECT, Part.BODY), Channel.SMS: (Part.BODY,)}
 # Read by the clinicians (practice.notify), in English; the other kinds go to the person who wrote.
-FOR_CLINICIANS = frozenset({Name.CRISIS_ALERT, Name.DRAFT_NOTICE, Name.TASK, Name.TASK_CLIENT_MESSAGE, Name.TASK_REFERRAL,
+FOR_CLINICIANS = frozenset({Name.CRISIS_ALERT, Name.DRAFT_NOTICE, Name.TASK, Name.TASK_CLIENT_MESSAGE, Name.TASK_REFERRAL, Name.TASK_CHECK_PERSON,
                             Name.CONVERSATION_NOTICE})
 # Written in the person's language: all that goes to them but the answer to HELP, a keyword in no language.
 LOCALIZED = frozenset(set(Name) - FOR_CLINICIANS - {Name.HELP})

@@ -48,6 +48,7 @@ _WHEN = {
     Name.TASK: "When a current client writes or a professional refers someone",
     Name.TASK_CLIENT_MESSAGE: "When a current client writes",
     Name.TASK_REFERRAL: "When a professional refers someone: reach the client",
+    Name.TASK_CHECK_PERSON: "When mail looks automatic but reads as a person's: look at it",
     Name.CONVERSATION_NOTICE: "When a person writes again after the first reply (at most once per conversations.notice_every_minutes)",
 }
 _LANGUAGES = {ENGLISH: "English", "es": "Spanish"}
