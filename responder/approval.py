@@ -3,7 +3,6 @@ share, and the reminders and fallbacks for drafts nobody has answered."""
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +13,7 @@ from .model import Category, Channel, Classification, DraftEvent, DraftState, Fa
 from .redact import mask
 from .replying.compose import Composer, RenderError
 from .storage.store import Store, utcnow
-from .triage.parse import parse_email, parse_sms
+from .triage.parse import parse_stored
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +149,7 @@ class Approvals:
 def _reread(row: dict[str, Any]) -> tuple[Inbound, Classification]:
     """The message and its classification again, from what the store kept."""
     raw = row["message_raw"] or b""
-    inbound = parse_sms(json.loads(raw)) if row["channel"] == Channel.SMS else parse_email(raw)
+    inbound = parse_stored(raw, Channel(row["channel"]))
     facts = row["facts"] or {}
     classification = Classification(
         Category(row["category"]),

@@ -345,17 +345,23 @@ class Config(_Model):
         return email is not None and (email.smtp is not None or (email.maildir is not None and email.maildir.outbox is not None))
 
 
+def read_yaml(path: Path, what: str, error: type[ConfigError] = ConfigError) -> Any:
+    """The YAML document at ``path`` (the configuration, a templates file), or ``error`` saying
+    why it cannot be read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as problem:
+        raise error(f"{path}: cannot read the {what} ({problem.strerror})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as problem:
+        raise error(f"{path}: not valid YAML: {problem}") from None
+
+
 def load(path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> Config:
     """Read, fill and validate the configuration at ``path``, or raise ConfigError saying why."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read the configuration ({error.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    data = read_yaml(path, "configuration")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     data = _fill(data, os.environ if environ is None else environ, ())

@@ -30,7 +30,7 @@ from .storage.store import Recorded, Store, naive_utc, utcnow
 from .triage.classify import classify
 from .triage.facts.referrer import referral_source
 from .triage.guard import sms_keyword
-from .triage.parse import parse_email, parse_sms
+from .triage.parse import parse_email, parse_sms, parse_stored
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ class Pipeline:
                     if stopping():
                         break
                     try:
-                        inbound = parse_sms(json.loads(row.raw))
+                        inbound = parse_stored(row.raw, Channel.SMS)
                     except ValueError as error:  # it parsed when received; a store edited since is not to stop the loop
                         outcome = self._record(row.source, Inbound(channel=Channel.SMS, key=row.key, sender=""), row.raw, row.received_at,
                                                None, None, Status.UNREADABLE, [f"unreadable: {error}"], settling=row.id)
@@ -297,7 +297,7 @@ def _reread(row: dict[str, object]) -> Inbound:
     channel = Channel(str(row["channel"]))
     if isinstance(raw, bytes) and raw:
         try:
-            return parse_sms(json.loads(raw)) if channel == Channel.SMS else parse_email(raw)
+            return parse_stored(raw, channel)
         except ValueError:
             pass
     return Inbound(channel=channel, key=str(row["key"]), sender=str(row["sender"]))

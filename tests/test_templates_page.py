@@ -14,14 +14,9 @@ from argon2 import PasswordHasher
 from support import eventually, start_responder, write_config
 from test_pages import CHROMIUM, PASSWORD, Browserless
 from test_serve import health, stop
+from test_templates_yaml import PRACTICE_TEMPLATES
 
-MINE = """\
-sms:
-  first_reply:
-    body: >-
-      Hi, this is {{ practice.name }}. Thank you for reaching out. A free
-      {{ practice.consultation.minutes }}-minute consultation is a good first step:
-      {{ practice.consultation.booking_url }}. If you are in crisis, call or text 988 now.
+MINE = PRACTICE_TEMPLATES + """\
 es:
   email:
     referral_thanks:

@@ -21,7 +21,7 @@ from email.headerregistry import BaseHeader
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, make_msgid
-from functools import cache, partial
+from functools import cache, cached_property, partial
 from typing import Any
 
 from jinja2 import FileSystemLoader, StrictUndefined
@@ -181,13 +181,8 @@ class Composer:
         except RenderError as error:
             # The draft waits either way; its notice must still reach someone, in words no template can break.
             log.error("draft %s: the notice template failed (%s): a plain notice goes instead", draft_id, error.place)
-            plain = f"A reply from {self.config.practice.name} waits for a clinician's approval: {context['link']}"
-            notices = []
-            if notify.email and self.config.sends_email:
-                body = f"{plain}\n\n(The draft_notice template failed: {error}.)\n"
-                notices.append(self._email(kind, notify.email, "A reply waits for your approval", body, {}, auto_submitted="auto-generated"))
-            if notify.sms and self.config.sms is not None:
-                notices.append(self._text(kind, notify.sms, plain))
+            notices = self._plain_notices(kind, "A reply waits for your approval", Name.DRAFT_NOTICE, error,
+                                          f"A reply from {self.config.practice.name} waits for a clinician's approval: {context['link']}")
         return notices
 
     def conversation_notices(self, inbound: Inbound, classification: Classification, new: list[dict[str, str | None]]) -> list[Outgoing]:
@@ -208,14 +203,20 @@ class Composer:
         except RenderError as error:
             # The person wrote and nobody answers them automatically: the notice must reach someone, in words no template breaks.
             log.error("message from %s: the conversation_notice template failed (%s): a plain notice goes instead", mask(inbound.sender), error.place)
-            plain = f"{self.config.practice.name}: a person wrote again in a conversation waiting on you ({len(new)} new)."
-            notices = []
-            if notify.email and self.config.sends_email:
-                body = f"{plain}\n\n(The conversation_notice template failed: {error}.)\n"
-                notices.append(self._email(Kind.CONVERSATION_NOTICE, notify.email, "A conversation is waiting on you", body, {},
-                                           auto_submitted="auto-generated"))
-            if notify.sms and self.config.sms is not None:
-                notices.append(self._text(Kind.CONVERSATION_NOTICE, notify.sms, plain))
+            notices = self._plain_notices(Kind.CONVERSATION_NOTICE, "A conversation is waiting on you", Name.CONVERSATION_NOTICE, error,
+                                          f"{self.config.practice.name}: a person wrote again in a conversation waiting on you ({len(new)} new).")
+        return notices
+
+    def _plain_notices(self, kind: Kind, subject: str, name: Name, error: RenderError, plain: str) -> list[Outgoing]:
+        """A notice to practice.notify whose template failed, said plainly on every route: by
+        email with what failed, by text in the one line."""
+        notify = self.config.practice.notify
+        notices: list[Outgoing] = []
+        if notify.email and self.config.sends_email:
+            body = f"{plain}\n\n(The {name} template failed: {error}.)\n"
+            notices.append(self._email(kind, notify.email, subject, body, {}, auto_submitted="auto-generated"))
+        if notify.sms and self.config.sms is not None:
+            notices.append(self._text(kind, notify.sms, plain))
         return notices
 
     def rebody(self, raw: bytes, channel: Channel, body: str) -> bytes:
@@ -260,11 +261,11 @@ class Composer:
 
     def validate(self) -> list[str]:
         """Render every template with sample facts; the problems found, for ``check``."""
-        return self._render_samples()[0]
+        return self._samples[0]
 
     def warnings(self) -> list[str]:
         """Texts that would cost more than MAX_SMS_SEGMENTS segments, for ``check``."""
-        return self._render_samples()[1]
+        return self._samples[1]
 
     def showcase(self) -> list[Shown]:
         """Every template in use, rendered for a sample message of the category it answers, as
@@ -283,7 +284,8 @@ class Composer:
     def _keys(self) -> list[Key]:
         return [key for key in templates.KEYS if key in self.templates]
 
-    def _render_samples(self) -> tuple[list[str], list[str]]:
+    @cached_property
+    def _samples(self) -> tuple[list[str], list[str]]:
         """Every template in use rendered for its sample message, for each insurance case: the
         problems (a template that fails) and the warnings (a text too long), a line each."""
         plans = self.config.practice.insurance.plans

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import yaml
 from jinja2 import Environment, Template, TemplateSyntaxError, nodes
 
-from ..config import ConfigError
+from ..config import ConfigError, read_yaml
 from ..model import Channel
 
 
@@ -162,14 +162,7 @@ def dump(document: Mapping[str, Any]) -> str:
 
 def _file(path: Path) -> dict[Key, Written]:
     """A practice's YAML file: English at the top level, other languages under their key."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise TemplateError(f"{path}: cannot read the templates ({error.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise TemplateError(f"{path}: not valid YAML: {error}") from None
+    data = read_yaml(path, "templates", TemplateError)
     if data is None:
         return {}
     top = _mapping(data, path, "")

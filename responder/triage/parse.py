@@ -202,3 +202,9 @@ def _readable_parts(part: Message) -> list[Message]:
 def _is_attachment(part: Message) -> bool:
     disposition = str(part.get("Content-Disposition", "")).split(";")[0].strip().lower()
     return disposition == "attachment"
+
+
+def parse_stored(raw: bytes, channel: Channel) -> Inbound:
+    """A message read again from what the store kept: an email's bytes, a text's form as JSON."""
+    return parse_sms(json.loads(raw)) if channel == Channel.SMS else parse_email(raw)
+
