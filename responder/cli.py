@@ -19,7 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import config as config_module
 from . import logs
 from .config import Config, ConfigError
-from .model import Action, DraftState, Kind
+from .inbox import Viewer
+from .model import Action, Channel, ConversationOutcome, ConversationStatus, DraftState, Kind, Role
 from .replying.compose import Composer
 from .replying.policy import decide
 from .replying.templates import TemplateError
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 # serve and poll bring the store's schema up to this release at start. These commands use the store
 # as it is and change no schema: a store missing or behind stops them, saying to run `responder
 # migrate`. The others do not open the store (check only reports on it).
-_STORE_AS_IT_IS = ("drafts", "report", "reseal")
+_STORE_AS_IT_IS = ("drafts", "conversations", "report", "reseal")
 
 
 def _store_ready(config: Config, command: str) -> None:
@@ -131,6 +132,32 @@ def _parser() -> argparse.ArgumentParser:
     reject = drafts.add_parser("reject", help="never send the reply")
     reject.add_argument("id", type=int)
     reject.set_defaults(run=_drafts_reject)
+
+    conversations = commands.add_parser("conversations", help="each person's conversation after the first reply: read, answer, record").add_subparsers(
+        dest="action", required=True)
+    listing = conversations.add_parser("list", help="conversations, newest activity first")
+    listing.add_argument("--json", action="store_true", help="a JSON array")
+    listing.add_argument("--status", choices=list(ConversationStatus), help="only open or only closed ones")
+    listing.add_argument("--limit", type=int, default=200, help="at most this many (default 200)")
+    listing.set_defaults(run=_conversations_list)
+    show = conversations.add_parser("show", help="one conversation: every message in and out, in order")
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true", help="one JSON object")
+    show.set_defaults(run=_conversations_show)
+    reply = conversations.add_parser("reply", help="answer the person, once, by email (threaded) or text")
+    reply.add_argument("id", type=int)
+    reply.add_argument("--channel", choices=list(Channel), required=True)
+    reply.add_argument("--body", required=True, help="what to send; - reads it from stdin")
+    reply.add_argument("--as", dest="author", help="the clinician sending it, as recorded (default: cli:$USER)")
+    reply.set_defaults(run=_conversations_reply)
+    mark = conversations.add_parser("mark", help="record what became of the conversation")
+    mark.add_argument("id", type=int)
+    mark.add_argument("outcome", choices=list(ConversationOutcome))
+    mark.set_defaults(run=_conversations_mark)
+    assign = conversations.add_parser("assign", help="assign the conversation to a clinician of practice.clinicians (or to nobody: -)")
+    assign.add_argument("id", type=int)
+    assign.add_argument("clinician")
+    assign.set_defaults(run=_conversations_assign)
 
     evaluate = commands.add_parser("eval", help="classification quality on a labelled folder (labels.yaml beside the files)")
     evaluate.add_argument("folder", type=Path)
@@ -330,7 +357,8 @@ def _report_referrals(config: Config, args: argparse.Namespace) -> int:
     if not sources:
         print("no referrals in this period")
     for source in sources:
-        print(f"{source['count']:>4}  {source['name']}, {source['organization']} <{source['address']}>  (last {source['last']:%Y-%m-%d})")
+        print(f"{source['count']:>4}  {source['name']}, {source['organization']} <{source['address']}>  (last {source['last']:%Y-%m-%d}; "
+              f"{source['became_clients']} became clients)")
     return 0
 
 
@@ -397,6 +425,105 @@ def _drafts_reject(config: Config, args: argparse.Namespace) -> int:
         return 1
     print(f"draft {args.id} rejected: it will not be sent")
     return 0
+
+
+def _conversations_list(config: Config, args: argparse.Namespace) -> int:
+    from .inbox import listed_json
+    from .service import Service
+
+    with Service(config) as service:
+        found, total = service.inbox.list(_viewer(), args.status, limit=args.limit)
+    if args.json:
+        print(json.dumps([listed_json(c) for c in found], ensure_ascii=False, indent=2))
+        return 0
+    if not found:
+        print("no conversations")
+    for c in found:
+        waiting = "WAITING" if c.waiting_on_us else ""
+        print(f"{c.id:>6}  {c.last_activity_at:%Y-%m-%d %H:%M}  {c.status:<6}  {waiting:<7}  {c.messages:>3} msg  "
+              f"{', '.join(c.known_as[:2]) or '-'}" + (f"  [{c.outcome}]" if c.outcome else "") + (f"  ({c.clinician})" if c.clinician else ""))
+    if total > len(found):
+        print(f"... {total - len(found)} more (--limit)")
+    return 0
+
+
+def _conversations_show(config: Config, args: argparse.Namespace) -> int:
+    from .service import Service
+
+    with Service(config) as service:
+        view = service.inbox.show(args.id, _viewer())
+    if view is None:
+        print(f"responder: no conversation {args.id}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(view.as_json(), ensure_ascii=False, indent=2))
+        return 0
+    c = view.conversation
+    print(f"Conversation {c.id} ({c.status}{', waiting on us' if c.waiting_on_us else ''}), known as {', '.join(c.known_as) or '-'}")
+    if c.outcome or c.clinician or c.referral_source:
+        print(f"Outcome: {c.outcome or '-'}   Clinician: {c.clinician or '-'}   Referred by: {c.referral_source or '-'}")
+    for entry in view.entries:
+        arrow = "<-" if entry.incoming else "->"
+        by = f" by {entry.author}" if entry.author else ""
+        print(f"\n{arrow} {entry.at:%Y-%m-%d %H:%M} {entry.channel} {entry.kind} {'from' if entry.incoming else 'to'} {entry.who}{by} [{entry.state}]")
+        if entry.subject:
+            print(f"   Subject: {entry.subject}")
+        print("   " + entry.text.strip().replace("\n", "\n   "))
+    return 0
+
+
+def _conversations_reply(config: Config, args: argparse.Namespace) -> int:
+    from .inbox import Refused
+    from .service import Service
+
+    body = sys.stdin.read() if args.body == "-" else args.body
+    with Service(config) as service:
+        viewer = _viewer(args.author)
+        try:
+            owed = service.inbox.reply(args.id, viewer, Channel(args.channel), body)
+        except Refused as error:
+            print(f"responder: {error}", file=sys.stderr)
+            return 1
+        if owed is None:
+            print(f"responder: no conversation {args.id}", file=sys.stderr)
+            return 1
+        summary = service.delivery.run()
+    print(f"reply {owed} " + ("sent" if summary.sent else "owed: it will be sent at the next delivery run"))
+    return 0
+
+
+def _conversations_mark(config: Config, args: argparse.Namespace) -> int:
+    from .service import Service
+
+    with Service(config) as service:
+        done = service.inbox.mark(args.id, _viewer(), ConversationOutcome(args.outcome))
+    if not done:
+        print(f"responder: no conversation {args.id}", file=sys.stderr)
+        return 1
+    print(f"conversation {args.id}: {args.outcome}")
+    return 0
+
+
+def _conversations_assign(config: Config, args: argparse.Namespace) -> int:
+    from .inbox import Refused
+    from .service import Service
+
+    with Service(config) as service:
+        try:
+            done = service.inbox.assign(args.id, _viewer(), None if args.clinician == "-" else args.clinician)
+        except Refused as error:
+            print(f"responder: {error}", file=sys.stderr)
+            return 2
+    if not done:
+        print(f"responder: no conversation {args.id}", file=sys.stderr)
+        return 1
+    print(f"conversation {args.id} assigned to {args.clinician}")
+    return 0
+
+
+def _viewer(author: str | None = None) -> Viewer:
+    """Someone at the command line can read the store anyway: they see every conversation."""
+    return Viewer(author or _actor(), Role.ADMIN)
 
 
 def _actor() -> str:

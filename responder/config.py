@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .model import Action
+from .model import Action, Role
 from .storage import seal
 
 SERVICES = ("individual", "couples", "family", "child", "teen", "group", "emdr", "medication", "assessment", "court")
@@ -88,13 +88,48 @@ class Availability(_Model):
     @field_validator("hours")
     @classmethod
     def _hours(cls, value: dict[str, str]) -> dict[str, str]:
-        for day, span in value.items():
-            if not _HOURS.match(str(span)):
-                raise ValueError(f"{day}: expected a time range like \"09:00-17:00\", got {span!r}")
-            start, end = span.split("-")
-            if end <= start:
-                raise ValueError(f"{day}: the range {span!r} ends before it starts")
-        return value
+        return _week(value)
+
+
+def _week(value: dict[str, str]) -> dict[str, str]:
+    """Hours by day, each a range like 09:00-17:00 that ends after it starts."""
+    for day, span in value.items():
+        if not _HOURS.match(str(span)):
+            raise ValueError(f"{day}: expected a time range like \"09:00-17:00\", got {span!r}")
+        start, end = span.split("-")
+        if end <= start:
+            raise ValueError(f"{day}: the range {span!r} ends before it starts")
+    return value
+
+
+class CalDav(_Model):
+    caldav: str
+    username: str | None = None
+    password: str | None = None
+
+
+class PracticeClinician(_Model):
+    """One clinician of a group practice (group-practice.yaml). Conversations are assigned to
+    them, and their notices follow; matching on the rest arrives with calendars (issue 13)."""
+
+    id: str = Field(min_length=1, pattern=r"^[\w.-]+$")
+    name: str
+    email: Address | None = None  # her tasks and notices
+    phone: str | None = None  # texts for her alerts
+    accepting_new_clients: bool = True
+    plans: list[str] | None = None  # ids of insurance.plans; absent: every practice plan
+    services: list[Service] = []
+    ages: tuple[int, int] | None = None
+    languages: list[str] = ["en"]
+    modalities: list[Modality] = []
+    consultation_hours: dict[Day, str] = {}
+    calendar: str | CalDav | None = None
+    booking_url: str | None = None
+
+    @field_validator("consultation_hours")
+    @classmethod
+    def _hours(cls, value: dict[str, str]) -> dict[str, str]:
+        return _week(value)
 
 
 class Payment(_Model):
@@ -141,6 +176,7 @@ class Practice(_Model):
     payment: Payment = Payment()
     services: Services = Services()
     crisis: Crisis
+    clinicians: list[PracticeClinician] = []
 
     @field_validator("timezone")
     @classmethod
@@ -150,6 +186,21 @@ class Practice(_Model):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"expected an IANA time zone such as America/Chicago, got {value!r}") from None
         return value
+
+    @model_validator(mode="after")
+    def _clinicians(self) -> Practice:
+        ids = [c.id for c in self.clinicians]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"clinicians: each id must be used once, got {ids}")
+        plans = {plan.id for plan in self.insurance.plans}
+        for clinician in self.clinicians:
+            unknown = sorted(set(clinician.plans or ()) - plans)
+            if unknown:
+                raise ValueError(f"clinicians: {clinician.id}: plans {unknown} are not among insurance.plans")
+        return self
+
+    def clinician(self, clinician_id: str | None) -> PracticeClinician | None:
+        return next((c for c in self.clinicians if c.id == clinician_id), None)
 
     @property
     def own_addresses(self) -> frozenset[str]:
@@ -285,9 +336,20 @@ class Conversations(_Model):
 
 
 class Clinician(_Model):
+    """Someone who signs in to the page. Without a role, admin: before roles, everyone who signed
+    in saw everything, and an upgrade must not lock the practice owner out."""
+
     username: str = Field(min_length=1)
     password_hash: str = Field(pattern=r"^\$argon2")  # from `responder hash-password`
     name: str | None = None
+    role: Role = Role.ADMIN
+    clinician: str | None = None  # their id in practice.clinicians: a clinician sees what is assigned to it
+
+    @model_validator(mode="after")
+    def _linked(self) -> Clinician:
+        if self.role == Role.CLINICIAN and self.clinician is None:
+            raise ValueError(f"{self.username}: role clinician needs `clinician:`, their id in practice.clinicians")
+        return self
 
 
 class Web(_Model):
@@ -322,6 +384,17 @@ class Config(_Model):
     web: Web = Web()
     classification: Classification = Classification()
     base_dir: Path = Path(".")
+
+    @model_validator(mode="after")
+    def _users_are_clinicians(self) -> Config:
+        ids = {c.id for c in self.practice.clinicians}
+        for user in self.web.clinicians:
+            if user.clinician is not None and user.clinician not in ids:
+                raise ValueError(f"web.clinicians: {user.username}: clinician {user.clinician!r} is not an id in practice.clinicians")
+        names = [user.username for user in self.web.clinicians]
+        if len(set(names)) != len(names):
+            raise ValueError(f"web.clinicians: each username must be used once, got {names}")
+        return self
 
     @model_validator(mode="after")
     def _mail_copies_need_a_mailbox(self) -> Config:

@@ -61,7 +61,8 @@ class Status(StrEnum):
 
 
 class Kind(StrEnum):
-    """What an outgoing message is (outbox.kind): one of each per message and channel."""
+    """What an outgoing message is (outbox.kind): one of each per message, channel and recipient,
+    but for a clinician's own replies."""
 
     REPLY = "reply"
     ALERT = "alert"
@@ -72,6 +73,8 @@ class Kind(StrEnum):
     FALLBACK = "fallback"
     RENDER_FAILED = "render_failed"  # tells practice.notify that a template failed for this message
     CONVERSATION_NOTICE = "conversation_notice"  # tells practice.notify that a person wrote again in a conversation
+    HUMAN_REPLY = "human_reply"  # a clinician's own reply to the person, from the page or the CLI (any number per message)
+    THANKS = "thanks"  # the thank-you to a referrer drafted when their referral becomes a client
 
 
 class ConversationStatus(StrEnum):
@@ -89,6 +92,23 @@ class ConversationOutcome(StrEnum):
     BECAME_CLIENT = "became_client"
     REFERRED_OUT = "referred_out"
     CLOSED = "closed"
+
+
+class Role(StrEnum):
+    """What a clinician signed in to the page may see (web.clinicians[].role)."""
+
+    ADMIN = "admin"  # everything, and the access log
+    INTAKE = "intake"  # every conversation
+    CLINICIAN = "clinician"  # the conversations assigned to them
+
+
+class Access(StrEnum):
+    """What a clinician did with a conversation (access_log.action): who saw which, when."""
+
+    VIEWED = "viewed"
+    REPLIED = "replied"
+    MARKED = "marked"
+    ASSIGNED = "assigned"
 
 
 class IdentityKind(StrEnum):

@@ -30,7 +30,7 @@ from .storage.store import Recorded, Store, naive_utc, utcnow
 from .triage.classify import classify
 from .triage.facts.referrer import referral_source
 from .triage.guard import sms_keyword
-from .triage.parse import parse_email, parse_sms, parse_stored
+from .triage.parse import parse_email, parse_recorded, parse_sms, parse_stored
 
 log = logging.getLogger(__name__)
 
@@ -224,18 +224,18 @@ class Pipeline:
         owed = 0
         with self.store.engine.connect() as conn:
             waiting = conversations.notices_owed(conn, utcnow() - every)
-        for conversation_id, message_id, last_notice_at in waiting:
+        for conversation_id, message_id, last_notice_at, clinician in waiting:
             row = self.store.message(message_id)
             if row is None:
                 continue
-            inbound = _reread(row)
+            inbound = parse_recorded(row["raw"], Channel(row["channel"]), row["key"], row["sender"])
             classification = Classification(Category(row["category"]) if row["category"] else Category.NEW_INQUIRY,
                                             Facts(reply_to=row["reply_to"]), ())
             with self.store.transaction() as conn:
                 if not conversations.claim_notice(conn, conversation_id, last_notice_at, utcnow()):
                     continue  # another worker told them
                 new = [{"channel": r.channel, "category": r.category} for r in conversations.news(conn, conversation_id, last_notice_at)]
-                for notice in self.composer.conversation_notices(inbound, classification, new):
+                for notice in self.composer.conversation_notices(inbound, classification, new, self.config.practice.clinician(clinician)):
                     self.store.add_outgoing(conn, message_id, notice.kind, notice.channel, notice.to, notice.message_id,
                                             notice.subject, notice.body, notice.raw)
                     owed += 1
@@ -251,7 +251,7 @@ class Pipeline:
         """The notice to practice.notify: every message of the conversation since the last notice, and this one."""
         new = [{"channel": row.channel, "category": row.category} for row in conversations.news(conn, joined.id, joined.last_notice_at)]
         new.append({"channel": inbound.channel, "category": classification.category})
-        notices = self.composer.conversation_notices(inbound, classification, new)
+        notices = self.composer.conversation_notices(inbound, classification, new, self.config.practice.clinician(joined.clinician))
         if not notices:
             log.warning("message from %s waits on a person, and practice.notify has no route to tell anyone", mask(inbound.sender))
         return notices
@@ -289,18 +289,6 @@ class Pipeline:
     def _write(self, conn: Connection, row: dict[str, object], settling: int | None) -> Recorded:
         """The message's row: a new one, or the received one being settled."""
         return self.store.record(conn, row) if settling is None else self.store.settle(conn, settling, row)
-
-
-def _reread(row: dict[str, object]) -> Inbound:
-    """A recorded message read again, for a notice about it; a minimal one once its words are purged."""
-    raw = row["raw"]
-    channel = Channel(str(row["channel"]))
-    if isinstance(raw, bytes) and raw:
-        try:
-            return parse_stored(raw, channel)
-        except ValueError:
-            pass
-    return Inbound(channel=channel, key=str(row["key"]), sender=str(row["sender"]))
 
 
 def _status(decision: Decision, outgoing: list[Outgoing]) -> Status:

@@ -97,10 +97,12 @@ class Runner:
             self.wake()
 
     def notify_waiting(self) -> None:
-        """Notices held back by conversations.notice_every_minutes, once that time has passed."""
+        """Notices held back by conversations.notice_every_minutes, once that time has passed;
+        conversations quiet for conversations.close_after_days closed."""
         try:
             if self.service.pipeline.notify_waiting():
                 self.wake()
+            self.service.inbox.close_quiet()
         except Exception:  # noqa: BLE001 - the next run tries again
             log.exception("conversation notices failed")
 

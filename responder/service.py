@@ -10,6 +10,7 @@ from datetime import timedelta
 from .approval import Approvals
 from .config import Config
 from .delivery import Delivery, Summary
+from .inbox import Inbox
 from .integrations.base import Source, Transport
 from .integrations.imap.drafts import ImapDrafts
 from .integrations.imap.source import ImapSource
@@ -64,6 +65,7 @@ class Service:
         self.metrics = Metrics(self.store)
         self.delivery = Delivery(self.store, _transports(config, self.store), on_sent=self.metrics.sent)
         self.approvals = Approvals(config, self.store, self.composer)
+        self.inbox = Inbox(config, self.store, self.composer)
         imap = config.email.imap if config.email is not None else None
         self.mail_drafts = ImapDrafts(imap) if config.approval.imap_drafts and imap is not None else None
         self.health = Health()
@@ -102,8 +104,9 @@ class Service:
             errors["imap drafts"] = f"{type(error).__name__}: {error}"[:300]
         try:
             self.pipeline.notify_waiting()
+            self.inbox.close_quiet()
         except Exception as error:  # noqa: BLE001 - reported like a failing source
-            errors["conversation notices"] = f"{type(error).__name__}: {error}"[:300]
+            errors["conversations"] = f"{type(error).__name__}: {error}"[:300]
         delivered = self.delivery.run()
         self.purge()
         return Round(count, delivered, errors)

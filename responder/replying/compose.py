@@ -27,7 +27,7 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
-from ..config import DAYS, Config
+from ..config import DAYS, Config, PracticeClinician
 from ..model import Action, Category, Channel, Classification, Decision, Facts, Inbound, Kind, Outgoing, Task
 from ..redact import mask
 from . import segments, templates
@@ -185,39 +185,67 @@ class Composer:
                                           f"A reply from {self.config.practice.name} waits for a clinician's approval: {context['link']}")
         return notices
 
-    def conversation_notices(self, inbound: Inbound, classification: Classification, new: list[dict[str, str | None]]) -> list[Outgoing]:
-        """Tell practice.notify that a person wrote again in a conversation waiting on us, listing
-        what is new (each message's channel and category). A text never carries what they wrote;
-        an email does only with conversations.notice_includes_text."""
-        notify = self.config.practice.notify
+    def conversation_notices(self, inbound: Inbound, classification: Classification, new: list[dict[str, str | None]],
+                             clinician: PracticeClinician | None = None) -> list[Outgoing]:
+        """Tell practice.notify, and the clinician the conversation is assigned to, that a person
+        wrote again in a conversation waiting on us, listing what is new (each message's channel
+        and category). A text never carries what they wrote; an email does only with
+        conversations.notice_includes_text."""
         quoted = inbound.fresh_text or inbound.text if self.config.conversations.notice_includes_text else ""
         context = self._context(inbound, classification) | {"new": new, "message_text": quoted}
+        emails, numbers = self._routes(clinician)
         notices: list[Outgoing] = []
         try:
-            if notify.email and self.config.sends_email:
+            if emails:
                 subject, body = self._render(Key(ENGLISH, Channel.EMAIL, Name.CONVERSATION_NOTICE), context)
-                notices.append(self._email(Kind.CONVERSATION_NOTICE, notify.email, subject, body, {}, auto_submitted="auto-generated"))
-            if notify.sms and self.config.sms is not None:
+                notices += [self._email(Kind.CONVERSATION_NOTICE, to, subject, body, {}, auto_submitted="auto-generated") for to in emails]
+            if numbers:
                 body = self._render(Key(ENGLISH, Channel.SMS, Name.CONVERSATION_NOTICE), context)[1]
-                notices.append(self._text(Kind.CONVERSATION_NOTICE, notify.sms, body))
+                notices += [self._text(Kind.CONVERSATION_NOTICE, to, body) for to in numbers]
         except RenderError as error:
             # The person wrote and nobody answers them automatically: the notice must reach someone, in words no template breaks.
             log.error("message from %s: the conversation_notice template failed (%s): a plain notice goes instead", mask(inbound.sender), error.place)
             notices = self._plain_notices(Kind.CONVERSATION_NOTICE, "A conversation is waiting on you", Name.CONVERSATION_NOTICE, error,
-                                          f"{self.config.practice.name}: a person wrote again in a conversation waiting on you ({len(new)} new).")
+                                          f"{self.config.practice.name}: a person wrote again in a conversation waiting on you ({len(new)} new).",
+                                          clinician)
         return notices
 
-    def _plain_notices(self, kind: Kind, subject: str, name: Name, error: RenderError, plain: str) -> list[Outgoing]:
-        """A notice to practice.notify whose template failed, said plainly on every route: by
-        email with what failed, by text in the one line."""
+    def _routes(self, clinician: PracticeClinician | None = None) -> tuple[list[str], list[str]]:
+        """Where the practice is told (practice.notify), and the clinician too when one is named:
+        the addresses and the numbers, each once, those of a channel not configured left out."""
         notify = self.config.practice.notify
-        notices: list[Outgoing] = []
-        if notify.email and self.config.sends_email:
-            body = f"{plain}\n\n(The {name} template failed: {error}.)\n"
-            notices.append(self._email(kind, notify.email, subject, body, {}, auto_submitted="auto-generated"))
-        if notify.sms and self.config.sms is not None:
-            notices.append(self._text(kind, notify.sms, plain))
-        return notices
+        emails = [notify.email, clinician.email if clinician else None]
+        numbers = [notify.sms, clinician.phone if clinician else None]
+        return ([a for a in dict.fromkeys(emails) if a] if self.config.sends_email else [],
+                [n for n in dict.fromkeys(numbers) if n] if self.config.sms is not None else [])
+
+    def human_reply(self, channel: Channel, to: str, body: str, token: str, answering: Inbound | None) -> Outgoing:
+        """A clinician's own words to the person: by email from the practice address, threaded
+        under ``answering`` (their latest email) when there is one, with no Auto-Submitted header
+        (a person wrote it, and the person's own auto-reply may answer); or by text, line breaks
+        kept. ``token`` makes its Message-ID, so that a form sent twice is one reply."""
+        text = "\n".join(line.rstrip() for line in body.replace("\r\n", "\n").strip().splitlines())
+        if channel == Channel.SMS:
+            return Outgoing(kind=Kind.HUMAN_REPLY, channel=Channel.SMS, to=to, message_id=f"sms-human-{token}", subject="",
+                            body=text, raw=text.encode("utf-8"))
+        subject = f"Message from {self.config.practice.name}"
+        thread: dict[str, str | None] = {}
+        if answering is not None:
+            theirs = answering.subject.strip()
+            subject = theirs if theirs.lower().startswith("re:") else f"Re: {theirs}" if theirs else subject
+            thread = {"In-Reply-To": answering.message_id,
+                      "References": " ".join((*answering.references, answering.message_id or ""))}
+        return self._email(Kind.HUMAN_REPLY, to, _safe(subject), text + "\n", thread, auto_submitted=None,
+                           message_id=f"<human.{token}@{self.config.domain}>")
+
+    def _plain_notices(self, kind: Kind, subject: str, name: Name, error: RenderError, plain: str,
+                       clinician: PracticeClinician | None = None) -> list[Outgoing]:
+        """A notice whose template failed, said plainly on every route: by email with what
+        failed, by text in the one line."""
+        emails, numbers = self._routes(clinician)
+        body = f"{plain}\n\n(The {name} template failed: {error}.)\n"
+        return ([self._email(kind, to, subject, body, {}, auto_submitted="auto-generated") for to in emails]
+                + [self._text(kind, to, plain) for to in numbers])
 
     def rebody(self, raw: bytes, channel: Channel, body: str) -> bytes:
         """The same message with a clinician's edited body: headers and Message-ID unchanged."""
@@ -391,21 +419,23 @@ class Composer:
         text = _paragraph(body)
         return Outgoing(kind=kind, channel=Channel.SMS, to=to, message_id=f"sms-{uuid.uuid4().hex}", subject="", body=text, raw=text.encode("utf-8"))
 
-    def _email(self, kind: Kind, to: str, subject: str, body: str, thread: dict[str, str | None], auto_submitted: str) -> Outgoing:
+    def _email(self, kind: Kind, to: str, subject: str, body: str, thread: dict[str, str | None], auto_submitted: str | None,
+               message_id: str | None = None) -> Outgoing:
         practice = self.config.practice
         message = EmailMessage(policy=SMTP)
         message["From"] = _header("From", formataddr((practice.name, practice.email)))
         message["To"] = to
         message["Subject"] = subject
         message["Date"] = datetime.now(timezone.utc)
-        message_id = make_msgid(domain=self.config.domain)
+        message_id = message_id or make_msgid(domain=self.config.domain)
         message["Message-ID"] = message_id
         for name, value in thread.items():
             if value and value.strip():
                 message[name] = value.strip()
-        message["Auto-Submitted"] = _header("Auto-Submitted", auto_submitted)
-        # Ask Exchange and friends not to send their own auto-replies back to an auto-reply.
-        message["X-Auto-Response-Suppress"] = _header("X-Auto-Response-Suppress", "All")
+        if auto_submitted is not None:  # None: a person wrote it
+            message["Auto-Submitted"] = _header("Auto-Submitted", auto_submitted)
+            # Ask Exchange and friends not to send their own auto-replies back to an auto-reply.
+            message["X-Auto-Response-Suppress"] = _header("X-Auto-Response-Suppress", "All")
         message.set_content(body)
         return Outgoing(kind=kind, channel=Channel.EMAIL, to=to, message_id=message_id, subject=subject, body=body, raw=message.as_bytes())
 

@@ -25,7 +25,7 @@ from ..model import Category, ConversationStatus, Kind, ReplyState, Status
 conversations = sa.table(
     "conversations", sa.column("id", sa.Integer), sa.column("status", sa.String), sa.column("waiting_on_us", sa.Boolean),
     sa.column("referral_source", sa.String), sa.column("created_at", sa.DateTime), sa.column("last_activity_at", sa.DateTime),
-    sa.column("last_notice_at", sa.DateTime),
+    sa.column("last_notice_at", sa.DateTime), sa.column("clinician", sa.String),
 )
 identities = sa.table("identities", sa.column("conversation_id", sa.Integer), sa.column("kind", sa.String), sa.column("value", sa.String))
 messages = sa.table("messages", sa.column("id", sa.Integer), sa.column("conversation_id", sa.Integer), sa.column("recorded_at", sa.DateTime),
@@ -34,7 +34,7 @@ outbox = sa.table("outbox", sa.column("message_id", sa.Integer), sa.column("msgi
                   sa.column("state", sa.String))
 
 # What we sent the person: a reply naming one of these is in their conversation.
-_TO_THE_PERSON = (Kind.REPLY, Kind.FALLBACK, Kind.HELP)
+_TO_THE_PERSON = (Kind.REPLY, Kind.FALLBACK, Kind.HELP, Kind.HUMAN_REPLY)
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class Joined:
     answered: bool  # we already replied to the person in it (sent, owed, or held as a draft; not refused or rejected;
     #                 a referral's thank-you went to the referrer, not to them)
     last_notice_at: datetime | None
+    clinician: str | None = None  # the clinician it is assigned to: told as well as practice.notify
 
 
 def join(conn: Connection, keys: Keys, at: datetime, close_after: timedelta) -> Joined:
@@ -73,11 +74,12 @@ def join(conn: Connection, keys: Keys, at: datetime, close_after: timedelta) -> 
         return Joined(found, new=True, going_on=False, answered=False, last_notice_at=None)
     going_on = before.status == ConversationStatus.OPEN and before.last_activity_at >= at - close_after
     answered = conn.execute(sa.select(outbox.c.message_id).join(messages, messages.c.id == outbox.c.message_id)
-                            .where(messages.c.conversation_id == found, outbox.c.kind == Kind.REPLY,
+                            .where(messages.c.conversation_id == found, outbox.c.kind.in_((Kind.REPLY, Kind.HUMAN_REPLY)),
                                    # a referral's reply is the referrer's thank-you, not a reply to the client
                                    messages.c.category != Category.PROFESSIONAL_REFERRAL,
                                    outbox.c.state.not_in((ReplyState.FAILED, ReplyState.REJECTED))).limit(1)).first() is not None
-    return Joined(found, new=False, going_on=going_on, answered=answered, last_notice_at=before.last_notice_at)
+    return Joined(found, new=False, going_on=going_on, answered=answered, last_notice_at=before.last_notice_at,
+                  clinician=before.clinician)
 
 
 def attach(conn: Connection, message_id: int, conversation_id: int, at: datetime, waiting_on_us: bool | None,
@@ -94,16 +96,16 @@ def attach(conn: Connection, message_id: int, conversation_id: int, at: datetime
     conn.execute(sa.update(conversations).where(conversations.c.id == conversation_id).values(**values))
 
 
-def notices_owed(conn: Connection, told_before: datetime) -> list[sa.Row[tuple[int, int, datetime]]]:
+def notices_owed(conn: Connection, told_before: datetime) -> list[sa.Row[tuple[int, int, datetime, str | None]]]:
     """Conversations waiting on us whose last notice was before ``told_before`` and that hold a
     message since then which no automatic reply answered (one held back by the notice interval):
-    (conversation id, the newest such message, the last notice)."""
+    (conversation id, the newest such message, the last notice, the assigned clinician)."""
     return list(conn.execute(
-        sa.select(conversations.c.id, sa.func.max(messages.c.id), conversations.c.last_notice_at)
+        sa.select(conversations.c.id, sa.func.max(messages.c.id), conversations.c.last_notice_at, conversations.c.clinician)
         .join(messages, messages.c.conversation_id == conversations.c.id)
         .where(conversations.c.waiting_on_us.is_(True), conversations.c.last_notice_at < told_before,
                messages.c.recorded_at > conversations.c.last_notice_at, messages.c.status.not_in((Status.ANSWERED, Status.HELD)))
-        .group_by(conversations.c.id, conversations.c.last_notice_at).order_by(conversations.c.id)))
+        .group_by(conversations.c.id, conversations.c.last_notice_at, conversations.c.clinician).order_by(conversations.c.id)))
 
 
 def claim_notice(conn: Connection, conversation_id: int, last_notice_at: datetime, at: datetime) -> bool:

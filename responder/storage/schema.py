@@ -6,7 +6,7 @@ migration test compares a migrated store with this metadata.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, func
+from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, func, text
 
 from .seal import SealedBytes, SealedJSON, SealedText
 
@@ -60,6 +60,22 @@ identities = Table(
     UniqueConstraint("kind", "value", name="uq_identities_kind_value"),
 )
 Index("ix_messages_conversation_id", messages.c.conversation_id)
+# The page lists those waiting on us first, then by last activity; the CLI by last activity (0004).
+Index("ix_conversations_waiting", conversations.c.waiting_on_us, conversations.c.last_activity_at)
+Index("ix_conversations_activity", conversations.c.last_activity_at)
+Index("ix_conversations_clinician", conversations.c.clinician)
+
+# Who saw or changed which conversation, and when (migration 0004): an admin reads it on the page.
+access_log = Table(
+    "access_log", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(100), nullable=False),  # a user name, or "cli:NAME"
+    Column("conversation_id", Integer, ForeignKey("conversations.id"), nullable=False),
+    Column("action", String(20), nullable=False),  # Access: viewed, replied, marked, assigned
+    Column("detail", String(200), nullable=False, default="", server_default=""),  # e.g. the outcome recorded; never what anyone wrote
+)
+Index("ix_access_log_at", access_log.c.at)
 
 outbox = Table(
     "outbox", metadata,
@@ -80,8 +96,16 @@ outbox = Table(
     Column("last_error", Text),
     Column("created_at", DateTime, nullable=False),
     Column("sent_at", DateTime),
-    UniqueConstraint("message_id", "kind", "channel", name="uq_outbox_message_kind_channel"),
+    Column("author", String(100)),  # who sent a clinician's reply (a user name, or "cli:NAME"); None for responder's own
 )
+# One of each kind per message, channel and recipient, so the pipeline never owes a message
+# twice; a clinician may answer one message as often as they like, each reply once: its form
+# chooses its Message-ID (migration 0004).
+_AUTOMATIC = text("kind != 'human_reply'")
+_HUMAN = text("kind = 'human_reply'")
+Index("uq_outbox_automatic", outbox.c.message_id, outbox.c.kind, outbox.c.channel, outbox.c.to_addr, unique=True,
+      sqlite_where=_AUTOMATIC, postgresql_where=_AUTOMATIC)
+Index("uq_outbox_human", outbox.c.msgid, unique=True, sqlite_where=_HUMAN, postgresql_where=_HUMAN)
 
 # Texts waiting to be settled are found by their status, among every message ever recorded.
 Index("ix_messages_status", messages.c.status)

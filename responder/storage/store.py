@@ -29,10 +29,10 @@ from sqlalchemy import Column, Table, bindparam, create_engine, event, func, ins
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from ..model import Channel, DraftEvent, DraftState, Kind, MailCopy, ReplyState, Status
+from ..model import Channel, ConversationOutcome, DraftEvent, DraftState, Kind, MailCopy, ReplyState, Status
 from . import seal
 from .fairlock import FairLock
-from .schema import cursors, draft_events, drafts, messages, metadata, optouts, outbox, referrals
+from .schema import conversations, cursors, draft_events, drafts, messages, metadata, optouts, outbox, referrals
 
 # The statements run for every message, built once: building one, with its values, cost more
 # than running it.
@@ -180,10 +180,12 @@ class Store:
             "body": body, "raw": raw, "state": ReplyState.HELD if held else ReplyState.PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now,
         }).inserted_primary_key[0]
 
-    def message(self, message_id: int) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(messages).where(messages.c.id == message_id)).mappings().first()
-            return dict(row) if row else None
+    def message(self, message_id: int, conn: Connection | None = None) -> dict[str, Any] | None:
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.message(message_id, own)
+        row = conn.execute(select(messages).where(messages.c.id == message_id)).mappings().first()
+        return dict(row) if row else None
 
     def outgoing(self) -> list[dict[str, Any]]:
         query = select(outbox).order_by(outbox.c.id)
@@ -315,8 +317,11 @@ class Store:
 
     def referral_sources(self, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
         """Each referring address with its latest name and organisation, how many referrals it
-        sent in the period, and when the first and last came; most referrals first."""
-        query = select(referrals).order_by(referrals.c.at)
+        sent in the period (``referrals``; ``count`` says the same, as it always did), how many of
+        the people referred then became clients (``became_clients``: their conversation marked
+        so), and when the first and last came; most referrals first."""
+        query = (select(referrals, conversations.c.id.label("conversation"), conversations.c.outcome).join(messages, messages.c.id == referrals.c.message_id)
+                 .outerjoin(conversations, conversations.c.id == messages.c.conversation_id).order_by(referrals.c.at))
         if since is not None:
             query = query.where(referrals.c.at >= since)
         if until is not None:
@@ -324,10 +329,15 @@ class Store:
         sources: dict[str, dict[str, Any]] = {}
         with self.engine.connect() as conn:
             for row in conn.execute(query).mappings():
-                source = sources.setdefault(row["address"].lower(), {"address": row["address"], "count": 0, "first": row["at"]})
+                source = sources.setdefault(row["address"].lower(), {"address": row["address"], "count": 0, "clients": set(),
+                                                                     "first": row["at"]})
                 source |= {"name": row["name"], "organization": row["organization"], "last": row["at"]}
                 source["count"] += 1
-        return sorted(sources.values(), key=lambda s: (-s["count"], s["name"].lower()))
+                if row["outcome"] == ConversationOutcome.BECAME_CLIENT:
+                    source["clients"].add(row["conversation"])  # two referrals of one person are one client
+        found = [{k: v for k, v in s.items() if k != "clients"} | {"referrals": s["count"], "became_clients": len(s["clients"])}
+                 for s in sources.values()]
+        return sorted(found, key=lambda s: (-s["count"], s["name"].lower()))
 
     # -- drafts --------------------------------------------------------------------------------
 

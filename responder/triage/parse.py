@@ -208,3 +208,14 @@ def parse_stored(raw: bytes, channel: Channel) -> Inbound:
     """A message read again from what the store kept: an email's bytes, a text's form as JSON."""
     return parse_sms(json.loads(raw)) if channel == Channel.SMS else parse_email(raw)
 
+
+def parse_recorded(raw: bytes | None, channel: Channel, key: str, sender: str) -> Inbound:
+    """A recorded message read again for a notice or a timeline: once retention purged its words
+    (or they no longer parse), still who sent it and by which route."""
+    if raw:
+        try:
+            return parse_stored(raw, channel)
+        except ValueError:
+            pass
+    return Inbound(channel=channel, key=key, sender=sender)
+
