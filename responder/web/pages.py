@@ -1,12 +1,15 @@
-"""The clinicians' pages: drafts waiting, one draft, history, the templates; sign-in and sign-out.
+"""The clinicians' pages: drafts waiting, one draft, history, the templates; sign-in and sign-out;
+the conversations (web/conversations.py) and the dashboard.
 
-Plain server-rendered HTML that works without JavaScript. Every page and action needs a
-signed-in clinician: a page without a session redirects to sign-in, an action without a session
-or without the form's CSRF token gets 403 and changes nothing.
+Plain server-rendered HTML that works without JavaScript (one small script of our own counts a
+text's segments as it is typed). Every page and action needs a signed-in clinician: a page
+without a session redirects to sign-in, an action without a session or without the form's CSRF
+token gets 403 and changes nothing. Sign-in attempts are limited (web/ratelimit.py).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from typing import Any
@@ -18,21 +21,27 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..model import Category, Channel
+from ..model import Category, Channel, Role
 from ..replying.templates import ENGLISH, FOR_CLINICIANS, Name
 from ..service import Service
-from . import auth
+from ..storage.store import utcnow
+from . import auth, conversations
+from .ratelimit import SignInLimit
 
 _env = Environment(loader=FileSystemLoader(str(files("responder.web") / "templates")), autoescape=select_autoescape(["html"]))
 _HEADERS = {
     "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; form-action 'self'; "
+                               "frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
 
 Handler = Callable[[Request], Awaitable[Response]]
+log = logging.getLogger(__name__)
+# Counts a text's segments as a clinician types it (replying/segments.py's rule, in JavaScript).
+_SCRIPT = (files("responder.web") / "count.js").read_bytes()
 
 # On the templates page: when each kind is sent, and the sample message it is shown for.
 _WHEN = {
@@ -58,16 +67,20 @@ _CHANNELS = {Channel.EMAIL: "Email", Channel.SMS: "Text message"}
 def routes(service: Service, wake: Callable[[], None]) -> list[Route]:
     approvals = service.approvals
     web = service.config.web
+    limit = SignInLimit()
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        user = auth.signed_in(request)
         html = _env.get_template(name).render(
-            practice=service.config.practice.name, user=auth.signed_in(request), csrf=auth.csrf_token(request), **context
+            practice=service.config.practice.name, user=user, admin=user is not None and service.inbox.viewer(user).role == Role.ADMIN,
+            csrf=auth.csrf_token(request), **context
         )
         return HTMLResponse(html, status_code=status, headers=_HEADERS)
 
     def clinician_page(handler: Handler) -> Handler:
         async def guarded(request: Request) -> Response:
-            if auth.signed_in(request) is None:
+            request.state.user = auth.signed_in(request)
+            if request.state.user is None:
                 return RedirectResponse("/login?next=" + quote(request.url.path), status_code=303)
             return await handler(request)
         return guarded
@@ -90,9 +103,19 @@ def routes(service: Service, wake: Callable[[], None]) -> list[Route]:
         target = _safe_next(str(form.get("next", "/")))
         if not auth.csrf_ok(request, form.get("csrf")):
             return page(request, "login.html", status=403, next=target, accounts=bool(web.clinicians), error="The form expired; please try again.")
-        user = await run_in_threadpool(auth.verify, web, str(form.get("username", "")), str(form.get("password", "")))
+        username, address, now = str(form.get("username", "")), request.client.host if request.client else "", utcnow()
+        wait = limit.wait(username, address, now)
+        if wait is not None:
+            log.warning("sign-in refused: too many failed attempts for this user name or from %s", address)
+            minutes = max(1, round(wait.total_seconds() / 60))
+            return page(request, "login.html", status=429, next=target, accounts=bool(web.clinicians),
+                        error=f"Too many attempts. Please wait {minutes} minute{'s' if minutes > 1 else ''} and try again.")
+        user = await run_in_threadpool(auth.verify, web, username, str(form.get("password", "")))
         if user is None:
+            limit.failed(username, address, now)
+            log.info("sign-in failed from %s", address)
             return page(request, "login.html", status=401, next=target, accounts=bool(web.clinicians), error="Wrong user name or password.")
+        limit.succeeded(username)
         auth.sign_in(request, user)
         return RedirectResponse(target, status_code=303)
 
@@ -133,7 +156,12 @@ def routes(service: Service, wake: Callable[[], None]) -> list[Route]:
         done = await run_in_threadpool(approvals.reject, int(request.path_params["id"]), user)
         return RedirectResponse("/?done=" + ("rejected" if done else "gone"), status_code=303)
 
+    async def script(request: Request) -> Response:
+        return Response(_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"})
+
     return [
+        Route("/static/count.js", script, methods=["GET"]),
+        *conversations.routes(service, wake, page, clinician_page, clinician_action),
         Route("/login", login_form, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
