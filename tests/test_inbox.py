@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import email
 import json
+import random
 import time
+from collections import defaultdict
 from datetime import timedelta
 from email.policy import default as default_policy
 from pathlib import Path
@@ -18,7 +20,7 @@ import yaml
 from servers.smtp import SmtpSink
 from servers.twilio import TwilioStandIn
 from sqlalchemy import select, update
-from support import inquiry, responder
+from support import inquiry, responder, start_responder
 from test_conversations import CLINICIAN_EMAIL, THREAD_REPLY, delivered, service_for, text
 
 from responder.config import load
@@ -197,3 +199,40 @@ def test_a_quiet_conversation_is_closed_and_a_new_message_opens_it(tmp_path: Pat
     again = service.pipeline.ingest_email("test", inquiry(body="Hello again, I'm ready to start now."))
     assert service.store.message(again.message_id)["conversation_id"] == conversation
     assert service.inbox.list(ADMIN)[0][0].status == "open"
+
+
+def test_sigkill_at_random_moments_while_clinicians_replies_go_out_sends_each_once(tmp_path: Path, smtp_clear: SmtpSink,
+                                                                                   twilio_api: TwilioStandIn) -> None:
+    smtp = smtp_clear
+    service = service_for(tmp_path, smtp, twilio_api)
+    people = [f"person{n}@example.org" for n in range(24)]
+    numbers = [f"+1555014{n:04d}" for n in range(8)]
+    for person in people:
+        service.pipeline.ingest_email("test", inquiry(sender=person))
+    for n, number in enumerate(numbers):
+        service.pipeline.ingest_sms("twilio:test", text(twilio_api, number, "Hi, are you taking new clients? I have Aetna.", 100 + n))
+    service.delivery.run()
+    smtp.messages.clear()
+    twilio_api.sent.clear()
+    for listed in service.inbox.list(ADMIN, limit=100)[0]:
+        channel = Channel.SMS if listed.known_as[0].startswith("+") else Channel.EMAIL
+        service.inbox.reply(listed.id, ADMIN, channel, f"Hello from Priya, about conversation {listed.id}.")
+    service.close()
+    path = Path(service.config.base_dir) / "config.yaml"
+
+    smtp.data_delay = 0.1  # sending takes seconds: the kills fall among the sends
+    twilio_api.delay_next(len(numbers) * 3, 0.1)
+    chance = random.Random(12)
+    for _ in range(8):
+        process = start_responder(path, "poll", "--once")
+        time.sleep(chance.uniform(1.2, 4.0))
+        process.kill()
+        process.wait()
+    responder(path, "poll", "--once", check=True)
+    time.sleep(0.3)
+    by_person: dict[str, set[str]] = defaultdict(set)
+    for message in smtp.messages:
+        by_person[message.rcpt_tos[0]].add(message.message["Message-ID"])
+    assert sorted(by_person) == sorted(people) and all(len(ids) == 1 for ids in by_person.values()), by_person
+    texted = sorted(m["To"] for m in twilio_api.sent)
+    assert texted == sorted(numbers), "each text once"

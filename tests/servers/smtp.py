@@ -7,6 +7,7 @@ what it accepted and can be told to refuse, to test retries (4xx) and give-ups (
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import ssl
@@ -52,6 +53,8 @@ class _Handler:
         refusal = self.sink._take_failure()
         if refusal is not None:
             return refusal
+        if self.sink.data_delay:  # a slow server: a client killed meanwhile leaves the message half-sent
+            await asyncio.sleep(self.sink.data_delay)
         self.sink._record(ReceivedMessage.from_envelope(envelope))
         return "250 2.0.0 OK: queued"
 
@@ -96,6 +99,7 @@ class SmtpSink:
         self.messages: list[ReceivedMessage] = []
         self.auth_attempts: list[tuple[str, bool]] = []
         self._failures: list[str] = []
+        self.data_delay = 0.0  # seconds each DATA waits before it is accepted
         self._changed = threading.Condition()
         self._controller: _Controller | None = None
 
