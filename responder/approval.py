@@ -42,6 +42,7 @@ class DraftView:
     message_subject: str
     message_text: str
     reasons: tuple[str, ...]  # why it was read so: the reasons, then the model's evidence
+    clinician: str | None = None  # the clinician its conversation is assigned to: a clinician user sees only theirs
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "state": self.state, "category": self.category, "channel": self.channel, "to": self.to,
@@ -142,7 +143,7 @@ class Approvals:
             id=row["id"], state=row["state"], category=row["category"], channel=row["channel"], to=row["to_addr"],
             subject=row["subject"], body=row["body"], created_at=row["created_at"], sender=row["sender"],
             message_subject=row["message_subject"], message_text=inbound.fresh_text or inbound.text,
-            reasons=(*(row["reasons"] or ()), *(row["evidence"] or ())),
+            reasons=(*(row["reasons"] or ()), *(row["evidence"] or ())), clinician=row["clinician"],
         )
 
 

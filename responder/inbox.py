@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from .approval import DraftView
 from .config import Config
 from .conversations.identify import e164
 from .model import Access, Category, Channel, Classification, ConversationOutcome, ConversationStatus, Facts, Kind, Role
@@ -45,7 +46,8 @@ class Viewer:
     role: Role
     clinician: str | None = None
 
-    def may_see(self, conversation: Listed) -> bool:
+    def may_see(self, conversation: Listed | DraftView) -> bool:
+        """A conversation, or a draft in one: a clinician sees only what is assigned to them."""
         return self.role != Role.CLINICIAN or (self.clinician is not None and conversation.clinician == self.clinician)
 
     @property

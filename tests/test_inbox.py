@@ -236,3 +236,20 @@ def test_sigkill_at_random_moments_while_clinicians_replies_go_out_sends_each_on
     assert sorted(by_person) == sorted(people) and all(len(ids) == 1 for ids in by_person.values()), by_person
     texted = sorted(m["To"] for m in twilio_api.sent)
     assert texted == sorted(numbers), "each text once"
+
+
+def test_a_draft_is_seen_by_the_clinician_its_conversation_is_assigned_to(tmp_path: Path, smtp_clear: SmtpSink) -> None:
+    service = service_for(tmp_path, smtp_clear)
+    path = with_clinicians(service)
+    data = yaml.safe_load(path.read_text())
+    data["replies"] = {"new_inquiry": {"mode": "approve"}}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    service = Service(load(path, environ={}))
+    held = service.pipeline.ingest_email("test", inquiry())
+    assert held.status == "held"
+    [draft] = service.approvals.waiting()
+    priya = Viewer("priya", Role.CLINICIAN, "priya")
+    assert not priya.may_see(draft) and ADMIN.may_see(draft)
+    service.inbox.assign(service.store.message(held.message_id)["conversation_id"], ADMIN, "priya")
+    [draft] = service.approvals.waiting()
+    assert priya.may_see(draft) and not Viewer("marco", Role.CLINICIAN, "marco").may_see(draft)

@@ -430,8 +430,10 @@ class Store:
     def _draft_query() -> Any:
         return (select(drafts, messages.c.category, messages.c.channel, messages.c.sender, messages.c.subject.label("message_subject"),
                        messages.c.raw.label("message_raw"), messages.c.reasons, messages.c.evidence, messages.c.facts, messages.c.received_at,
-                       outbox.c.to_addr, outbox.c.subject, outbox.c.body, outbox.c.raw, outbox.c.msgid, outbox.c.state.label("outbox_state"))
-                .join(messages, messages.c.id == drafts.c.message_id).join(outbox, outbox.c.id == drafts.c.outbox_id))
+                       outbox.c.to_addr, outbox.c.subject, outbox.c.body, outbox.c.raw, outbox.c.msgid, outbox.c.state.label("outbox_state"),
+                       conversations.c.clinician)
+                .join(messages, messages.c.id == drafts.c.message_id).join(outbox, outbox.c.id == drafts.c.outbox_id)
+                .outerjoin(conversations, conversations.c.id == messages.c.conversation_id))
 
     # -- cursors -------------------------------------------------------------------------------
 

@@ -126,13 +126,16 @@ def routes(service: Service, wake: Callable[[], None]) -> list[Route]:
         return RedirectResponse("/login", status_code=303)
 
     async def waiting(request: Request) -> Response:
-        drafts = await run_in_threadpool(approvals.waiting)
+        viewer = service.inbox.viewer(request.state.user)
+        drafts = [d for d in await run_in_threadpool(approvals.waiting) if viewer.may_see(d)]
         return page(request, "drafts.html", drafts=drafts, done=request.query_params.get("done"))
 
     async def one(request: Request) -> Response:
         draft = await run_in_threadpool(approvals.get, int(request.path_params["id"]))
         if draft is None:
             return page(request, "drafts.html", status=404, drafts=[], done="missing")
+        if not service.inbox.viewer(request.state.user).may_see(draft):
+            return PlainTextResponse("This draft's conversation is not assigned to you.", status_code=403, headers=_HEADERS)
         return page(request, "draft.html", draft=draft)
 
     async def history(request: Request) -> Response:
@@ -145,7 +148,13 @@ def routes(service: Service, wake: Callable[[], None]) -> list[Route]:
         return page(request, "templates.html", shown=shown, source=service.config.templates, when=_WHEN, languages=_LANGUAGES,
                     channels=_CHANNELS, for_clinicians=FOR_CLINICIANS, never=(Category.AUTOMATED, Category.SOLICITATION))
 
+    def theirs(user: str, draft_id: int) -> bool:
+        draft = approvals.get(draft_id)
+        return draft is None or service.inbox.viewer(user).may_see(draft)
+
     async def approve(request: Request, user: str) -> Response:
+        if not await run_in_threadpool(theirs, user, int(request.path_params["id"])):
+            return PlainTextResponse("This draft's conversation is not assigned to you.", status_code=403, headers=_HEADERS)
         body = request.state.form.get("body")
         done = await run_in_threadpool(approvals.approve, int(request.path_params["id"]), user, body if isinstance(body, str) else None)
         if done:
@@ -153,6 +162,8 @@ def routes(service: Service, wake: Callable[[], None]) -> list[Route]:
         return RedirectResponse("/?done=" + ("approved" if done else "gone"), status_code=303)
 
     async def reject(request: Request, user: str) -> Response:
+        if not await run_in_threadpool(theirs, user, int(request.path_params["id"])):
+            return PlainTextResponse("This draft's conversation is not assigned to you.", status_code=403, headers=_HEADERS)
         done = await run_in_threadpool(approvals.reject, int(request.path_params["id"]), user)
         return RedirectResponse("/?done=" + ("rejected" if done else "gone"), status_code=303)
 
