@@ -169,7 +169,10 @@ class Pipeline:
             # automatic reply: the conversation waits on us and practice.notify is told. A crisis
             # still gets its reply and alert at once.
             early = answer_from is not None and arrived_at is not None and arrived_at < answer_from
-            follows = joined is not None and joined.going_on and joined.answered and not early
+            # The referrer writing again about their client (a reply to our thank-you, more about
+            # them) is for a person too: the thank-you already went, and no first reply fits.
+            referrer = joined is not None and joined.referral_source is not None and inbound.sender.lower() == joined.referral_source
+            follows = joined is not None and joined.going_on and (joined.answered or referrer) and not early
             if early:
                 reasons.append("arrived before the first run's window: recorded, not answered")
                 outgoing = []

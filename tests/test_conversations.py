@@ -237,3 +237,27 @@ def test_each_notice_lists_only_what_came_after_the_last_one(tmp_path: Path, smt
         assert service.pipeline.ingest_email("test", inquiry(subject="Re: Looking for a therapist", body=body)).status == "notified"
         notice = delivered(service, smtp, 2 + n)[-1]
         assert notice.message["Subject"].startswith("1 new message from"), notice.message["Subject"]
+
+
+def test_the_referrer_answering_our_thank_you_reaches_a_person_in_the_clients_conversation(tmp_path: Path, smtp_clear: SmtpSink) -> None:
+    smtp = smtp_clear
+    service = service_for(tmp_path, smtp)
+    referral = service.pipeline.ingest_email("test", inquiry(
+        sender="Dr. Owen Prideaux <oprideaux@junipeds.example.org>", subject="Referral: anxious teen",
+        body="Hello, I'm a pediatrician and I'd like to refer a patient, age 15, for anxiety. Mom can be reached at "
+             "555-015-2281. They have Aetna.\n\nOwen Prideaux, MD\nJuniper Pediatrics"))
+    [draft] = service.approvals.waiting()  # the thank-you waits for approval, as referrals' replies do by default
+    assert service.approvals.approve(draft.id, "jordan")
+    thanks = next(m for m in delivered(service, smtp, 3) if m.rcpt_tos == ["oprideaux@junipeds.example.org"])
+    again = service.pipeline.ingest_email("test", inquiry(
+        sender="Dr. Owen Prideaux <oprideaux@junipeds.example.org>", subject="Re: " + thanks.message["Subject"],
+        body="Thank you! One more thing: mom says evenings are best, and he would prefer a male therapist.",
+        In_Reply_To=thanks.message["Message-ID"], References=thanks.message["Message-ID"]))
+    assert again.status == "notified", "not throttled away, not thanked twice: a person reads it"
+    conversation = conversation_of(service, again.message_id)
+    assert conversation["id"] == conversation_of(service, referral.message_id)["id"] and conversation["waiting_on_us"]
+    with service.store.engine.connect() as conn:
+        known = [i.value for i in conn.execute(select(identities).where(identities.c.conversation_id == conversation["id"]))]
+    assert known == ["+15550152281"], "the referrer is the source, never one of the client's identities"
+    [notice] = delivered(service, smtp, 4)[3:]
+    assert notice.rcpt_tos == [CLINICIAN_EMAIL]

@@ -83,8 +83,9 @@ def keys(channel: Channel, category: Category | None, sender: str, reply_to: tup
     if channel == Channel.SMS:
         found = [phone_identity(sender)]
     elif category == Category.PROFESSIONAL_REFERRAL:
-        # The client's own addresses and numbers in the referral, never the referrer's.
-        referrer, threads = sender.lower() or None, ()
+        # The client's own addresses and numbers in the referral, never the referrer's; a reply
+        # to our thank-you joins the client's conversation by its thread.
+        referrer = sender.lower() or None
         theirs = {sender.lower(), *(a.lower() for a in reply_to), (answer_to or "").lower()}
         about = _without_signature(text)
         found = [email_identity(a) for a in _EMAIL.findall(about) if a.lower() not in theirs]

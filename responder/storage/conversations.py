@@ -48,6 +48,7 @@ class Joined:
     #                 a referral's thank-you went to the referrer, not to them)
     last_notice_at: datetime | None
     clinician: str | None = None  # the clinician it is assigned to: told as well as practice.notify
+    referral_source: str | None = None  # the referrer's address, for a referred person's conversation
 
 
 def join(conn: Connection, keys: Keys, at: datetime, close_after: timedelta) -> Joined:
@@ -64,7 +65,10 @@ def join(conn: Connection, keys: Keys, at: datetime, close_after: timedelta) -> 
         before = None
     else:
         before = conn.execute(sa.select(conversations).where(conversations.c.id == found)).one()
+    source = None if before is None else before.referral_source
     for identity in keys.identities:
+        if identity.value == source:
+            continue  # the referrer writing in the client's conversation is not the client
         try:
             with conn.begin_nested():
                 conn.execute(sa.insert(identities).values(conversation_id=found, kind=identity.kind, value=identity.value))
@@ -79,7 +83,7 @@ def join(conn: Connection, keys: Keys, at: datetime, close_after: timedelta) -> 
                                    messages.c.category != Category.PROFESSIONAL_REFERRAL,
                                    outbox.c.state.not_in((ReplyState.FAILED, ReplyState.REJECTED))).limit(1)).first() is not None
     return Joined(found, new=False, going_on=going_on, answered=answered, last_notice_at=before.last_notice_at,
-                  clinician=before.clinician)
+                  clinician=before.clinician, referral_source=before.referral_source)
 
 
 def attach(conn: Connection, message_id: int, conversation_id: int, at: datetime, waiting_on_us: bool | None,
