@@ -253,3 +253,21 @@ def test_a_draft_is_seen_by_the_clinician_its_conversation_is_assigned_to(tmp_pa
     service.inbox.assign(service.store.message(held.message_id)["conversation_id"], ADMIN, "priya")
     [draft] = service.approvals.waiting()
     assert priya.may_see(draft) and not Viewer("marco", Role.CLINICIAN, "marco").may_see(draft)
+
+
+def test_a_reply_in_a_referral_goes_to_the_client_never_to_the_referrer(tmp_path: Path, smtp_clear: SmtpSink,
+                                                                        twilio_api: TwilioStandIn) -> None:
+    service = service_for(tmp_path, smtp_clear, twilio_api)
+    referral = service.pipeline.ingest_email("test", inquiry(
+        sender="Dr. Owen Prideaux <oprideaux@junipeds.example.org>", subject="Referral: anxious teen",
+        body="Hello, I'd like to refer a patient, age 15, for anxiety. Mom can be reached at 555-015-2281. They have Aetna."
+             "\n\nOwen Prideaux, MD\nJuniper Pediatrics"))
+    conversation = service.store.message(referral.message_id)["conversation_id"]
+    view = service.inbox.show(conversation, ADMIN)
+    assert (view.targets.email, view.targets.phone) == (None, "+15550152281")
+    with pytest.raises(Refused):
+        service.inbox.reply(conversation, ADMIN, Channel.EMAIL, "Hello")
+    service.inbox.reply(conversation, ADMIN, Channel.SMS, "Hello, this is Harbor Light: Dr. Prideaux asked us to reach out.")
+    service.delivery.run()
+    time.sleep(0.2)
+    assert [m["To"] for m in twilio_api.sent if "asked us to reach out" in m["Body"]] == ["+15550152281"]
