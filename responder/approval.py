@@ -85,8 +85,8 @@ class Approvals:
             log.info("draft %s rejected by %s", draft_id, actor)
         return done
 
-    def history(self, limit: int = 200) -> list[dict[str, Any]]:
-        return self.store.draft_events(limit)
+    def history(self, limit: int = 200, clinician: str | None = None) -> list[dict[str, Any]]:
+        return self.store.draft_events(limit, clinician)
 
     def remind_and_fall_back(self) -> int:
         """Remind practice.notify of drafts waiting too long; past the fallback time, send the

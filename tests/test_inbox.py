@@ -253,6 +253,8 @@ def test_a_draft_is_seen_by_the_clinician_its_conversation_is_assigned_to(tmp_pa
     service.inbox.assign(service.store.message(held.message_id)["conversation_id"], ADMIN, "priya")
     [draft] = service.approvals.waiting()
     assert priya.may_see(draft) and not Viewer("marco", Role.CLINICIAN, "marco").may_see(draft)
+    assert [e["draft_id"] for e in service.approvals.history(clinician="priya")] == [draft.id]
+    assert service.approvals.history(clinician="marco") == []
 
 
 def test_a_reply_in_a_referral_goes_to_the_client_never_to_the_referrer(tmp_path: Path, smtp_clear: SmtpSink,

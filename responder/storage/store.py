@@ -382,10 +382,13 @@ class Store:
         """The clinician sent or discarded the draft in their own mail program: never send it here."""
         return self._close_draft(draft_id, DraftState.TAKEN_OVER, "mail program", DraftEvent.TAKEN_OVER, ReplyState.WITHDRAWN, detail)
 
-    def draft_events(self, limit: int = 200) -> list[dict[str, Any]]:
+    def draft_events(self, limit: int = 200, clinician: str | None = None) -> list[dict[str, Any]]:
+        """The drafts' history, newest first; ``clinician``: only of conversations assigned to them."""
         query = (select(draft_events, messages.c.category, messages.c.channel, outbox.c.to_addr)
                  .join(drafts, drafts.c.id == draft_events.c.draft_id).join(messages, messages.c.id == drafts.c.message_id)
                  .join(outbox, outbox.c.id == drafts.c.outbox_id).order_by(draft_events.c.id.desc()).limit(limit))
+        if clinician is not None:
+            query = query.join(conversations, conversations.c.id == messages.c.conversation_id).where(conversations.c.clinician == clinician)
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 

@@ -139,7 +139,8 @@ def routes(service: Service, wake: Callable[[], None]) -> list[Route]:
         return page(request, "draft.html", draft=draft)
 
     async def history(request: Request) -> Response:
-        return page(request, "history.html", events=await run_in_threadpool(approvals.history))
+        only = service.inbox.viewer(request.state.user).only
+        return page(request, "history.html", events=await run_in_threadpool(approvals.history, 200, only))
 
     async def templates(request: Request) -> Response:
         """Every template in use, rendered for a sample message: read-only, the YAML file stays

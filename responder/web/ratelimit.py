@@ -32,14 +32,22 @@ class SignInLimit:
 
     def failed(self, username: str, address: str, now: datetime) -> None:
         with self._lock:
-            if len(self._failures) > _MOST:  # many names tried once each must not fill the memory
-                self._failures = {k: v for k, v in self._failures.items() if v and v[-1] > now - self.window}
+            if len(self._failures) > _MOST:
+                self._forget(now)
             for key in (("user", username.lower()), ("address", address)):
                 self._failures.setdefault(key, deque()).append(now)
 
     def succeeded(self, username: str) -> None:
         with self._lock:
             self._failures.pop(("user", username.lower()), None)
+
+    def _forget(self, now: datetime) -> None:
+        """Many names tried once each must not fill the memory: drop the stale, then, if that is
+        not enough, the older half (a flood forgets its own first guesses, at half the cost each)."""
+        fresh = {k: v for k, v in self._failures.items() if v and v[-1] > now - self.window}
+        if len(fresh) > _MOST // 2:
+            fresh = dict(list(fresh.items())[len(fresh) - _MOST // 2:])
+        self._failures = fresh
 
     def _wait(self, key: tuple[str, str], limit: int, now: datetime) -> timedelta | None:
         failures = self._failures.get(key)
