@@ -157,7 +157,10 @@ class Inbox:
         if channel == Channel.EMAIL and not self.config.sends_email or channel == Channel.SMS and self.config.sms is None:
             raise Refused(f"this practice has no {channel} set up to send from")
         answering = next((row for row in rows if row["id"] == targets.answering), None)
-        thread = parse_recorded(answering["raw"], Channel.EMAIL, answering["key"], answering["sender"]) if answering else None
+        thread = None
+        if answering is not None:
+            with self.store.engine.connect() as conn:
+                thread = parse_recorded(inbox.raw(conn, answering["id"]), Channel.EMAIL, answering["key"], answering["sender"])
         outgoing = self.composer.human_reply(channel, to, body, token, thread)
         try:
             with self.store.transaction() as conn:
@@ -236,8 +239,13 @@ class Inbox:
 
 
 def _incoming(row: dict[str, Any]) -> Entry:
-    read = parse_recorded(row["raw"], Channel(row["channel"]), row["key"], row["sender"])
-    text = read.fresh_text or read.text if row["raw"] else "(removed under storage.retention_days)"
+    if row["text"] is not None:
+        text = row["text"]
+    elif row["raw"]:  # recorded before the text was kept: read again
+        read = parse_recorded(row["raw"], Channel(row["channel"]), row["key"], row["sender"])
+        text = read.fresh_text or read.text
+    else:
+        text = "(removed under storage.retention_days)"
     return Entry(row["recorded_at"], True, row["channel"], row["category"] or "unread", row["sender"], row["subject"] or "", text,
                  row["status"])
 

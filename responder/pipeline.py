@@ -309,6 +309,7 @@ def _row(source: str, inbound: Inbound, raw: bytes, arrived_at: datetime | None,
     return {
         "source": source, "key": inbound.key[:500], "channel": inbound.channel, "sender": inbound.sender[:320],
         "reply_to": facts.reply_to if facts else None, "subject": inbound.subject, "received_at": arrived_at, "raw": raw,
+        "text": inbound.fresh_text or inbound.text,
         "category": classification.category if classification else None,
         "action": decision.action if decision else None, "status": status, "reasons": reasons,
         "evidence": list(classification.evidence) if classification else [],

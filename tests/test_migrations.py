@@ -31,7 +31,7 @@ from responder.storage.schema import metadata
 from responder.storage.store import Store, utcnow
 
 __all__ = ["backend", "postgres"]  # fixtures, used by name
-HEAD = "0004"
+HEAD = "0005"
 
 
 def config_for(folder: Path, url: str, **sections: Any) -> Path:
@@ -95,6 +95,7 @@ def test_a_store_made_by_ae602ba_migrates_with_nothing_lost(tmp_path: Path, back
     conversations, identities = after.pop("conversations"), after.pop("identities")
     joined = {row["id"]: row.pop("conversation_id") for row in after["messages"]}
     assert after.pop("access_log") == [] and {row.pop("author") for row in after["outbox"]} == {None}
+    assert {row.pop("text") for row in after["messages"]} == {None}  # kept from 0005 on; older rows are read from raw
     # Every table, row and value as it was; the changes: the model's reading moved out of the
     # reasons into evidence, in order, the other reasons kept in order (0002); each person's
     # message joined to a conversation (0003); clinicians' replies and the access log (0004).
@@ -137,6 +138,7 @@ def test_a_store_made_by_ae602ba_migrates_with_nothing_lost(tmp_path: Path, back
     assert again_rows.pop("conversations") == conversations and again_rows.pop("identities") == identities
     assert {row["id"]: row.pop("conversation_id") for row in again_rows["messages"]} == joined
     assert again_rows.pop("access_log") == [] and {row.pop("author") for row in again_rows["outbox"]} == {None}
+    assert {row.pop("text") for row in again_rows["messages"]} == {None}
     assert schema(url, postgres) == shape and again_rows == {**after, "alembic_version": [{"version_num": HEAD}]}
 
 
@@ -197,14 +199,14 @@ def test_a_store_made_by_the_first_release_migrates(tmp_path: Path) -> None:
     assert after["cursors"] == [{**{k: v for k, v in c.items() if k != "last_uid"}, "position": c["last_uid"]} for c in before["cursors"]]
     assert after["outbox"] == [{**o, "claimed_by": None, "author": None} for o in before["outbox"]]
     joined = [m.pop("conversation_id") for m in after["messages"]]
-    assert after["messages"] == [{**m, "evidence": "[]"} for m in before["messages"]]  # the first release had no model
+    assert after["messages"] == [{**m, "evidence": "[]", "text": None} for m in before["messages"]]  # the first release had no model
     assert joined == [1, 2, 3, None, 4] and len(after["conversations"]) == 4  # each person's in one; the bounce in none
     with sqlite3.connect(tmp_path / "responder.db") as conn:
         indexes = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
         outbox_sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'outbox'").fetchone()[0]
     assert indexes == {"ix_messages_status", "ix_outbox_to", "ix_outbox_to_lower", "ix_messages_conversation_id", "ix_outbox_msgid",
                        "uq_outbox_automatic", "uq_outbox_human", "ix_access_log_at", "ix_conversations_waiting", "ix_conversations_activity",
-                       "ix_conversations_clinician"}
+                       "ix_conversations_clinician", "ix_outbox_message_id", "ix_identities_conversation_id"}
     assert "UNIQUE" not in outbox_sql  # one of each kind per message and channel is now uq_outbox_automatic's, but for human replies
     # The reply the first release held for approval, where no page showed it, now waits as a draft.
     [held] = [o for o in before["outbox"] if o["state"] == "held"]

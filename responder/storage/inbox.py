@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, select, update
+from sqlalchemy import and_, case, func, insert, select, type_coerce, update
 from sqlalchemy.engine import Connection
 
 from ..model import Access, ConversationOutcome, ConversationStatus, Kind, ReplyState
@@ -72,10 +72,13 @@ def one(conn: Connection, conversation_id: int) -> Listed | None:
 
 
 def inbound(conn: Connection, conversation_id: int) -> list[dict[str, Any]]:
-    """Every message the person (or their referrer) sent in the conversation, oldest first."""
+    """Every message the person (or their referrer) sent in the conversation, oldest first: its
+    text as read when it came, or its raw form for a row recorded before the text was kept."""
     return [dict(row) for row in conn.execute(
         select(messages.c.id, messages.c.key, messages.c.channel, messages.c.sender, messages.c.reply_to, messages.c.subject,
-               messages.c.recorded_at, messages.c.category, messages.c.status, messages.c.raw)
+               messages.c.recorded_at, messages.c.category, messages.c.status, messages.c.text,
+               # the raw form only where no text was kept (rows from before migration 0005)
+               type_coerce(case((messages.c.text.is_(None), messages.c.raw), else_=None), messages.c.raw.type).label("raw"))
         .where(messages.c.conversation_id == conversation_id).order_by(messages.c.id)).mappings()]
 
 
@@ -99,6 +102,11 @@ def add_reply(conn: Connection, conversation_id: int, message_id: int, author: s
                  .values(waiting_on_us=False, last_activity_at=at, status=ConversationStatus.OPEN))
     log_access(conn, author, conversation_id, Access.REPLIED, channel, at)
     return outbox_id
+
+
+def raw(conn: Connection, message_id: int) -> bytes | None:
+    """One message's raw form: the email a clinician's reply threads under."""
+    return conn.execute(select(messages.c.raw).where(messages.c.id == message_id)).scalar()
 
 
 def owed_by_msgid(conn: Connection, msgid: str) -> int | None:

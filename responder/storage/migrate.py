@@ -30,7 +30,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event, func, inspect, make_url, select
 from sqlalchemy.engine import Connection
 
-from .store import StoreError, make_engine
+from .store import StoreError, make_engine, writing
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def upgrade(url: str, lock_timeout: float = 30) -> tuple[str | None, str]:
         # outside a transaction, hence on connecting (after make_engine's own, which sets it on).
         event.listen(engine, "connect", _foreign_keys_off)
     try:
-        with engine.connect() as conn, conn.begin():
+        with writing(engine) as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(select(func.pg_advisory_xact_lock(_LOCK)))  # held until this transaction ends
             before = _revision(conn)

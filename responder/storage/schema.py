@@ -24,6 +24,9 @@ messages = Table(
     Column("received_at", DateTime),  # the server's arrival time
     Column("recorded_at", DateTime, nullable=False),
     Column("raw", SealedBytes),
+    # What the person wrote this time, as read when it came: the timeline shows it without
+    # parsing the raw form again; purged with it (migration 0005; None for rows from before).
+    Column("text", SealedText),
     Column("category", String(40)),
     Column("action", String(20)),
     Column("status", String(20), nullable=False),  # answered, held, skipped, unreadable, too_large, ...
@@ -64,6 +67,8 @@ Index("ix_messages_conversation_id", messages.c.conversation_id)
 Index("ix_conversations_waiting", conversations.c.waiting_on_us, conversations.c.last_activity_at)
 Index("ix_conversations_activity", conversations.c.last_activity_at)
 Index("ix_conversations_clinician", conversations.c.clinician)
+# One conversation's identities, and its messages' replies, are looked up on every view (0005).
+Index("ix_identities_conversation_id", identities.c.conversation_id)
 
 # Who saw or changed which conversation, and when (migration 0004): an admin reads it on the page.
 access_log = Table(
@@ -115,6 +120,7 @@ Index("ix_outbox_to_lower", func.lower(outbox.c.to_addr), outbox.c.created_at)
 Index("ix_outbox_to", outbox.c.to_addr)
 # A thread reply names one of our Message-IDs: its conversation is found by it (migration 0003).
 Index("ix_outbox_msgid", outbox.c.msgid)
+Index("ix_outbox_message_id", outbox.c.message_id)
 
 drafts = Table(
     "drafts", metadata,

@@ -130,7 +130,7 @@ class Store:
     def transaction(self) -> Iterator[Connection]:
         """A write transaction. On SQLite the writers of this process first queue on a fair
         lock (see fairlock.py); writers in other processes still meet SQLite's own busy wait."""
-        with self._writer, self.engine.begin() as conn:
+        with self._writer, writing(self.engine) as conn:
             yield conn
 
     # -- messages -------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ class Store:
                 messages.c.recorded_at < cutoff, messages.c.raw.is_not(None), messages.c.status != Status.RECEIVED,
                 messages.c.id.not_in(open_rows))).scalars().all()
             for message_id in purged:
-                conn.execute(update(messages).where(messages.c.id == message_id).values(raw=None, subject="", evidence=[]))
+                conn.execute(update(messages).where(messages.c.id == message_id).values(raw=None, text=None, subject="", evidence=[]))
                 conn.execute(update(outbox).where(outbox.c.message_id == message_id).values(subject="", body="", raw=b""))
         return len(purged)
 
@@ -515,6 +515,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
+_WRITE = "responder_write"  # the execution option that marks a write transaction
+
+
 def make_engine(url: str, lock_timeout: float) -> Engine:
     """An engine for the store at ``url``: the store's own, and the one migrate.py upgrades with."""
     # hide_parameters: an error's text must never carry a message body into a log.
@@ -536,6 +539,17 @@ def make_engine(url: str, lock_timeout: float) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writer takes the write lock at once, so that two never deadlock upgrading a read;
+        # a reader does not, so that a page being read never holds the pipeline's writes back.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
 
     return engine
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction on ``engine``: on SQLite it begins IMMEDIATE (make_engine)."""
+    with engine.connect() as conn:
+        conn.execution_options(**{_WRITE: True})
+        with conn.begin():
+            yield conn
