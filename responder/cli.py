@@ -170,6 +170,10 @@ def _parser() -> argparse.ArgumentParser:
     referral_report.add_argument("--until", type=_day, help="up to, not including, this day")
     referral_report.add_argument("--json", action="store_true", help="a JSON array")
     referral_report.set_defaults(run=_report_referrals)
+    funnel_report = report.add_parser("funnel", help="the practice's figures: inquiries per week, time to first replies, waiting, conversions")
+    funnel_report.add_argument("--weeks", type=int, default=12, help="how many weeks back (default 12, this one included)")
+    funnel_report.add_argument("--json", action="store_true", help="one JSON object")
+    funnel_report.set_defaults(run=_report_funnel)
 
     hash_password = commands.add_parser("hash-password", help="hash a clinician's password for web.clinicians (reads it from stdin or asks)")
     hash_password.set_defaults(run=_hash_password, needs_config=False)
@@ -359,6 +363,17 @@ def _report_referrals(config: Config, args: argparse.Namespace) -> int:
     for source in sources:
         print(f"{source['count']:>4}  {source['name']}, {source['organization']} <{source['address']}>  (last {source['last']:%Y-%m-%d}; "
               f"{source['became_clients']} became clients)")
+    return 0
+
+
+def _report_funnel(config: Config, args: argparse.Namespace) -> int:
+    from .funnel import figures, text
+    from .service import Service
+    from .storage.store import utcnow
+
+    with Service(config) as service:
+        funnel = figures(service.store, utcnow(), args.weeks)
+    print(json.dumps(funnel.as_json(), ensure_ascii=False, indent=2) if args.json else text(funnel))
     return 0
 
 

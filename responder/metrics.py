@@ -11,10 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
-from .model import ReplyState
+from .funnel import BUCKETS
+from .model import Channel, ConversationStatus, ReplyState
+from .storage import funnel, inbox
 from .storage.store import Due, Store, utcnow
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -58,3 +61,26 @@ class _StoreCollector(Collector):
         for state in (ReplyState.HELD, ReplyState.PENDING, ReplyState.SENDING):
             depth.add_metric([state], tallies.outbox_depth.get(state, 0))
         yield depth
+        yield from self._conversations()
+
+    def _conversations(self) -> Iterator[Metric]:
+        """How fast a clinician first answered each conversation (labelled by the channel of that
+        reply, every channel present), and how many conversations are open, closed, waiting on us."""
+        with self.store.engine.connect() as conn:
+            answered = funnel.first_human_histogram(conn, BUCKETS)
+            counts = inbox.status_counts(conn)
+        first = HistogramMetricFamily(
+            "responder_first_human_response_seconds",
+            "From a conversation's first message to the first reply a clinician sent in it (from the page or the CLI), by its channel.",
+            labels=["channel"])
+        for channel in Channel:
+            within, count, total = answered.get(channel, ([0] * len(BUCKETS), 0, 0.0))
+            first.add_metric([channel], [*((floatToGoString(bound), n) for bound, n in zip(BUCKETS, within, strict=True)), ("+Inf", count)],
+                             sum_value=total)
+        yield first
+        conversations = GaugeMetricFamily("responder_conversations", "Conversations, by status.", labels=["status"])
+        for status in ConversationStatus:
+            conversations.add_metric([status], counts[status])
+        yield conversations
+        yield GaugeMetricFamily("responder_conversations_waiting_on_us", "Conversations in which the person wrote and no one here has answered yet.",
+                                value=counts["waiting_on_us"])

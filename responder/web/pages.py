@@ -21,11 +21,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ..funnel import figures
 from ..model import Category, Channel, Role
 from ..replying.templates import ENGLISH, FOR_CLINICIANS, Name
 from ..service import Service
 from ..storage.store import utcnow
 from . import auth, conversations
+from .dashboard import dashboard_context
 from .ratelimit import SignInLimit
 
 _env = Environment(loader=FileSystemLoader(str(files("responder.web") / "templates")), autoescape=select_autoescape(["html"]))
@@ -168,6 +170,10 @@ def routes(service: Service, wake: Callable[[], None]) -> list[Route]:
         done = await run_in_threadpool(approvals.reject, int(request.path_params["id"]), user)
         return RedirectResponse("/?done=" + ("rejected" if done else "gone"), status_code=303)
 
+    async def dashboard(request: Request) -> Response:
+        funnel = await run_in_threadpool(figures, service.store, utcnow())
+        return page(request, "dashboard.html", **dashboard_context(funnel))
+
     async def script(request: Request) -> Response:
         return Response(_SCRIPT, media_type="text/javascript", headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"})
 
@@ -180,6 +186,7 @@ def routes(service: Service, wake: Callable[[], None]) -> list[Route]:
         Route("/", clinician_page(waiting), methods=["GET"]),
         Route("/drafts/{id:int}", clinician_page(one), methods=["GET"]),
         Route("/history", clinician_page(history), methods=["GET"]),
+        Route("/dashboard", clinician_page(dashboard), methods=["GET"]),
         Route("/templates", clinician_page(templates), methods=["GET"]),
         Route("/drafts/{id:int}/approve", clinician_action(approve), methods=["POST"]),
         Route("/drafts/{id:int}/reject", clinician_action(reject), methods=["POST"]),
