@@ -207,13 +207,14 @@ class Inbox:
         return conversation
 
     def _targets(self, conversation: Listed, rows: list[dict[str, Any]]) -> Targets:
-        """The person's own messages (not a referrer's): the latest email's reply address and
-        the latest text's number, else an address or number they are known by."""
+        """From the person's own messages (not a referrer's): the latest email's reply address
+        and the latest text's number, else an address or number they are known by."""
         theirs = [row for row in rows if (row["sender"] or "").lower() != (conversation.referral_source or "").lower()]
         emails = [row for row in theirs if row["channel"] == Channel.EMAIL]
         texts = [row for row in theirs if row["channel"] == Channel.SMS]
-        email = (emails[-1]["reply_to"] or emails[-1]["sender"]) if emails and (emails[-1]["reply_to"] or "@" in emails[-1]["sender"]) else None
-        email = email or next((value for value in conversation.known_as if "@" in value), None)
+        # reply_to is where a personal reply goes as the message was read (a form's or a relay's
+        # address for the person, never a no-reply sender's)
+        email = (emails[-1]["reply_to"] if emails else None) or next((value for value in conversation.known_as if "@" in value), None)
         phone = texts[-1]["sender"] if texts else next((value for value in conversation.known_as if e164(value) == value), None)
         # Until the person writes themselves, a reply to them hangs on the referral that named them.
         return Targets(email, phone, phone is not None and self.store.opted_out(phone), emails[-1]["id"] if emails else None,

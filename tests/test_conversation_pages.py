@@ -189,3 +189,10 @@ def test_every_view_is_in_the_access_log_an_admin_reads_and_exports(served: Serv
     [header, row] = exported.strip().splitlines()
     assert header == "at (UTC),user,conversation,action,detail" and row.split(",")[1:] == ["jordan", str(sam), "viewed", ""]
     assert PERSON not in exported
+
+
+def test_an_exported_cell_never_runs_as_a_formula() -> None:
+    from responder.web.conversations import _cell
+
+    assert [_cell(v) for v in ("=HYPERLINK(1)", "+1", "-1", "@SUM(1)", "jordan", "")] == [
+        "'=HYPERLINK(1)", "'+1", "'-1", "'@SUM(1)", "jordan", ""]

@@ -20,7 +20,6 @@ from starlette.routing import Route
 
 from ..inbox import Forbidden, Refused, Viewer
 from ..model import Channel, ConversationOutcome, ConversationStatus, Role
-from ..replying.segments import count as sms_segments
 from ..service import Service
 
 PER_PAGE = 50
@@ -62,7 +61,7 @@ def routes(service: Service, wake: Callable[[], None], page: Page, signed_in: Gu
         return page(request, "conversation.html", view=view, token=secrets.token_hex(16), outcomes=_OUTCOMES,
                     clinicians=clinicians if can_assign else [],
                     flash=request.session.pop("flash", {}), sends_email=service.config.sends_email,
-                    sends_sms=service.config.sms is not None, segments=sms_segments)
+                    sends_sms=service.config.sms is not None)
 
     async def reply(request: Request, user: str) -> Response:
         form = request.state.form
@@ -120,7 +119,8 @@ def routes(service: Service, wake: Callable[[], None], page: Page, signed_in: Gu
         writer = csv.writer(out)
         writer.writerow(["at (UTC)", "user", "conversation", "action", "detail"])
         for row in rows:
-            writer.writerow([row["at"].isoformat(timespec="seconds"), row["actor"], row["conversation_id"], row["action"], row["detail"]])
+            writer.writerow([row["at"].isoformat(timespec="seconds"), _cell(row["actor"]), row["conversation_id"], row["action"],
+                             _cell(row["detail"])])
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": 'attachment; filename="access-log.csv"', "Cache-Control": "no-store"})
 
@@ -140,6 +140,11 @@ def _back(request: Request, conversation_id: int, done: str | None = None, error
     in the address, where anyone could write a message into the page)."""
     request.session["flash"] = {"done": _DONE[done]} if done else {"error": error}
     return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)
+
+
+def _cell(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula when the export is opened."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 def _int(value: Any, default: int) -> int:
