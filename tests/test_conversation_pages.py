@@ -196,3 +196,11 @@ def test_an_exported_cell_never_runs_as_a_formula() -> None:
 
     assert [_cell(v) for v in ("=HYPERLINK(1)", "+1", "-1", "@SUM(1)", "jordan", "")] == [
         "'=HYPERLINK(1)", "'+1", "'-1", "'@SUM(1)", "jordan", ""]
+
+
+def test_the_dashboard_draws_its_charts_on_the_server(served: Served) -> None:
+    jordan, _ = served.client("jordan")
+    status, html, headers = jordan.request("/dashboard")
+    assert status == 200 and html.count("<svg") >= 4 and "<script" not in html
+    assert PERSON not in html and "anxiety" not in html, "no person's address or words on the dashboard"
+    assert Browserless(served.url).request("/dashboard")[0] == 303
