@@ -142,6 +142,12 @@ def test_a_reply_typed_in_chromium_reaches_the_person_once_and_a_text_counts_its
         assert "on its way" in page.inner_text("main")
         page.screenshot(path=str(tmp_path / "conversation.png"), full_page=True)
         page.go_back()  # the form again, with the same token: sending it twice is one reply
+        for width, height in ((390, 844), (1280, 900)):  # the dashboard at phone and desktop width: nothing runs off the side
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto(f"{served.url}/dashboard")
+            assert page.locator("svg").count() >= 4
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), f"wider than {width}px"
+            page.screenshot(path=str(tmp_path / f"dashboard-{width}.png"), full_page=True)
         browser.close()
     eventually(lambda: any(m.rcpt_tos == [PERSON] and "Tuesday at 3" in m.message.get_content() for m in served.smtp.messages),
                timeout=10, message="the clinician's reply")
