@@ -19,6 +19,7 @@ from servers.twilio import TwilioStandIn
 from support import eventually, inquiry, start_responder, write_config
 from test_pages import CHROMIUM, Browserless
 from test_serve import health, stop
+from test_sms import Webhook
 
 PASSWORD = "a long clinic password"
 PERSON = "sam.rivera@example.org"
@@ -210,3 +211,25 @@ def test_the_dashboard_draws_its_charts_on_the_server(served: Served) -> None:
     assert status == 200 and html.count("<svg") >= 4 and "<script" not in html
     assert PERSON not in html and "anxiety" not in html, "no person's address or words on the dashboard"
     assert Browserless(served.url).request("/dashboard")[0] == 303
+
+
+def test_a_text_from_the_page_goes_once_and_never_after_stop(served: Served) -> None:
+    jordan, csrf = served.client("jordan")
+    sam = conversation_of(jordan, PERSON)
+    _, html, _ = jordan.request(f"/conversations/{sam}")
+    token = re.search(r'name="token" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    form = {"csrf": csrf, "token": token, "channel": "sms", "body": "Hi Sam, it's Jordan from Harbor Light. Tuesday at 3?"}
+    assert jordan.request(f"/conversations/{sam}/reply", form)[0] == 303
+    assert jordan.request(f"/conversations/{sam}/reply", form)[0] == 303  # the same form again: one text
+    eventually(lambda: [m for m in served.twilio.sent if m["To"] == "+15550132231"], timeout=10, message="the text")
+    time.sleep(1.5)
+    assert [m["Body"] for m in served.twilio.sent if m["To"] == "+15550132231"] == [form["body"]]
+    Webhook(int(served.url.rsplit(":", 1)[1]), served.twilio.auth_token).text("+15550132231", "STOP")
+    eventually(lambda: "opted out (STOP)" in jordan.request(f"/conversations/{sam}")[1], timeout=10, message="the opt-out shown")
+    _, html, _ = jordan.request(f"/conversations/{sam}")
+    assert 'value="sms"' not in html
+    forged = {**form, "token": "another", "body": "One more thing"}
+    assert jordan.request(f"/conversations/{sam}/reply", forged)[0] == 303
+    assert "Not sent: the person&#39;s number opted out" in jordan.request(f"/conversations/{sam}")[1]
+    time.sleep(1)
+    assert len([m for m in served.twilio.sent if m["To"] == "+15550132231"]) == 1
