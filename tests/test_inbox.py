@@ -168,8 +168,13 @@ def test_a_referral_that_becomes_a_client_drafts_the_thank_you_and_counts_as_a_c
     cli(path, "mark", str(conversation), "became_client")  # a thank-you already waits: no second one
     assert len(json.loads(responder(path, "drafts", "list", "--json").stdout)) == 1
 
+    again = service.pipeline.ingest_email("test", inquiry(
+        sender="Dr. Owen Prideaux <oprideaux@junipeds.example.org>", subject="Re: Referral: anxious teen",
+        body="Following up on my referral of a patient, age 15, for anxiety: mom is at mom.of.teen@example.org.\n\nOwen Prideaux, MD"))
+    assert service.store.message(again.message_id)["conversation_id"] == conversation
     [source] = json.loads(responder(path, "report", "referrals", "--json").stdout)
     assert (source["address"], source["referrals"], source["became_clients"]) == ("oprideaux@junipeds.example.org", 1, 1)
+    assert source["count"] == 2, "two referral messages about one person: one referral"
     assert "1 became clients" in responder(path, "report", "referrals").stdout
 
 

@@ -316,11 +316,13 @@ class Store:
                                               organization=organization[:200], at=utcnow()))
 
     def referral_sources(self, since: datetime | None, until: datetime | None) -> list[dict[str, Any]]:
-        """Each referring address with its latest name and organisation, how many referrals it
-        sent in the period (``referrals``; ``count`` says the same, as it always did), how many of
-        the people referred then became clients (``became_clients``: their conversation marked
-        so), and when the first and last came; most referrals first."""
-        query = (select(referrals, conversations.c.id.label("conversation"), conversations.c.outcome).join(messages, messages.c.id == referrals.c.message_id)
+        """Each referring address with its latest name and organisation, how many referral
+        messages it sent in the period (``count``, as it always was), how many people they
+        referred (``referrals``: a second message about the same person, in their conversation,
+        is one referral), how many of those became clients (``became_clients``: their conversation
+        marked so), and when the first and last came; most referrals first."""
+        query = (select(referrals, conversations.c.id.label("conversation"), conversations.c.outcome).join(
+            messages, messages.c.id == referrals.c.message_id)
                  .outerjoin(conversations, conversations.c.id == messages.c.conversation_id).order_by(referrals.c.at))
         if since is not None:
             query = query.where(referrals.c.at >= since)
@@ -329,15 +331,18 @@ class Store:
         sources: dict[str, dict[str, Any]] = {}
         with self.engine.connect() as conn:
             for row in conn.execute(query).mappings():
-                source = sources.setdefault(row["address"].lower(), {"address": row["address"], "count": 0, "clients": set(),
-                                                                     "first": row["at"]})
+                source = sources.setdefault(row["address"].lower(), {"address": row["address"], "count": 0, "people": set(),
+                                                                     "clients": set(), "first": row["at"]})
                 source |= {"name": row["name"], "organization": row["organization"], "last": row["at"]}
                 source["count"] += 1
+                person = row["conversation"] or f"message {row['message_id']}"  # one recorded before conversations: on its own
+                source["people"].add(person)
                 if row["outcome"] == ConversationOutcome.BECAME_CLIENT:
-                    source["clients"].add(row["conversation"])  # two referrals of one person are one client
-        found = [{k: v for k, v in s.items() if k != "clients"} | {"referrals": s["count"], "became_clients": len(s["clients"])}
+                    source["clients"].add(person)
+        found = [{k: v for k, v in s.items() if k not in ("people", "clients")} | {"referrals": len(s["people"]),
+                                                                                    "became_clients": len(s["clients"])}
                  for s in sources.values()]
-        return sorted(found, key=lambda s: (-s["count"], s["name"].lower()))
+        return sorted(found, key=lambda s: (-s["referrals"], -s["count"], s["name"].lower()))
 
     # -- drafts --------------------------------------------------------------------------------
 
