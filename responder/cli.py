@@ -361,7 +361,7 @@ def _report_referrals(config: Config, args: argparse.Namespace) -> int:
     if not sources:
         print("no referrals in this period")
     for source in sources:
-        print(f"{source['count']:>4}  {source['name']}, {source['organization']} <{source['address']}>  (last {source['last']:%Y-%m-%d}; "
+        print(f"{source['referrals']:>4}  {source['name']}, {source['organization']} <{source['address']}>  (last {source['last']:%Y-%m-%d}; "
               f"{source['became_clients']} became clients)")
     return 0
 
