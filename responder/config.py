@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -78,12 +79,25 @@ class Consultation(_Model):
     booking_url: str | None = None
 
 
+class Slots(_Model):
+    """Consultation slots offered in first replies (the contract's availability rule)."""
+
+    step_minutes: int = Field(30, gt=0)  # candidate starts every step from the start of each window
+    buffer_minutes: int = Field(10, ge=0)  # free time needed before and after, against busy events
+    minimum_notice_hours: float = Field(12, ge=0)  # nothing sooner than this after the message arrives
+    horizon_days: int = Field(14, gt=0, le=366)  # nothing later than this many days after it arrives
+    offer: int = Field(3, ge=0)  # how many slots a reply names (the earliest, on different days)
+
+
 class Availability(_Model):
     accepting_new_clients: bool = True
     hours: dict[Day, str] = {}
     modalities: list[Modality] = []
     typical_wait: str | None = None
-    calendar_ics: str | None = None
+    calendar_ics: str | None = None  # a practice-wide feed of busy times (closures, retreats): http, https or a file path
+    closed: list[date] = []  # whole days without consultations
+    slots: Slots = Slots()
+    calendar_refresh_minutes: float = Field(5, gt=0)  # feeds are read in the background this often, never on the reply path
 
     @field_validator("hours")
     @classmethod
