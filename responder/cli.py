@@ -10,7 +10,7 @@ import logging
 import os
 import signal
 import sys
-from datetime import datetime
+from datetime import datetime, timezone
 from email.policy import default as default_policy
 from pathlib import Path
 
@@ -132,6 +132,12 @@ def _parser() -> argparse.ArgumentParser:
     reject = drafts.add_parser("reject", help="never send the reply")
     reject.add_argument("id", type=int)
     reject.set_defaults(run=_drafts_reject)
+
+    availability = commands.add_parser("availability", help="read every calendar now and print each clinician's open consultation slots")
+    availability.add_argument("--json", action="store_true", help="one JSON object")
+    availability.add_argument("--at", type=_moment, help="the moment to count from, ISO 8601 with its offset (default: now)")
+    availability.add_argument("--clinician", help="only this clinician's (an id in practice.clinicians)")
+    availability.set_defaults(run=_availability)
 
     conversations = commands.add_parser("conversations", help="each person's conversation after the first reply: read, answer, record").add_subparsers(
         dest="action", required=True)
@@ -348,6 +354,42 @@ def _day(value: str) -> datetime:
         return datetime.strptime(value, "%Y-%m-%d")
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, got {value!r}") from None
+
+
+def _moment(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a time such as 2027-03-01T09:00:00-06:00, got {value!r}") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"expected a time with its offset (e.g. -06:00 or Z), got {value!r}")
+    return moment
+
+
+def _availability(config: Config, args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from .calendars.keeper import Calendars
+    from .calendars.openings import openings
+    from .storage.store import utcnow
+
+    if args.clinician is not None and config.practice.clinician(args.clinician) is None:
+        print(f"responder: no clinician {args.clinician!r} in practice.clinicians", file=sys.stderr)
+        return 2
+    zone = ZoneInfo(config.practice.timezone)
+    at = (args.at or utcnow().replace(tzinfo=timezone.utc)).astimezone(zone)
+    calendars = Calendars(config)
+    failed = calendars.refresh(at)
+    found = openings(config, calendars, at, args.clinician)
+    if args.json:
+        print(json.dumps({"at": at.isoformat(), "clinicians": [o.as_json() for o in found]}, ensure_ascii=False, indent=2))
+    else:
+        for opening in found:
+            state = f"calendar {opening.calendar}" + (f": {opening.error}" if opening.error else "")
+            print(f"{opening.clinician} ({state}): {len(opening.slots)} open slot(s)")
+            for slot in opening.slots:
+                print(f"  {slot.start:%a %Y-%m-%d %H:%M}-{slot.end:%H:%M}")
+    return 1 if failed else 0
 
 
 def _report_referrals(config: Config, args: argparse.Namespace) -> int:

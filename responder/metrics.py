@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString
 
+from .calendars.keeper import Calendars
 from .funnel import BUCKETS
 from .model import Channel, ConversationStatus, ReplyState
 from .storage import funnel, inbox
@@ -24,7 +25,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class Metrics:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, calendars: Calendars) -> None:
         self.registry = CollectorRegistry()
         self.reply_latency = Histogram(
             "responder_reply_latency_seconds", "From a message being recorded to its reply or alert being accepted for delivery.",
@@ -32,6 +33,7 @@ class Metrics:
             buckets=(0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600, 6 * 3600, 24 * 3600))
         self.source_errors = Counter("responder_source_errors", "Failed fetches, by source.", ["source"], registry=self.registry)
         self.registry.register(_StoreCollector(store))
+        self.registry.register(_CalendarCollector(calendars))
 
     def sent(self, row: Due) -> None:
         """A reply or alert was accepted for delivery: how long it waited since it was owed."""
@@ -39,6 +41,21 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _CalendarCollector(Collector):
+    """Which calendars are read well: 1, or 0 while one fails (its kept copy serving meanwhile)."""
+
+    def __init__(self, calendars: Calendars) -> None:
+        self.calendars = calendars
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("responder_calendar_up", "Whether a calendar's last read worked, by calendar (a clinician's id, or practice).",
+                               labels=["calendar"])
+        failing = self.calendars.failing()
+        for name in self.calendars.sources:
+            up.add_metric([name], 0 if name in failing else 1)
+        yield up
 
 
 class _StoreCollector(Collector):

@@ -111,6 +111,14 @@ class Access(StrEnum):
     ASSIGNED = "assigned"
 
 
+class CalendarState(StrEnum):
+    """How a clinician's calendar was read (`responder availability`'s ``calendar``)."""
+
+    OK = "ok"
+    NONE = "none"  # no calendar configured
+    FAILED = "failed"
+
+
 class IdentityKind(StrEnum):
     """What a person is known by: an address or a phone number (E.164)."""
 

@@ -47,6 +47,9 @@ class Runner:
                 self.bells.append(bell)
         self.scheduler.add_job(self.follow_up_drafts, "interval", seconds=APPROVAL_SECONDS, id="drafts", next_run_time=now)
         self.scheduler.add_job(self.notify_waiting, "interval", seconds=NOTICE_SECONDS, id="conversation-notices", next_run_time=now)
+        if self.service.calendars.sources:
+            minutes = self.service.config.practice.availability.calendar_refresh_minutes
+            self.scheduler.add_job(self.read_calendars, "interval", seconds=minutes * 60, id="calendars", next_run_time=now)
         if self.service.mail_drafts is not None:
             self.scheduler.add_job(self.sync_mail_drafts, "interval", seconds=MAIL_DRAFTS_SECONDS, id="mail-drafts", next_run_time=now)
         if self.service.config.storage.retention_days is not None:
@@ -105,6 +108,13 @@ class Runner:
             self.service.inbox.close_quiet()
         except Exception:  # noqa: BLE001 - the next run tries again
             log.exception("conversation notices failed")
+
+    def read_calendars(self) -> None:
+        """The clinicians' calendars, read in their own job: a reply never waits for one."""
+        try:
+            self.service.calendars.refresh(datetime.now(timezone.utc))
+        except Exception:  # noqa: BLE001 - the next run tries again; the kept copies stand meanwhile
+            log.exception("reading the calendars failed")
 
     def follow_up_drafts(self) -> None:
         """Reminders and fallbacks for drafts nobody has answered."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from .approval import Approvals
+from .calendars.keeper import Calendars
 from .config import Config
 from .delivery import Delivery, Summary
 from .inbox import Inbox
@@ -62,7 +63,8 @@ class Service:
         self.composer = Composer(config)
         self.pipeline = Pipeline(config, self.store, self.composer)
         self.sources = _sources(config, self.pipeline, self.store)
-        self.metrics = Metrics(self.store)
+        self.calendars = Calendars(config)
+        self.metrics = Metrics(self.store, self.calendars)
         self.delivery = Delivery(self.store, _transports(config, self.store), on_sent=self.metrics.sent)
         self.approvals = Approvals(config, self.store, self.composer)
         self.inbox = Inbox(config, self.store, self.composer)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-Busy = tuple[datetime, datetime]
+from .busy import Busy
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

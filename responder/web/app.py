@@ -38,6 +38,10 @@ def create_app(service: Service, wake: Callable[[], None] = lambda: None) -> Sta
     async def healthz(request: Request) -> JSONResponse:
         failing = service.health.snapshot()
         body = {"status": "failing" if failing else "ok", "sources": [s.name for s in service.sources], "failing": failing}
+        if service.calendars.sources:
+            # A calendar that fails costs replies their openings, not their sending: shown, not a 503.
+            body["calendars"] = {name: f"failing: {why}" for name, why in service.calendars.failing().items()} | {
+                name: "ok" for name in service.calendars.sources if name not in service.calendars.failing()}
         return JSONResponse(body, status_code=503 if failing else 200)
 
     async def metrics(request: Request) -> Response:

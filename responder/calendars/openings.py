@@ -1,0 +1,64 @@
+"""Each clinician's open consultation slots, from the calendars kept: what `responder
+availability` prints and a first reply offers.
+
+A solo practice (no ``practice.clinicians``) is one clinician named ``practice``, with the
+practice's hours and its calendar_ics. A clinician who accepts no new clients is listed with no
+slots. One whose busy time is not known (their calendar, or the practice-wide one, failed longer
+than the keeper believes an old copy, or was never read) is listed as failed with no slots: an
+offered time must never be one they are busy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..config import Config
+from ..model import CalendarState
+from .keeper import PRACTICE, Calendars
+from .slots import Rule, Slot, open_slots
+
+
+@dataclass(frozen=True)
+class Openings:
+    clinician: str
+    calendar: CalendarState
+    slots: tuple[Slot, ...]
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"id": self.clinician, "calendar": self.calendar}
+        if self.error:
+            found["error"] = self.error
+        return found | {"slots": [{"start": s.start.isoformat(), "end": s.end.isoformat()} for s in self.slots]}
+
+
+def rule(config: Config) -> Rule:
+    availability = config.practice.availability
+    slots = availability.slots
+    return Rule(config.practice.consultation.minutes, slots.step_minutes, slots.buffer_minutes, slots.minimum_notice_hours,
+                slots.horizon_days, frozenset(availability.closed))
+
+
+def openings(config: Config, calendars: Calendars, at: datetime, only: str | None = None) -> list[Openings]:
+    """Every clinician's openings from ``at`` (``only``: that clinician's), in the configuration's order."""
+    practice = config.practice
+    people = [(c.id, c.consultation_hours or practice.availability.hours, c.accepting_new_clients) for c in practice.clinicians]
+    if not people:
+        people = [(PRACTICE, practice.availability.hours, practice.availability.accepting_new_clients)]
+    found = []
+    for clinician, hours, accepting in people:
+        if only is not None and clinician != only:
+            continue
+        own = calendars.status(clinician)
+        shared = calendars.status(PRACTICE) if clinician != PRACTICE else own
+        state, error = own.state, own.error
+        if shared.state == CalendarState.FAILED and state != CalendarState.FAILED:
+            state, error = CalendarState.FAILED, f"the practice calendar (availability.calendar_ics): {shared.error}"
+        busy = calendars.busy(clinician if clinician != PRACTICE else None, at)
+        slots = open_slots(at, hours, busy, rule(config), calendars.zone) if accepting and busy is not None else []
+        if busy is None and state != CalendarState.FAILED:
+            state, error = CalendarState.FAILED, "not read yet"
+        found.append(Openings(clinician, state, tuple(slots), error))
+    return found
