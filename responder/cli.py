@@ -108,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
 
     classify_cmd = commands.add_parser("classify", help="classify .eml and .sms.json files; nothing is sent or stored")
     classify_cmd.add_argument("--json", action="store_true", help="one JSON object per file, one per line")
+    classify_cmd.add_argument("--at", type=_moment, help="the moment the message is taken to arrive, for the clinicians' openings (default: now)")
     classify_cmd.add_argument("files", nargs="+", type=Path)
     classify_cmd.set_defaults(run=_classify)
 
@@ -248,6 +249,9 @@ def _poll(config: Config, args: argparse.Namespace) -> int:
 
 
 def _classify(config: Config, args: argparse.Namespace) -> int:
+    from .matching import matched
+
+    earliest = _earliest(config, args.at)
     for path in args.files:
         try:
             inbound = parse_file(path)
@@ -261,7 +265,7 @@ def _classify(config: Config, args: argparse.Namespace) -> int:
             "file": str(path), "channel": inbound.channel, "category": classification.category,
             "insurance": facts.insurance, "services": list(facts.services), "modality": facts.modality,
             "reply_to": facts.reply_to, "action": decision.action, "reasons": [*classification.reasons, *decision.reasons, *classification.evidence],
-            "language": facts.language,
+            "language": facts.language, "age": facts.age, "clinicians": matched(classification, config, earliest),
         }
         if args.json:
             print(json.dumps(result, ensure_ascii=False))
@@ -354,6 +358,21 @@ def _day(value: str) -> datetime:
         return datetime.strptime(value, "%Y-%m-%d")
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a day as YYYY-MM-DD, got {value!r}") from None
+
+
+def _earliest(config: Config, at: datetime | None) -> dict[str, datetime | None]:
+    """Each clinician's first open slot from ``at`` (now), their calendars read first: what
+    orders the clinicians who fit. Nothing to read for a solo practice."""
+    if not config.practice.clinicians:
+        return {}
+    from .calendars.keeper import Calendars
+    from .calendars.openings import openings
+    from .storage.store import utcnow
+
+    moment = at or utcnow().replace(tzinfo=timezone.utc)
+    calendars = Calendars(config)
+    calendars.refresh(moment)
+    return {o.clinician: o.slots[0].start if o.slots else None for o in openings(config, calendars, moment)}
 
 
 def _moment(value: str) -> datetime:

@@ -203,6 +203,7 @@ class Facts:
     modality: str = "unknown"  # telehealth, in_person or unknown
     reply_to: str | None = None  # where a personal reply goes; None for machines and vendors
     language: str = "en"  # the reply's language: "es" for a message written in Spanish
+    age: int | None = None  # the age in years of the person the therapy is for (the youngest, of several)
 
 
 @dataclass(frozen=True)

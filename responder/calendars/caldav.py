@@ -19,6 +19,7 @@ path may carry a user's name or a token) nor the password.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -117,13 +118,23 @@ def _guarded(call: Callable[[], T], url: str, timeout: float) -> T:
         raise CalendarError(f"the CalDAV server {host} has no calendar at that address (HTTP 404)") from None
     except dav_error.DAVError as error:
         answer = f"HTTP {error.status}" if error.status else type(error).__name__
-        raise CalendarError(f"the CalDAV server {host} refused the request ({answer})") from None
+        raise CalendarError(f"the CalDAV server {host} answered {answer}") from None
     except http.exceptions.Timeout:
         raise CalendarError(f"the CalDAV server {host} did not answer within {timeout:g} s") from None
-    except OSError as error:  # the HTTP library's errors (refused, unknown host, reset) are OSErrors
-        raise CalendarError(f"the CalDAV server {host} could not be reached ({type(error).__name__})") from None
+    except OSError as error:  # the HTTP library's errors (refused, unknown host, TLS, reset) are OSErrors
+        raise CalendarError(f"the CalDAV server {host} could not be reached ({_reason(error)})") from None
     except _MALFORMED as error:
         raise CalendarError(f"the CalDAV server {host} gave an answer that is not CalDAV ({type(error).__name__})") from None
+
+
+def _reason(error: BaseException) -> str:
+    """What the system said, from the bottom of the HTTP library's chain of wrappers ("Connection
+    refused", "Connection reset by peer"), else the innermost error's type: it quotes no address."""
+    while (inner := error.__cause__ or error.__context__) is not None:
+        error = inner
+    if isinstance(error, socket.gaierror):  # the resolver's own words vary and may be missing
+        return "its name does not resolve"
+    return error.strerror if isinstance(error, OSError) and error.strerror else type(error).__name__
 
 
 def _document(found: Sequence[CalendarObjectResource], url: str) -> bytes:

@@ -23,6 +23,7 @@ from ..config import Classification as ExtraWords
 from ..config import Config
 from ..model import Category, Classification, Facts, Inbound
 from . import learned
+from .facts.age import age
 from .facts.insurance import insurance
 from .facts.language import language
 from .facts.modality import modality
@@ -498,6 +499,7 @@ def classify(message: Inbound, config: Config) -> Classification:
         modality=modality(text),
         reply_to=reply_to,
         language=language(text),
+        age=age(text),
     )
     return Classification(category, facts, tuple(reasons + why), evidence)
 

@@ -34,6 +34,7 @@ class RuleKind(StrEnum):
     DISAGREEMENT = "disagreement"  # the headers say machine, the model reads a person: a human decides
     PLAN = "plan"  # how a person will pay: a plan named, or paying themselves
     SERVICE = "service"  # a service asked for, or who the therapy is for
+    AGE = "age"  # the age in years of the person the therapy is for
     MODALITY = "modality"  # telehealth or in person
     REPLY_ADDRESS = "reply_address"  # an address the person asks to be answered at
     REFERRER = "referrer"  # who referred a client, and from where

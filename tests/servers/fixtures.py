@@ -12,6 +12,7 @@ import pytest
 
 from .dovecot import Dovecot
 from .postgres import Postgres
+from .radicale import Radicale
 from .smtp import SmtpSink
 from .tls import TlsFiles, make_tls_files
 from .twilio import TwilioStandIn
@@ -89,3 +90,15 @@ def postgres_server() -> Iterator[Postgres]:
 @pytest.fixture
 def postgres_url(postgres_server: Postgres) -> str:
     return postgres_server.new_database()
+
+
+@pytest.fixture(scope="session")
+def radicale() -> Iterator[Radicale]:
+    """The session's Radicale CalDAV server (users in servers.radicale.USERS); tests make calendars
+    of their own with `make_calendar`, so nothing needs wiping between them."""
+    server = Radicale()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()

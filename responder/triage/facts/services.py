@@ -8,6 +8,7 @@ import re
 from ...config import SERVICES
 from ...model import Category
 from ..rules import SENTENCE, Rule, RuleKind, candidates, rule
+from .age import all_ages
 
 # One rule per service in the contract's words (its id), read in sentences that do not put it in
 # the past ("we tried couples counseling"). To add a way of asking for a service, add a line to its
@@ -71,19 +72,6 @@ _INDIVIDUAL = rule("individual", RuleKind.SERVICE, "asks for individual sessions
     \bindividual(?:ly)?\ (?:therapy|counsel\w*|sessions?|work|appointments?)\b
   | \bone[- ]on[- ]one\b | \b1[:-]1\b | \bon\ my\ own\b | \bby\ myself\b
 """)
-# Ages in years of someone the therapy would be for (months and weeks are babies, not clients).
-_AGE = rule("age", RuleKind.SERVICE, "an age in years", r"""
-    \b(\d{1,2})[- ]?(?:years?[- ]olds?|yrs?[- ]?olds?|yo|y/o|y\.o\.)\b(?!\ (?:ago|later))     # "15-year-old", "15yo"
-  | \b(?:age|aged|edad|(?:who\ )?just\ turned)\s*:?\s*(\d{1,2})\b(?!\s*(?:years?\ ago|minutes|percent|%))
-  | \b(?:patient|student|client|member)\ is\ [A-Z][\w'-]+(?:\ [A-Z][\w'-]+){0,2},?\ (?:age\ |aged\ )?(\d{1,2})\b
-    # "my son Leo, 9", "daughter (14)"
-  | \b(?:son|daughter|child|kid|boy|girl|stepson|stepdaughter|grandson|granddaughter|nephew|niece|hijo|hija)\b
-        (?:\s+[A-Z][a-z]+)?,?\s*(?:is\s+|who\ is\s+|who's\s+|\()?(\d{1,2})\b
-        (?!\s*(?:months?|weeks?|days?|mo\b|:|am|pm|th|st|nd|rd))
-  | \b(?:tiene|de)\s+(\d{1,2})\s+años\b
-  | \bi'?m\ (\d{1,2})\b(?!\s*(?:weeks?|months?))
-  | ^\s*(?:student|patient|client|member|paciente|child|youth)(?:\ name)?\s*:[^\n]*?,\s*(\d{1,2})\b     # a form's "Student: Ana, 9"
-""", flags=re.I | re.M)
 _CHILD = rule("child", RuleKind.SERVICE, "a child", r"""
     \b(?:child\ therapy | play\ therapy | my\ (?:little|young)\ (?:one|son|daughter|boy|girl)
        | (?:kindergart(?:en|ner) | preschooler | elementary\ schooler
@@ -91,7 +79,7 @@ _CHILD = rule("child", RuleKind.SERVICE, "a child", r"""
   | \b(?:son|daughter|kid|child|boy|girl|stepson|stepdaughter|grandson|granddaughter)\b [^.]{0,40}
         \b(?:in|at|starting)\ (?:kindergarten|preschool|elementary\ school|(?:the\ )?(?:first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th)\ grade)\b
 """)
-# A teen as the one the therapy is for ("our 15-year-old" is caught by _AGE; "a teenager we
+# A teen as the one the therapy is for ("our 15-year-old" is caught by facts/age.py; "a teenager we
 # couldn't save" or "I teach high school" is not a client).
 _TEEN = rule("teen", RuleKind.SERVICE, "a teen", r"""
     \b(?:my|our|her|his|their)\ (?:\w+\ )?(?:teen|teenager|adolescent)s?\b
@@ -154,7 +142,7 @@ def services(text: str, category: Category, reasons: list[str], practice_name: s
     if practice_name:  # "Harbor Light Counseling" names the practice, not a wish for counseling
         text = re.sub(re.escape(practice_name), " ", text, flags=re.I)
     found = {service.id for service in candidates(_SERVICE_RULES, text) if _present(service, text)}
-    ages = [int(age) for m in _AGE.pattern.finditer(text) for age in m.groups() if age]
+    ages = all_ages(text)
     if any(age < 13 for age in ages) or _CHILD.pattern.search(text):
         found.add("child")
     if any(13 <= age <= 17 for age in ages) or _TEEN.pattern.search(text):

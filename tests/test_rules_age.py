@@ -1,0 +1,36 @@
+"""The age of the person the therapy is for, phrase by phrase (facts/age.py): an age in years,
+the youngest of several, and numbers that are no age."""
+
+from __future__ import annotations
+
+import pytest
+
+from responder.triage.facts.age import age
+
+
+@pytest.mark.parametrize(("phrase", "expected"), [
+    ("My son, 16, has been struggling.", 16),
+    ("our daughter (14) won't go to school", 14),
+    ("I have a 15-year-old who is anxious.", 15),
+    ("looking for help for my 9yo", 9),
+    ("Age: 15", 15),
+    ("She just turned 13.", 13),
+    ("I'm 42 and have never done therapy.", 42),
+    ("Im 34, recently divorced", 34),
+    ("Mi hija tiene 14 años.", 14),
+    ("mi hijo de 10 años", 10),
+    ("Patient is Dale Pykkonen, 67", 67),
+    ("Student: Ana Ruiz, 9", 9),
+    # several people: the youngest to be seen
+    ("Our kids are 8 and 12; my son is 12, my daughter is 8.", 8),
+    # no age
+    ("I'm 10 minutes late, sorry!", None),
+    ("I'm 5 min away", None),
+    ("We married 20 years ago.", None),
+    ("My baby is 6 months old.", None),
+    ("my teenage son", None),
+    ("See you at 3pm", None),
+    ("I'm 2nd in line", None),
+])
+def test_the_age_a_message_gives(phrase: str, expected: int | None) -> None:
+    assert age(phrase) == expected
