@@ -15,10 +15,12 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.engine import Connection
 
+from .calendars.keeper import Calendars
+from .calendars.openings import offers_for
 from .config import Config
 from .conversations.identify import message_keys, own_identities
 from .model import Action, Category, Channel, Classification, Decision, Facts, Inbound, Kind, Outgoing, Status
@@ -44,10 +46,11 @@ class Outcome:
 
 
 class Pipeline:
-    def __init__(self, config: Config, store: Store, composer: Composer) -> None:
+    def __init__(self, config: Config, store: Store, composer: Composer, calendars: Calendars) -> None:
         self.config = config
         self.store = store
         self.composer = composer
+        self.calendars = calendars  # read in the background: a reply only looks at what is kept
         self._settling = threading.Lock()  # one settling run at a time here; other processes race by row
         practice = config.practice
         self._own = own_identities(practice.own_addresses | {practice.notify.email or ""},
@@ -153,7 +156,8 @@ class Pipeline:
             classification = classify(inbound, self.config)
             decision = decide(classification, self.config)
             first_text = inbound.channel == Channel.SMS and not self.store.texted_before(inbound.sender)
-            outgoing = self.composer.outgoing(inbound, classification, decision, first_text)
+            offers = offers_for(self.config, self.calendars, classification, datetime.now(timezone.utc))
+            outgoing = self.composer.outgoing(inbound, classification, decision, first_text, offers)
         except Exception as error:  # noqa: BLE001 - a rule or template that breaks must not stop the loop
             log.error("message %s from %s could not be processed: %s", _short(inbound.key), mask(inbound.sender), type(error).__name__)
             return self._record(source, inbound, raw, arrived_at, None, None, Status.ERROR, [f"processing failed: {type(error).__name__}"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from .approval import Approvals
 from .calendars.keeper import Calendars
@@ -61,9 +61,9 @@ class Service:
         self.config = config
         self.store = Store(config.storage.url, config.storage.lock_timeout_seconds, config.storage.encryption_key)
         self.composer = Composer(config)
-        self.pipeline = Pipeline(config, self.store, self.composer)
-        self.sources = _sources(config, self.pipeline, self.store)
         self.calendars = Calendars(config)
+        self.pipeline = Pipeline(config, self.store, self.composer, self.calendars)
+        self.sources = _sources(config, self.pipeline, self.store)
         self.metrics = Metrics(self.store, self.calendars)
         self.delivery = Delivery(self.store, _transports(config, self.store), on_sent=self.metrics.sent)
         self.approvals = Approvals(config, self.store, self.composer)
@@ -88,9 +88,14 @@ class Service:
         self.metrics.source_errors.labels(name).inc()
 
     def run_once(self) -> Round:
-        """One full round: every source, texts a webhook left received, then every reply that is due."""
+        """One full round: the calendars (when there are any), every source, texts a webhook left
+        received, then every reply that is due."""
         count = 0
         errors: dict[str, str] = {}
+        # Without serve's background job, a round reads the calendars first; one that fails only
+        # costs the replies their openings (its error is reported with the sources').
+        for name, why in self.calendars.refresh(datetime.now(timezone.utc)).items():
+            errors[f"calendar {name}"] = why
         for source in self.sources:
             try:
                 count += self.poll_source(source)

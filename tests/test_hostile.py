@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import CORPUS, inquiry
 
+from responder.calendars.keeper import Calendars
 from responder.config import Config
 from responder.pipeline import Pipeline
 from responder.replying.compose import Composer
@@ -88,7 +89,7 @@ def pipeline(config: Config, tmp_path_factory: pytest.TempPathFactory) -> Pipeli
     url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'responder.db'}"
     migrate.upgrade(url)
     store = Store(url)
-    return Pipeline(config, store, Composer(config))
+    return Pipeline(config, store, Composer(config), Calendars(config))
 
 
 @EXAMPLES

@@ -34,3 +34,24 @@ from responder.triage.facts.age import age
 ])
 def test_the_age_a_message_gives(phrase: str, expected: int | None) -> None:
     assert age(phrase) == expected
+
+
+def test_eval_measures_age_and_language_where_a_set_labels_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+    from support import inquiry, write_config
+
+    from responder.config import load
+    from responder.triage.evaluate import evaluate
+
+    (tmp_path / "a.eml").write_bytes(inquiry(body="Hi, my son, 16, is anxious. We have Aetna."))
+    (tmp_path / "b.eml").write_bytes(inquiry(body="Hola, tengo 30 años y busco terapia."))
+    (tmp_path / "labels.yaml").write_text(yaml.safe_dump({
+        "a.eml": {"category": "new_inquiry", "insurance": "aetna", "services": ["teen"], "age": 16, "language": "en"},
+        "b.eml": {"category": "new_inquiry", "services": ["individual"], "age": 31, "language": "es"},
+    }))
+    (tmp_path / "config").mkdir()
+    config = load(write_config(tmp_path / "config"), environ={})
+    accuracy = evaluate(tmp_path, config).accuracy()
+    assert accuracy["age"] == 0.5 and accuracy["language"] == 1.0  # b is labelled 31, which it does not say: counted wrong
+    (tmp_path / "labels.yaml").write_text(yaml.safe_dump({"a.eml": {"category": "new_inquiry", "services": ["teen"]}}))
+    assert "age" not in evaluate(tmp_path, config).accuracy(), "a set that labels no age is not measured on it"

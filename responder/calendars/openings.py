@@ -15,9 +15,11 @@ from datetime import datetime
 from typing import Any
 
 from ..config import Config
-from ..model import CalendarState
+from ..matching import MATCHED, matched
+from ..model import CalendarState, Classification
+from ..replying.offers import NAMED, Offer, Offers
 from .keeper import PRACTICE, Calendars
-from .slots import Rule, Slot, open_slots
+from .slots import Rule, Slot, offer, open_slots
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,18 @@ def openings(config: Config, calendars: Calendars, at: datetime, only: str | Non
             state, error = CalendarState.FAILED, "not read yet"
         found.append(Openings(clinician, state, tuple(slots), error))
     return found
+
+
+def offers_for(config: Config, calendars: Calendars, classification: Classification, at: datetime) -> Offers:
+    """Who a first reply names (matching.py's order) and their openings from ``at``; or, when
+    clinicians are configured and nobody fits a need served here, that they are full."""
+    if not config.practice.clinicians or classification.category not in MATCHED:
+        return Offers()
+    found = {o.clinician: o for o in openings(config, calendars, at)}
+    fitting = matched(classification, config, {name: o.slots[0].start if o.slots else None for name, o in found.items()})
+    if not fitting:
+        asked = set(classification.facts.services)
+        return Offers(full=not asked or bool(asked & set(config.practice.services.offered)))
+    count = config.practice.availability.slots.offer
+    return Offers(tuple(Offer(clinician, tuple(offer(found[clinician.id].slots, count, calendars.zone)))
+                        for clinician in (config.practice.clinician(name) for name in fitting[:NAMED]) if clinician is not None))

@@ -16,21 +16,24 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from email.headerregistry import BaseHeader
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, make_msgid
 from functools import cache, cached_property, partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from ..calendars.slots import Slot
 from ..config import DAYS, Config, PracticeClinician
 from ..model import Action, Category, Channel, Classification, Decision, Facts, Inbound, Kind, Outgoing, Task
 from ..redact import mask
 from . import segments, templates
+from .offers import NO_OFFERS, Offer, Offers
 from .policy import unserved_services
 from .templates import ENGLISH, PARTS, Key, Name, Part
 
@@ -113,9 +116,11 @@ class Composer:
         self.practice = _practice_view(config)
         self.templates = templates.compile_all(self.env, templates.load(config.templates))
 
-    def outgoing(self, inbound: Inbound, classification: Classification, decision: Decision, first_text: bool = True) -> list[Outgoing]:
+    def outgoing(self, inbound: Inbound, classification: Classification, decision: Decision, first_text: bool = True,
+                 offers: Offers = NO_OFFERS) -> list[Outgoing]:
         """Every message a decision calls for: the clinicians' alerts first, then the reply.
         ``first_text``: no text has gone to this number before (it then says how to opt out).
+        ``offers``: who a first reply names, and when they are free (offers.py).
 
         A template that fails to render holds none of the others back: in place of what it
         would have written, the clinicians are told what failed, so that a person answers. With
@@ -129,7 +134,7 @@ class Composer:
                 failures.append(error)
                 return []
 
-        replies = attempt(lambda: [self.reply(inbound, classification, first_text, decision.template)]) if decision.replies else []
+        replies = attempt(lambda: [self.reply(inbound, classification, first_text, decision.template, offers)]) if decision.replies else []
         # An alert says what the person was sent: nothing, when their reply could not be written.
         action = Action.OFF if failures else decision.action
         alerts = attempt(partial(self.crisis_alerts, inbound, classification, action)) if decision.alert else []
@@ -143,10 +148,11 @@ class Composer:
             found += told
         return found
 
-    def reply(self, inbound: Inbound, classification: Classification, first_text: bool = True, template: str | None = None) -> Outgoing:
+    def reply(self, inbound: Inbound, classification: Classification, first_text: bool = True, template: str | None = None,
+              offers: Offers = NO_OFFERS) -> Outgoing:
         """The reply to a person: an email threaded under theirs, or a text."""
         name = Name(template) if template else REPLY_TEMPLATES[classification.category]
-        return self._to_person(Kind.REPLY, name, inbound, classification, first_text)
+        return self._to_person(Kind.REPLY, name, inbound, classification, first_text, offers)
 
     def tasks(self, inbound: Inbound, classification: Classification, task: Task) -> list[Outgoing]:
         """Something for a clinician to do ("client_message": a current client wrote; "referral":
@@ -255,11 +261,12 @@ class Composer:
         message.set_content(body.replace("\r\n", "\n").strip() + "\n")
         return message.as_bytes()
 
-    def _to_person(self, kind: Kind, name: Name, inbound: Inbound, classification: Classification, first_text: bool) -> Outgoing:
+    def _to_person(self, kind: Kind, name: Name, inbound: Inbound, classification: Classification, first_text: bool,
+                   offers: Offers = NO_OFFERS) -> Outgoing:
         to = classification.facts.reply_to
         if to is None:
             raise ValueError("no address to reply to")
-        context = self._context(inbound, classification) | {"first_text": first_text}
+        context = self._context(inbound, classification) | {"first_text": first_text} | offers.view(self.config, classification.facts.language)
         key = self._localized(inbound.channel, name, classification.facts.language)
         if inbound.channel == Channel.SMS:
             return self._text(kind, to, self._render(key, context)[1])
@@ -343,7 +350,17 @@ class Composer:
             "task": {Category.PROFESSIONAL_REFERRAL: Task.REFERRAL, Category.AUTOMATED: Task.CHECK_PERSON}.get(category, Task.CLIENT_MESSAGE),
             "first_text": True, "link": f"{self.config.page_url}/drafts/1", "reminder": False,
             "new": [{"channel": Channel.EMAIL, "category": category}, {"channel": Channel.SMS, "category": category}],
-        }
+        } | self._sample_offers(key.language)
+
+    def _sample_offers(self, language: str) -> dict[str, Any]:
+        """A group practice's samples name its first clinician with three openings a week ahead."""
+        clinicians = self.config.practice.clinicians
+        if not clinicians:
+            return {}
+        zone = ZoneInfo(self.config.practice.timezone)
+        monday = datetime.combine(date.today() + timedelta(days=7 - date.today().weekday()), time(10), zone)
+        slots = tuple(Slot(monday + timedelta(days=d), monday + timedelta(days=d, minutes=15)) for d in (1, 3, 7))
+        return Offers((Offer(clinicians[0], slots),)).view(self.config, language)
 
     def _context(self, inbound: Inbound, classification: Classification) -> dict[str, Any]:
         facts = classification.facts
@@ -368,6 +385,7 @@ class Composer:
             "reply_to": facts.reply_to,
             "channel": inbound.channel,
             "language": facts.language,
+            "matches": [], "full": False,  # who a first reply names (offers.py): only the reply itself is given any
         }
 
     def _localized(self, channel: Channel, name: Name, language: str) -> Key:

@@ -20,14 +20,16 @@ from .parse import parse_file
 
 CATEGORIES = tuple(Category)
 FACTS = ("insurance", "services", "modality", "reply_to")
+# Measured where a set labels them (the sets written for issue 13 do): the person's age, the language.
+LABELLED_ONLY = ("age", "language")
 
 
 @dataclass
 class Report:
     files: int = 0
     confusion: dict[str, dict[str, int]] = field(default_factory=lambda: {c: dict.fromkeys(CATEGORIES, 0) for c in CATEGORIES})
-    fact_right: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FACTS, 0))
-    fact_total: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FACTS, 0))
+    fact_right: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FACTS + LABELLED_ONLY, 0))
+    fact_total: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FACTS + LABELLED_ONLY, 0))
     wrong: list[dict[str, Any]] = field(default_factory=list)
 
     def per_category(self) -> dict[str, dict[str, float]]:
@@ -47,6 +49,9 @@ class Report:
         result = {"category": right / self.files if self.files else 0.0}
         for fact in FACTS:
             result[fact] = self.fact_right[fact] / self.fact_total[fact] if self.fact_total[fact] else 0.0
+        for fact in LABELLED_ONLY:
+            if self.fact_total[fact]:
+                result[fact] = self.fact_right[fact] / self.fact_total[fact]
         return result
 
     def as_json(self) -> dict[str, Any]:
@@ -82,13 +87,13 @@ def evaluate(folder: Path, config: Config) -> Report:
         report.confusion[expected_category][result.category] += 1
         got: dict[str, Any] = {"category": result.category, "insurance": result.facts.insurance,
                                "services": sorted(result.facts.services), "modality": result.facts.modality,
-                               "reply_to": result.facts.reply_to}
+                               "reply_to": result.facts.reply_to, "age": result.facts.age, "language": result.facts.language}
         expected: dict[str, Any] = {"category": expected_category, "insurance": label.get("insurance", "unknown"),
                                     "services": sorted(label.get("services") or []), "modality": label.get("modality", "unknown"),
-                                    "reply_to": label.get("reply_to")}
+                                    "reply_to": label.get("reply_to"), "age": label.get("age"), "language": label.get("language")}
         if got["category"] != expected["category"]:
             report.wrong.append({"file": name, "field": "category", "expected": expected["category"], "got": got["category"]})
-        for fact in FACTS:
+        for fact in FACTS + tuple(f for f in LABELLED_ONLY if f in label):
             if fact == "reply_to" and name.endswith(".json"):
                 continue  # texts carry no reply_to label: the reply goes to the sender's number
             report.fact_total[fact] += 1

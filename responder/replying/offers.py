@@ -1,0 +1,57 @@
+"""Who a first reply names, and when they are free: the clinicians who fit, each with their next
+openings, said in the reply's language in the practice's time. Pure.
+
+A group practice's first reply names up to two clinicians who fit (matching.py), best first, each
+with ``slots.offer`` openings on different days and a way to take one: their booking link, or the
+practice's, or a reply with the time that suits. When its clinicians are configured and nobody
+fits a need the practice serves, the reply says so honestly (``full``) rather than name anyone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ..calendars.slots import Slot
+from ..config import Config, PracticeClinician
+
+NAMED = 2  # clinicians a first reply names at most
+
+_EN_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_ES_DAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+_EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
+_ES_MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre")
+
+
+@dataclass(frozen=True)
+class Offer:
+    clinician: PracticeClinician
+    slots: tuple[Slot, ...]  # the openings offered, on different days
+
+
+@dataclass(frozen=True)
+class Offers:
+    """What a first reply says about who can see the person."""
+
+    named: tuple[Offer, ...] = ()
+    full: bool = False  # clinicians are configured, the need is served here, and nobody fits now
+
+    def view(self, config: Config, language: str) -> dict[str, Any]:
+        zone = ZoneInfo(config.practice.timezone)
+        booking = config.practice.consultation.booking_url
+        return {"matches": [{"name": offer.clinician.name, "booking_url": offer.clinician.booking_url or booking,
+                             "slots": [when(slot, zone, language) for slot in offer.slots]} for offer in self.named],
+                "full": self.full}
+
+
+NO_OFFERS = Offers()  # a solo practice's, and every message but a first reply's
+
+
+def when(slot: Slot, zone: ZoneInfo, language: str) -> str:
+    """A slot's start as a person reads it: "Tuesday, March 2 at 2:00 PM", "martes 2 de marzo a las 14:00"."""
+    start = slot.start.astimezone(zone)
+    if language == "es":
+        return f"{_ES_DAYS[start.weekday()]} {start.day} de {_ES_MONTHS[start.month - 1]} a las {start:%H:%M}"
+    clock = f"{start.hour % 12 or 12}:{start:%M} {'AM' if start.hour < 12 else 'PM'}"
+    return f"{_EN_DAYS[start.weekday()]}, {_EN_MONTHS[start.month - 1]} {start.day} at {clock}"
