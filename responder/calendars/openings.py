@@ -10,12 +10,13 @@ offered time must never be one they are busy.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ..config import Config
-from ..matching import MATCHED, matched
+from ..matching import MATCHED, fits, matched
 from ..model import CalendarState, Classification
 from ..replying.offers import NAMED, Offer, Offers
 from .keeper import PRACTICE, Calendars
@@ -45,12 +46,8 @@ def rule(config: Config) -> Rule:
 
 def openings(config: Config, calendars: Calendars, at: datetime, only: str | None = None) -> list[Openings]:
     """Every clinician's openings from ``at`` (``only``: that clinician's), in the configuration's order."""
-    practice = config.practice
-    people = [(c.id, c.consultation_hours or practice.availability.hours, c.accepting_new_clients) for c in practice.clinicians]
-    if not people:
-        people = [(PRACTICE, practice.availability.hours, practice.availability.accepting_new_clients)]
     found = []
-    for clinician, hours, accepting in people:
+    for clinician, _, _ in _people(config):
         if only is not None and clinician != only:
             continue
         own = calendars.status(clinician)
@@ -58,24 +55,43 @@ def openings(config: Config, calendars: Calendars, at: datetime, only: str | Non
         state, error = own.state, own.error
         if shared.state == CalendarState.FAILED and state != CalendarState.FAILED:
             state, error = CalendarState.FAILED, f"the practice calendar (availability.calendar_ics): {shared.error}"
-        busy = calendars.busy(clinician if clinician != PRACTICE else None, at)
-        slots = open_slots(at, hours, busy, rule(config), calendars.zone) if accepting and busy is not None else []
-        if busy is None and state != CalendarState.FAILED:
+        slots = _slots(config, calendars, clinician, at)
+        if slots is None and state != CalendarState.FAILED:
             state, error = CalendarState.FAILED, "not read yet"
-        found.append(Openings(clinician, state, tuple(slots), error))
+        found.append(Openings(clinician, state, tuple(slots or ()), error))
     return found
 
 
 def offers_for(config: Config, calendars: Calendars, classification: Classification, at: datetime) -> Offers:
     """Who a first reply names (matching.py's order) and their openings from ``at``; or, when
-    clinicians are configured and nobody fits a need served here, that they are full."""
+    clinicians are configured and nobody fits a need served here, that they are full. Only the
+    first slots of those who fit are worked out: a reply is on the clock."""
     if not config.practice.clinicians or classification.category not in MATCHED:
         return Offers()
-    found = {o.clinician: o for o in openings(config, calendars, at)}
-    fitting = matched(classification, config, {name: o.slots[0].start if o.slots else None for name, o in found.items()})
-    if not fitting:
+    fitting = [c.id for c in config.practice.clinicians if fits(c, classification, config)]
+    earliest = {name: next(iter(_slots(config, calendars, name, at) or ()), None) for name in fitting}
+    ordered = matched(classification, config, {name: slot.start if slot else None for name, slot in earliest.items()})
+    if not ordered:
         asked = set(classification.facts.services)
         return Offers(full=not asked or bool(asked & set(config.practice.services.offered)))
     count = config.practice.availability.slots.offer
-    return Offers(tuple(Offer(clinician, tuple(offer(found[clinician.id].slots, count, calendars.zone)))
-                        for clinician in (config.practice.clinician(name) for name in fitting[:NAMED]) if clinician is not None))
+    return Offers(tuple(Offer(clinician, tuple(offer(_slots(config, calendars, clinician.id, at) or (), count, calendars.zone)))
+                        for clinician in (config.practice.clinician(name) for name in ordered[:NAMED]) if clinician is not None))
+
+
+def _people(config: Config) -> list[tuple[str, dict[str, str], bool]]:
+    """Each clinician's id, consultation hours and whether they take new clients; a solo practice is one."""
+    practice = config.practice
+    people = [(c.id, c.consultation_hours or practice.availability.hours, c.accepting_new_clients) for c in practice.clinicians]
+    return people or [(PRACTICE, practice.availability.hours, practice.availability.accepting_new_clients)]
+
+
+def _slots(config: Config, calendars: Calendars, clinician: str, at: datetime) -> Iterator[Slot] | None:
+    """A clinician's open slots from ``at``, lazily; None when their busy time is not known (no
+    offered time may be one they are busy), and none when they take no new clients."""
+    person = next((p for p in _people(config) if p[0] == clinician), None)
+    busy = calendars.busy(clinician if clinician != PRACTICE else None, at)
+    if person is None or busy is None:
+        return None
+    _, hours, accepting = person
+    return open_slots(at, hours, busy, rule(config), calendars.zone) if accepting else iter(())

@@ -14,7 +14,7 @@ change skips (02:30 on the spring-forward day) starts as late as the change move
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -42,14 +42,14 @@ class Slot:
     end: datetime
 
 
-def open_slots(at: datetime, hours: Mapping[str, str], busy: Sequence[Busy], rule: Rule, zone: ZoneInfo) -> list[Slot]:
-    """Every open slot from ``at`` to ``at`` + the horizon, in time order. ``hours``: day -> "HH:MM-HH:MM"
-    (the clinician's consultation hours, else the practice's); ``busy``: sorted, merged intervals."""
+def open_slots(at: datetime, hours: Mapping[str, str], busy: Sequence[Busy], rule: Rule, zone: ZoneInfo) -> Iterator[Slot]:
+    """Every open slot from ``at`` to ``at`` + the horizon, in time order, one at a time (a reply
+    needs only each clinician's first few). ``hours``: day -> "HH:MM-HH:MM" (the clinician's
+    consultation hours, else the practice's); ``busy``: sorted, merged intervals."""
     earliest = at + timedelta(hours=rule.minimum_notice_hours)
     latest = at + timedelta(days=rule.horizon_days)
     length, step, buffer = timedelta(minutes=rule.minutes), timedelta(minutes=rule.step_minutes), timedelta(minutes=rule.buffer_minutes)
     ends = [end for _, end in busy]
-    found: list[Slot] = []
     day = at.astimezone(zone).date() - timedelta(days=1)  # a window may start the local day before
     while _local(day, time(0), zone) < latest:
         span = hours.get(DAYS[day.weekday()])
@@ -59,13 +59,12 @@ def open_slots(at: datetime, hours: Mapping[str, str], busy: Sequence[Busy], rul
             start = opens
             while start + length <= closes and start < latest:
                 if start >= earliest and _free(start - buffer, start + length + buffer, busy, ends):
-                    found.append(Slot(start.astimezone(zone), (start + length).astimezone(zone)))
+                    yield Slot(start.astimezone(zone), (start + length).astimezone(zone))
                 start += step
         day += timedelta(days=1)
-    return found
 
 
-def offer(slots: Sequence[Slot], count: int, zone: ZoneInfo) -> list[Slot]:
+def offer(slots: Iterable[Slot], count: int, zone: ZoneInfo) -> list[Slot]:
     """What a first reply offers: the earliest slot, then the earliest on a day not yet offered, and so on."""
     chosen: list[Slot] = []
     days: set[date] = set()
