@@ -96,7 +96,9 @@ class Approvals:
         if settings.remind_after_minutes is not None:
             for row in self.store.drafts_waiting_since(utcnow() - timedelta(minutes=settings.remind_after_minutes), "reminded_at"):
                 inbound, classification = _reread(row)
-                count += self._owe(row, "reminded_at", DraftEvent.REMINDED, self.composer.draft_notices(row["id"], inbound, classification, reminder=True))
+                clinician = self.config.practice.clinician(row["clinician"])  # the conversation's, reminded too
+                count += self._owe(row, "reminded_at", DraftEvent.REMINDED,
+                                   self.composer.draft_notices(row["id"], inbound, classification, reminder=True, clinician=clinician))
         if settings.fallback_after_minutes is not None:
             for row in self.store.drafts_waiting_since(utcnow() - timedelta(minutes=settings.fallback_after_minutes), "fallback_at"):
                 inbound, classification = _reread(row)

@@ -203,9 +203,13 @@ class Pipeline:
             if recorded.duplicate:
                 joining.rollback()
                 return Outcome(None, Status.DUPLICATE)
+            # A new person's conversation is the best fitting clinician's: their notices follow it.
+            matched = offers.named[0].clinician if offers.named else None
             if joined is not None:
                 conversations.attach(conn, recorded.id, joined.id, now, waiting_on_us=True if follows else None,
-                                     noticed_at=utcnow() if notice_due else None)
+                                     noticed_at=utcnow() if notice_due else None,
+                                     clinician=matched.id if joined.new and matched is not None else None)
+            clinician = self.config.practice.clinician(joined.clinician) if joined is not None and joined.clinician else matched
             joining.commit()
             if classification.category == Category.PROFESSIONAL_REFERRAL:
                 name, organization = referral_source(inbound)
@@ -217,7 +221,7 @@ class Pipeline:
                 if held:
                     mail_copy = self.config.approval.imap_drafts and item.channel == Channel.EMAIL
                     draft_id = self.store.add_draft(conn, recorded.id, outbox_id, mail_copy)
-                    for notice in self.composer.draft_notices(draft_id, inbound, classification):
+                    for notice in self.composer.draft_notices(draft_id, inbound, classification, clinician=clinician):
                         self.store.add_outgoing(conn, recorded.id, notice.kind, notice.channel, notice.to, notice.message_id,
                                                 notice.subject, notice.body, notice.raw)
         log.info("message %s from %s: %s, %s, %s", recorded.id, mask(inbound.sender), classification.category, decision.action, status)

@@ -17,6 +17,8 @@ from test_availability import Feeds, feeds  # noqa: F401 - the fixture, by name
 from responder.calendars.openings import openings
 from responder.calendars.slots import Slot
 from responder.config import load
+from responder.inbox import Viewer
+from responder.model import Role
 from responder.replying.offers import when
 from responder.service import Service
 
@@ -116,3 +118,19 @@ def _first_of_each_day(slots: tuple[Slot, ...]) -> list[Slot]:
             seen.add(day)
             found.append(slot)
     return found
+
+
+def test_a_new_persons_conversation_is_the_best_fits_and_her_notices_follow(tmp_path: Path, sink: SmtpSink, feeds: Feeds) -> None:  # noqa: F811
+    running = service(tmp_path, sink, feeds, [PRIYA | {"email": "priya@practice.test"}, MARCO])
+    path = Path(running.config.base_dir) / "config.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["replies"] = {"new_inquiry": {"mode": "approve"}}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    running = Service(load(path, environ={}))
+    held = running.pipeline.ingest_email("test", inquiry(body="Hi, my son, 16, is struggling at school. We have Aetna."))
+    assert held.status == "held"
+    notices = sorted(row["to_addr"] for row in running.store.outgoing() if row["kind"] == "notice")
+    assert notices == ["clinician@practice.test", "priya@practice.test"], "practice.notify, and the clinician who fits"
+    conversation = running.store.message(held.message_id)["conversation_id"]
+    [mine], _ = running.inbox.list(Viewer("priya", Role.CLINICIAN, "priya"))
+    assert mine.id == conversation and mine.clinician == "priya", "assigned to her: she sees it, and later notices reach her"

@@ -138,7 +138,8 @@ class Composer:
         # An alert says what the person was sent: nothing, when their reply could not be written.
         action = Action.OFF if failures else decision.action
         alerts = attempt(partial(self.crisis_alerts, inbound, classification, action)) if decision.alert else []
-        tasks = attempt(partial(self.tasks, inbound, classification, decision.task)) if decision.task else []
+        clinician = offers.named[0].clinician if offers.named else None  # the one who fits best is told too
+        tasks = attempt(partial(self.tasks, inbound, classification, decision.task, clinician)) if decision.task else []
         found = alerts + tasks + replies
         if failures:
             log.error("message from %s: could not render %s", mask(inbound.sender), "; ".join(failure.place for failure in failures))
@@ -154,41 +155,47 @@ class Composer:
         name = Name(template) if template else REPLY_TEMPLATES[classification.category]
         return self._to_person(Kind.REPLY, name, inbound, classification, first_text, offers)
 
-    def tasks(self, inbound: Inbound, classification: Classification, task: Task) -> list[Outgoing]:
+    def tasks(self, inbound: Inbound, classification: Classification, task: Task, clinician: PracticeClinician | None = None) -> list[Outgoing]:
         """Something for a clinician to do ("client_message": a current client wrote; "referral":
-        reach the client a professional referred). By email with the message, by text without."""
-        notify = self.config.practice.notify
+        reach the client a professional referred), to practice.notify and to ``clinician`` (the
+        one who fits). By email with the message, by text without."""
         context = self._context(inbound, classification) | {"task": task, "message_text": inbound.fresh_text or inbound.text}
+        emails, numbers = self._routes(clinician)
         found: list[Outgoing] = []
-        if notify.email and self.config.sends_email:
+        if emails:
             subject, body = self._render(Key(ENGLISH, Channel.EMAIL, TASK_TEMPLATES[task]), context)
-            found.append(self._email(Kind.TASK, notify.email, subject, body, {}, auto_submitted="auto-generated"))
-        if notify.sms and self.config.sms is not None:
-            found.append(self._text(Kind.TASK, notify.sms, self._render(Key(ENGLISH, Channel.SMS, Name.TASK), context)[1]))
+            found += [self._email(Kind.TASK, to, subject, body, {}, auto_submitted="auto-generated") for to in emails]
+        if numbers:
+            body = self._render(Key(ENGLISH, Channel.SMS, Name.TASK), context)[1]
+            found += [self._text(Kind.TASK, to, body) for to in numbers]
         return found
 
     def fallback(self, inbound: Inbound, classification: Classification) -> Outgoing:
         """The neutral acknowledgement sent when no clinician approved a draft in time."""
         return self._to_person(Kind.FALLBACK, Name.FALLBACK, inbound, classification, first_text=False)
 
-    def draft_notices(self, draft_id: int, inbound: Inbound, classification: Classification, reminder: bool = False) -> list[Outgoing]:
-        """Tell practice.notify that a reply waits for approval (or still does), with a link to it.
-        A text says only that and where: no client message travels by SMS."""
-        notify = self.config.practice.notify
+    def draft_notices(self, draft_id: int, inbound: Inbound, classification: Classification, reminder: bool = False,
+                      clinician: PracticeClinician | None = None) -> list[Outgoing]:
+        """Tell practice.notify, and ``clinician`` (the one who fits, or the conversation's), that a
+        reply waits for approval (or still does), with a link to it. A text says only that and
+        where: no client message travels by SMS."""
         kind = Kind.REMINDER if reminder else Kind.NOTICE
         context = self._context(inbound, classification) | {"link": f"{self.config.page_url}/drafts/{draft_id}", "reminder": reminder}
+        emails, numbers = self._routes(clinician)
         notices: list[Outgoing] = []
         try:
-            if notify.email and self.config.sends_email:
+            if emails:
                 subject, body = self._render(Key(ENGLISH, Channel.EMAIL, Name.DRAFT_NOTICE), context)
-                notices.append(self._email(kind, notify.email, subject, body, {}, auto_submitted="auto-generated"))
-            if notify.sms and self.config.sms is not None:
-                notices.append(self._text(kind, notify.sms, self._render(Key(ENGLISH, Channel.SMS, Name.DRAFT_NOTICE), context)[1]))
+                notices += [self._email(kind, to, subject, body, {}, auto_submitted="auto-generated") for to in emails]
+            if numbers:
+                body = self._render(Key(ENGLISH, Channel.SMS, Name.DRAFT_NOTICE), context)[1]
+                notices += [self._text(kind, to, body) for to in numbers]
         except RenderError as error:
             # The draft waits either way; its notice must still reach someone, in words no template can break.
             log.error("draft %s: the notice template failed (%s): a plain notice goes instead", draft_id, error.place)
             notices = self._plain_notices(kind, "A reply waits for your approval", Name.DRAFT_NOTICE, error,
-                                          f"A reply from {self.config.practice.name} waits for a clinician's approval: {context['link']}")
+                                          f"A reply from {self.config.practice.name} waits for a clinician's approval: {context['link']}",
+                                          clinician)
         return notices
 
     def conversation_notices(self, inbound: Inbound, classification: Classification, new: list[dict[str, str | None]],

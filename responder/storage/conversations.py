@@ -87,16 +87,19 @@ def join(conn: Connection, keys: Keys, at: datetime, close_after: timedelta) -> 
 
 
 def attach(conn: Connection, message_id: int, conversation_id: int, at: datetime, waiting_on_us: bool | None,
-           noticed_at: datetime | None = None) -> None:
+           noticed_at: datetime | None = None, clinician: str | None = None) -> None:
     """The message is in the conversation: its activity moves on, it is open again, and whether
     it waits on us changes when ``waiting_on_us`` says so; ``noticed_at``: when practice.notify
-    was told of it (after it was recorded, so that the next notice lists only what came later)."""
+    was told of it (after it was recorded, so that the next notice lists only what came later);
+    ``clinician``: the one it is now assigned to (a new person's best fit)."""
     conn.execute(sa.update(messages).where(messages.c.id == message_id).values(conversation_id=conversation_id))
     values: dict[str, object] = {"last_activity_at": at, "status": ConversationStatus.OPEN}
     if waiting_on_us is not None:
         values["waiting_on_us"] = waiting_on_us
     if noticed_at is not None:
         values["last_notice_at"] = noticed_at
+    if clinician is not None:
+        values["clinician"] = clinician
     conn.execute(sa.update(conversations).where(conversations.c.id == conversation_id).values(**values))
 
 
