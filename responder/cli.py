@@ -18,10 +18,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import config as config_module
 from . import logs
+from .calendars.keeper import Calendars
 from .config import Config, ConfigError
 from .inbox import Viewer
-from .model import Action, Channel, ConversationOutcome, ConversationStatus, DraftState, Kind, Role
+from .model import Action, Channel, Classification, ConversationOutcome, ConversationStatus, DraftState, Kind, Role
 from .replying.compose import Composer
+from .replying.offers import NO_OFFERS, Offers
 from .replying.policy import decide
 from .replying.templates import TemplateError
 from .storage.seal import SealError, new_key
@@ -113,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     classify_cmd.set_defaults(run=_classify)
 
     preview = commands.add_parser("preview", help="print the reply a file would get; nothing is sent or stored")
+    preview.add_argument("--at", type=_moment, help="the moment the message is taken to arrive, for the openings it offers (default: now)")
     preview.add_argument("file", type=Path)
     preview.set_defaults(run=_preview)
 
@@ -287,7 +290,7 @@ def _preview(config: Config, args: argparse.Namespace) -> int:
     decision = decide(classification, config)
     composer = Composer(config)
     print(f"# {classification.category} -> {decision.action}: {'; '.join([*classification.reasons, *decision.reasons, *classification.evidence])}")
-    outgoing = composer.outgoing(inbound, classification, decision)
+    outgoing = composer.outgoing(inbound, classification, decision, offers=_offers(config, classification, args.at))
     if not outgoing:
         print("# no reply would be sent")
     for item in outgoing:
@@ -365,14 +368,30 @@ def _earliest(config: Config, at: datetime | None) -> dict[str, datetime | None]
     orders the clinicians who fit. Nothing to read for a solo practice."""
     if not config.practice.clinicians:
         return {}
-    from .calendars.keeper import Calendars
     from .calendars.openings import openings
+
+    moment, calendars = _calendars_at(config, at)
+    return {o.clinician: o.slots[0].start if o.slots else None for o in openings(config, calendars, moment)}
+
+
+def _offers(config: Config, classification: Classification, at: datetime | None) -> Offers:
+    """Who a previewed first reply names, from the calendars read now."""
+    if not config.practice.clinicians:
+        return NO_OFFERS
+    from .calendars.openings import offers_for
+
+    moment, calendars = _calendars_at(config, at)
+    return offers_for(config, calendars, classification, moment)
+
+
+def _calendars_at(config: Config, at: datetime | None) -> tuple[datetime, Calendars]:
+    """The calendars, read now, and the moment to count from (``at``, else now)."""
     from .storage.store import utcnow
 
     moment = at or utcnow().replace(tzinfo=timezone.utc)
     calendars = Calendars(config)
     calendars.refresh(moment)
-    return {o.clinician: o.slots[0].start if o.slots else None for o in openings(config, calendars, moment)}
+    return moment, calendars
 
 
 def _moment(value: str) -> datetime:
@@ -388,7 +407,6 @@ def _moment(value: str) -> datetime:
 def _availability(config: Config, args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
-    from .calendars.keeper import Calendars
     from .calendars.openings import openings
     from .storage.store import utcnow
 

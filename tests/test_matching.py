@@ -89,3 +89,20 @@ def test_classify_names_the_clinicians_who_fit_and_the_age(tmp_path: Path, confi
     found = json.loads(result.stdout)
     assert (found["category"], found["services"], found["age"], found["language"], found["clinicians"]) == (
         "new_inquiry", ["teen"], 16, "en", ["priya"])
+
+
+def test_preview_at_a_moment_names_who_fits(tmp_path: Path) -> None:
+    path = write_config(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["practice"]["clinicians"] = CLINICIANS
+    data["practice"]["services"] = {"offered": ["individual", "couples", "teen", "group", "emdr"]}
+    data["practice"]["timezone"] = "America/Chicago"
+    data["practice"]["availability"] = {"hours": {"tue": "14:00-15:00"}}
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    message = tmp_path / "couple.eml"
+    message.write_bytes(inquiry(body="Hello, my wife and I are looking for couples counseling. We have Cigna."))
+    result = responder(path, "preview", "--at", "2027-03-01T09:00:00-06:00", str(message))
+    assert result.returncode == 0, result.stderr
+    # Tuesdays 14:00-15:00, one slot a day; the horizon (14 days) ends before the 16th.
+    assert ("Marco Ortiz, LMFT fits what you describe and is free for a first conversation on Tuesday, March 2 at 2:00 PM "
+            "or Tuesday, March 9 at 2:00 PM. To take a time, book here: https://harborlight.example.org/book\n\n") in result.stdout
