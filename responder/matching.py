@@ -5,7 +5,8 @@ offers, serve the person's age when it is known, speak the message's language, o
 modality asked for when one is, and have the person's plan on their panel when the plan is in
 network with the practice. When the practice offers none of the services asked for (a need to
 refer out), nobody fits: a wrong name is worse than none. Among those who fit, the earliest open
-slot comes first; those with none known follow, in the configuration's order.
+slot comes first; those with none known follow, in the configuration's order. A clinician the
+person asks for by name comes before all others when they fit.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ def matched(classification: Classification, config: Config, earliest: Mapping[st
     first = earliest or {}
     order = {c.id: index for index, c in enumerate(clinicians)}
 
-    def rank(clinician: str) -> tuple[bool, float, int]:
+    def rank(clinician: str) -> tuple[bool, bool, float, int]:
         slot = first.get(clinician)
-        return (slot is None, slot.timestamp() if slot is not None else 0.0, order[clinician])
+        return (clinician != classification.facts.clinician, slot is None, slot.timestamp() if slot is not None else 0.0, order[clinician])
 
     return sorted(found, key=rank)

@@ -204,6 +204,7 @@ class Facts:
     reply_to: str | None = None  # where a personal reply goes; None for machines and vendors
     language: str = "en"  # the reply's language: "es" for a message written in Spanish
     age: int | None = None  # the age in years of the person the therapy is for (the youngest, of several)
+    clinician: str | None = None  # the id of a clinician of the practice the person asks for by name
 
 
 @dataclass(frozen=True)

@@ -106,3 +106,34 @@ def test_preview_at_a_moment_names_who_fits(tmp_path: Path) -> None:
     # Tuesdays 14:00-15:00, one slot a day; the horizon (14 days) ends before the 16th.
     assert ("Marco Ortiz, LMFT fits what you describe and is free for a first conversation on Tuesday, March 2 at 2:00 PM "
             "or Tuesday, March 9 at 2:00 PM. To take a time, book here: https://harborlight.example.org/book\n\n") in result.stdout
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Is Priya taking new clients?", "priya"),
+    ("I read Priya Raman's profile.", "priya"),
+    ("Could I see Ms. Raman?", "priya"),
+    ("Does Dr. Whitfield have openings?", "dana"),
+    ("I saw Marco speaks Spanish. Or is Priya better?", "marco"),  # the first named
+    ("We want to mark this as urgent.", None),  # a word, not a name
+    ("Is Jen taking new couples?", None),  # nobody here is called Jen
+])
+def test_a_clinician_asked_for_by_name(text: str, expected: str | None, config: Config) -> None:
+    from responder.triage.facts.clinician import named_clinician
+
+    assert named_clinician(text, config.practice.clinicians) == expected
+
+
+def test_a_short_first_name_is_the_clinicians(config: Config) -> None:
+    from responder.config import PracticeClinician
+    from responder.triage.facts.clinician import named_clinician
+
+    jennifer = PracticeClinician(id="jen", name="Jennifer Okafor, LPC")
+    assert named_clinician("Is Jen taking new couples?", [jennifer]) == "jen"
+    assert named_clinician("Is jenny there", [jennifer]) is None, "names are written with a capital"
+
+
+def test_a_clinician_asked_for_by_name_comes_first_when_they_fit(config: Config) -> None:
+    soon = datetime(2027, 3, 2, 20, tzinfo=timezone.utc)
+    later = datetime(2027, 3, 9, 20, tzinfo=timezone.utc)
+    assert matched(asking(services=("individual",), clinician="marco"), config, {"priya": soon, "marco": later}) == ["marco", "priya"]
+    assert matched(asking(services=("individual",), clinician="dana"), config, {"priya": soon, "marco": later}) == ["priya", "marco"]

@@ -134,3 +134,13 @@ def test_a_new_persons_conversation_is_the_best_fits_and_her_notices_follow(tmp_
     conversation = running.store.message(held.message_id)["conversation_id"]
     [mine], _ = running.inbox.list(Viewer("priya", Role.CLINICIAN, "priya"))
     assert mine.id == conversation and mine.clinician == "priya", "assigned to her: she sees it, and later notices reach her"
+
+
+def test_a_clinician_asked_for_who_does_not_fit_is_told_kindly_with_who_does(tmp_path: Path, sink: SmtpSink, feeds: Feeds) -> None:  # noqa: F811
+    running = service(tmp_path, sink, feeds, [PRIYA | {"accepting_new_clients": False}, MARCO])
+    running.pipeline.ingest_email("test", inquiry(body="Hello, is Priya taking new clients? I'm 40 and looking for individual therapy. "
+                                                      "I have Cigna."))
+    [reply] = [row for row in running.store.outgoing() if row["kind"] == "reply"]
+    body = " ".join(reply["body"].split())
+    assert "You asked about Priya Raman, LCSW, who is not taking new clients right now, so here is who can help." in body
+    assert "Marco Ortiz, LMFT fits what you describe" in body

@@ -71,12 +71,15 @@ def offers_for(config: Config, calendars: Calendars, classification: Classificat
     fitting = [c.id for c in config.practice.clinicians if fits(c, classification, config)]
     earliest = {name: next(iter(_slots(config, calendars, name, at) or ()), None) for name in fitting}
     ordered = matched(classification, config, {name: slot.start if slot else None for name, slot in earliest.items()})
+    named = classification.facts.clinician
+    asked_for = config.practice.clinician(named) if named is not None and named not in ordered else None
     if not ordered:
         asked = set(classification.facts.services)
-        return Offers(full=not asked or bool(asked & set(config.practice.services.offered)))
+        return Offers(full=not asked or bool(asked & set(config.practice.services.offered)), asked_for=asked_for)
     count = config.practice.availability.slots.offer
     return Offers(tuple(Offer(clinician, tuple(offer(_slots(config, calendars, clinician.id, at) or (), count, calendars.zone)))
-                        for clinician in (config.practice.clinician(name) for name in ordered[:NAMED]) if clinician is not None))
+                        for clinician in (config.practice.clinician(name) for name in ordered[:NAMED]) if clinician is not None),
+                  asked_for=asked_for)
 
 
 def _people(config: Config) -> list[tuple[str, dict[str, str], bool]]:

@@ -392,7 +392,7 @@ class Composer:
             "reply_to": facts.reply_to,
             "channel": inbound.channel,
             "language": facts.language,
-            "matches": [], "full": False,  # who a first reply names (offers.py): only the reply itself is given any
+            "matches": [], "full": False, "asked_for": None,  # who a first reply names (offers.py): only the reply is given any
         }
 
     def _localized(self, channel: Channel, name: Name, language: str) -> Key:

@@ -36,13 +36,17 @@ class Offers:
 
     named: tuple[Offer, ...] = ()
     full: bool = False  # clinicians are configured, the need is served here, and nobody fits now
+    asked_for: PracticeClinician | None = None  # the clinician the person named, when they do not fit
 
     def view(self, config: Config, language: str) -> dict[str, Any]:
         zone = ZoneInfo(config.practice.timezone)
         booking = config.practice.consultation.booking_url
+        asked = self.asked_for
         return {"matches": [{"name": offer.clinician.name, "booking_url": offer.clinician.booking_url or booking,
                              "slots": [when(slot, zone, language) for slot in offer.slots]} for offer in self.named],
-                "full": self.full}
+                "full": self.full,
+                # Why the clinician they asked for is not named: not taking anyone new, or not for this need.
+                "asked_for": {"name": asked.name, "accepting": asked.accepting_new_clients} if asked else None}
 
 
 NO_OFFERS = Offers()  # a solo practice's, and every message but a first reply's

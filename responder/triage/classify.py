@@ -24,6 +24,7 @@ from ..config import Config
 from ..model import Category, Classification, Facts, Inbound
 from . import learned
 from .facts.age import age
+from .facts.clinician import named_clinician
 from .facts.insurance import insurance
 from .facts.language import language
 from .facts.modality import modality
@@ -500,6 +501,7 @@ def classify(message: Inbound, config: Config) -> Classification:
         reply_to=reply_to,
         language=language(text),
         age=age(text),
+        clinician=named_clinician(text, config.practice.clinicians),
     )
     return Classification(category, facts, tuple(reasons + why), evidence)
 
