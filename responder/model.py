@@ -205,6 +205,7 @@ class Facts:
     language: str = "en"  # the reply's language: "es" for a message written in Spanish
     age: int | None = None  # the age in years of the person the therapy is for (the youngest, of several)
     clinician: str | None = None  # the id of a clinician of the practice the person asks for by name
+    name: str | None = None  # the person's first name, to greet them by
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,10 @@ SERVICE_NAMES = {
 MAX_SMS_SEGMENTS = 3
 _ES_DAYS = {"Monday": "Lunes", "Tuesday": "Martes", "Wednesday": "Miércoles", "Thursday": "Jueves", "Friday": "Viernes",
             "Saturday": "Sábado", "Sunday": "Domingo"}
+# Subjects a form or a directory's relay writes, which the person never saw.
+_FORM_SUBJECT = re.compile(r"""\b(?:form\ submission|new\ (?:form\ )?submission|contact\ (?:us|form)\b|website\ (?:inquiry|enquiry|form|contact)
+    |new\ (?:message|inquiry|lead|contact|submission)\ from|you\ have\ (?:a\ )?new\ (?:message|lead|inquiry|submission)|new\ lead\b
+    |psychology\ today)""", re.I | re.X)
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u0085]+")
 
 
@@ -273,7 +277,9 @@ class Composer:
         to = classification.facts.reply_to
         if to is None:
             raise ValueError("no address to reply to")
-        context = self._context(inbound, classification) | {"first_text": first_text} | offers.view(self.config, classification.facts.language)
+        # To the person, a subject a form or a directory wrote is not theirs to be answered under.
+        context = (self._context(inbound, classification) | {"first_text": first_text, "original_subject": _echoed(inbound.subject)}
+                   | offers.view(self.config, classification.facts.language))
         key = self._localized(inbound.channel, name, classification.facts.language)
         if inbound.channel == Channel.SMS:
             return self._text(kind, to, self._render(key, context)[1])
@@ -350,7 +356,8 @@ class Composer:
         """What a template sees for a sample message of the category it answers."""
         category = SAMPLE_CATEGORY[key.name]
         sender = SAMPLE_SENDER[key.channel]
-        classification = Classification(category, Facts(insurance, ("individual", "medication"), "telehealth", sender, key.language), ())
+        classification = Classification(category, Facts(insurance, ("individual", "medication"), "telehealth", sender, key.language,
+                                                         name="Jordan"), ())
         inbound = Inbound(channel=key.channel, key="<sample@example.org>", sender=sender, subject="Looking for a therapist")
         return self._context(inbound, classification) | {
             "action": Action.CRISIS if category == Category.CRISIS else Action.AUTO, "message_text": SAMPLE_TEXT[category],
@@ -388,6 +395,7 @@ class Composer:
             "modality": facts.modality,
             "original_subject": _safe(inbound.subject),
             "sender_name": _safe(inbound.sender_name),
+            "first_name": facts.name,
             "sender": inbound.sender,
             "reply_to": facts.reply_to,
             "channel": inbound.channel,
@@ -475,6 +483,12 @@ def _header(name: str, value: str) -> BaseHeader:
     """A header every reply carries, parsed once: the email package's parsing of headers is a
     large share of composing (figures in bench/README-load.md)."""
     return SMTP.header_factory(name, value)
+
+
+def _echoed(subject: str) -> str:
+    """The person's subject, to answer under; none when a web form or a directory wrote it ("Form
+    Submission - Contact Us", "New message from a potential client"): the person never saw it."""
+    return "" if _FORM_SUBJECT.search(subject) else _safe(subject)
 
 
 def _safe(text: str) -> str:

@@ -28,7 +28,8 @@ from .facts.clinician import named_clinician
 from .facts.insurance import insurance
 from .facts.language import language
 from .facts.modality import modality
-from .facts.reply_address import reply_address
+from .facts.name import first_name
+from .facts.reply_address import form_address, reply_address
 from .facts.services import services
 from .guard import automatic_signs, hard_automatic_signs, is_no_reply
 from .relay import relayed
@@ -502,6 +503,7 @@ def classify(message: Inbound, config: Config) -> Classification:
         language=language(text),
         age=age(text),
         clinician=named_clinician(text, config.practice.clinicians),
+        name=first_name(message, relayed=relay is not None or form_address(message, config) is not None),
     )
     return Classification(category, facts, tuple(reasons + why), evidence)
 

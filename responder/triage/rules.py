@@ -35,6 +35,7 @@ class RuleKind(StrEnum):
     PLAN = "plan"  # how a person will pay: a plan named, or paying themselves
     SERVICE = "service"  # a service asked for, or who the therapy is for
     AGE = "age"  # the age in years of the person the therapy is for
+    NAME = "name"  # the first name a reply greets the person by
     MODALITY = "modality"  # telehealth or in person
     REPLY_ADDRESS = "reply_address"  # an address the person asks to be answered at
     REFERRER = "referrer"  # who referred a client, and from where
