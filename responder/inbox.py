@@ -102,6 +102,7 @@ def listed_json(conversation: Listed) -> dict[str, Any]:
     return {"id": conversation.id, "status": conversation.status, "waiting_on_us": conversation.waiting_on_us,
             "clinician": conversation.clinician, "outcome": conversation.outcome, "referral_source": conversation.referral_source,
             "known_as": list(conversation.known_as), "message_count": conversation.messages,
+            "waitlist_since": conversation.waitlist_since.isoformat() + "Z" if conversation.waitlist_since else None,
             "created_at": conversation.created_at.isoformat() + "Z", "last_activity_at": conversation.last_activity_at.isoformat() + "Z"}
 
 
@@ -123,6 +124,11 @@ class Inbox:
         """A page of the conversations the viewer may see, and how many there are in all."""
         with self.store.engine.connect() as conn:
             return (inbox.listed(conn, status, viewer.only, waiting_first, limit, offset), inbox.counted(conn, status, viewer.only))
+
+    def waitlist(self, viewer: Viewer) -> list[Listed]:
+        """Who was told the clinicians who fit are full, longest waiting first."""
+        with self.store.engine.connect() as conn:
+            return inbox.waitlist(conn, viewer.only)
 
     def show(self, conversation_id: int, viewer: Viewer) -> View | None:
         """One conversation with every message in and out, oldest first; the view is logged."""

@@ -208,7 +208,8 @@ class Pipeline:
             if joined is not None:
                 conversations.attach(conn, recorded.id, joined.id, now, waiting_on_us=True if follows else None,
                                      noticed_at=utcnow() if notice_due else None,
-                                     clinician=matched.id if joined.new and matched is not None else None)
+                                     clinician=matched.id if joined.new and matched is not None else None,
+                                     waitlisted=offers.full and any(o.kind == Kind.REPLY for o in outgoing))
             clinician = self.config.practice.clinician(joined.clinician) if joined is not None and joined.clinician else matched
             joining.commit()
             if classification.category == Category.PROFESSIONAL_REFERRAL:

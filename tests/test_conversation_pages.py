@@ -233,3 +233,13 @@ def test_a_text_from_the_page_goes_once_and_never_after_stop(served: Served) -> 
     assert "Not sent: the person&#39;s number opted out" in jordan.request(f"/conversations/{sam}")[1]
     time.sleep(1)
     assert len([m for m in served.twilio.sent if m["To"] == "+15550132231"]) == 1
+
+
+def test_the_waitlist_page_lists_who_was_told_the_clinicians_are_full(served: Served) -> None:
+    # The fixture's clinicians offer no service: each inquiry was told they are full, and waits.
+    jordan, _ = served.client("jordan")
+    status, html, _ = jordan.request("/waitlist")
+    assert status == 200 and PERSON in html and OTHER in html
+    priya, _ = served.client("priya")
+    status, html, _ = priya.request("/waitlist")
+    assert status == 200 and PERSON not in html and OTHER not in html, "a clinician sees only her own"

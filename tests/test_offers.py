@@ -18,7 +18,7 @@ from responder.calendars.openings import openings
 from responder.calendars.slots import Slot
 from responder.config import load
 from responder.inbox import Viewer
-from responder.model import Role
+from responder.model import ConversationOutcome, Role
 from responder.replying.offers import when
 from responder.service import Service
 
@@ -144,3 +144,14 @@ def test_a_clinician_asked_for_who_does_not_fit_is_told_kindly_with_who_does(tmp
     body = " ".join(reply["body"].split())
     assert "You asked about Priya Raman, LCSW, who is not taking new clients right now, so here is who can help." in body
     assert "Marco Ortiz, LMFT fits what you describe" in body
+
+
+def test_a_person_told_the_clinicians_are_full_is_on_the_waitlist_until_an_outcome(tmp_path: Path, sink: SmtpSink, feeds: Feeds) -> None:  # noqa: F811
+    running = service(tmp_path, sink, feeds, [PRIYA | {"accepting_new_clients": False}, MARCO])
+    full = running.pipeline.ingest_email("test", inquiry(sender="dana.k@example.org", body="Hello, my daughter is 15 and anxious. We have Aetna."))
+    running.pipeline.ingest_email("test", inquiry(sender="lee.c@example.org", body="Hi, my partner and I want couples therapy. Cigna."))
+    admin = Viewer("owner", Role.ADMIN)
+    [waiting] = running.inbox.waitlist(admin)
+    assert waiting.id == running.store.message(full.message_id)["conversation_id"] and waiting.waitlist_since is not None
+    running.inbox.mark(waiting.id, admin, ConversationOutcome.CONSULTATION_BOOKED)
+    assert running.inbox.waitlist(admin) == []

@@ -25,7 +25,7 @@ from ..model import Category, ConversationStatus, Kind, ReplyState, Status
 conversations = sa.table(
     "conversations", sa.column("id", sa.Integer), sa.column("status", sa.String), sa.column("waiting_on_us", sa.Boolean),
     sa.column("referral_source", sa.String), sa.column("created_at", sa.DateTime), sa.column("last_activity_at", sa.DateTime),
-    sa.column("last_notice_at", sa.DateTime), sa.column("clinician", sa.String),
+    sa.column("last_notice_at", sa.DateTime), sa.column("clinician", sa.String), sa.column("waitlist_since", sa.DateTime),
 )
 identities = sa.table("identities", sa.column("conversation_id", sa.Integer), sa.column("kind", sa.String), sa.column("value", sa.String))
 messages = sa.table("messages", sa.column("id", sa.Integer), sa.column("conversation_id", sa.Integer), sa.column("recorded_at", sa.DateTime),
@@ -87,11 +87,12 @@ def join(conn: Connection, keys: Keys, at: datetime, close_after: timedelta) -> 
 
 
 def attach(conn: Connection, message_id: int, conversation_id: int, at: datetime, waiting_on_us: bool | None,
-           noticed_at: datetime | None = None, clinician: str | None = None) -> None:
+           noticed_at: datetime | None = None, clinician: str | None = None, waitlisted: bool = False) -> None:
     """The message is in the conversation: its activity moves on, it is open again, and whether
     it waits on us changes when ``waiting_on_us`` says so; ``noticed_at``: when practice.notify
     was told of it (after it was recorded, so that the next notice lists only what came later);
-    ``clinician``: the one it is now assigned to (a new person's best fit)."""
+    ``clinician``: the one it is now assigned to (a new person's best fit); ``waitlisted``: told
+    the clinicians who fit are full, so on the waitlist from now."""
     conn.execute(sa.update(messages).where(messages.c.id == message_id).values(conversation_id=conversation_id))
     values: dict[str, object] = {"last_activity_at": at, "status": ConversationStatus.OPEN}
     if waiting_on_us is not None:
@@ -100,6 +101,8 @@ def attach(conn: Connection, message_id: int, conversation_id: int, at: datetime
         values["last_notice_at"] = noticed_at
     if clinician is not None:
         values["clinician"] = clinician
+    if waitlisted:
+        values["waitlist_since"] = sa.func.coalesce(conversations.c.waitlist_since, at)
     conn.execute(sa.update(conversations).where(conversations.c.id == conversation_id).values(**values))
 
 

@@ -37,6 +37,7 @@ class Listed:
     last_activity_at: datetime
     known_as: tuple[str, ...]  # the person's addresses and numbers, first known first
     messages: int
+    waitlist_since: datetime | None = None  # on the waitlist since, if on it
 
 
 def listed(conn: Connection, status: ConversationStatus | None, clinician: str | None, waiting_first: bool,
@@ -45,16 +46,14 @@ def listed(conn: Connection, status: ConversationStatus | None, clinician: str |
     keeps those assigned to that clinician only (None: everyone's)."""
     query = select(conversations).where(*_filters(status, clinician))
     order = (conversations.c.waiting_on_us.desc(),) if waiting_first else ()
-    rows = conn.execute(query.order_by(*order, conversations.c.last_activity_at.desc(), conversations.c.id.desc())
-                        .limit(limit).offset(offset)).mappings().all()
-    ids = [row["id"] for row in rows]
-    known: dict[int, list[str]] = {}
-    for conversation_id, value in conn.execute(select(identities.c.conversation_id, identities.c.value)
-                                               .where(identities.c.conversation_id.in_(ids)).order_by(identities.c.id)):
-        known.setdefault(conversation_id, []).append(value)
-    counts = dict(conn.execute(select(messages.c.conversation_id, func.count()).where(messages.c.conversation_id.in_(ids))
-                               .group_by(messages.c.conversation_id)).all())
-    return [_listed(row, tuple(known.get(row["id"], ())), counts.get(row["id"], 0)) for row in rows]
+    return _with_people(conn, conn.execute(query.order_by(*order, conversations.c.last_activity_at.desc(), conversations.c.id.desc())
+                                           .limit(limit).offset(offset)).mappings().all())
+
+
+def waitlist(conn: Connection, clinician: str | None) -> list[Listed]:
+    """The conversations on the waitlist, longest waiting first (``clinician``: theirs only)."""
+    query = select(conversations).where(conversations.c.waitlist_since.is_not(None), *_filters(None, clinician))
+    return _with_people(conn, conn.execute(query.order_by(conversations.c.waitlist_since, conversations.c.id)).mappings().all())
 
 
 def counted(conn: Connection, status: ConversationStatus | None, clinician: str | None) -> int:
@@ -115,9 +114,9 @@ def owed_by_msgid(conn: Connection, msgid: str) -> int | None:
 
 
 def mark(conn: Connection, conversation_id: int, outcome: ConversationOutcome, actor: str, at: datetime) -> None:
-    """Record the outcome: someone dealt with the conversation, so it no longer waits on us; a
-    conversation marked closed is closed (a new message opens it again)."""
-    values: dict[str, Any] = {"outcome": outcome, "waiting_on_us": False}
+    """Record the outcome: someone dealt with the conversation, so it no longer waits on us, nor
+    on the waitlist; a conversation marked closed is closed (a new message opens it again)."""
+    values: dict[str, Any] = {"outcome": outcome, "waiting_on_us": False, "waitlist_since": None}
     if outcome == ConversationOutcome.CLOSED:
         values["status"] = ConversationStatus.CLOSED
     conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(**values))
@@ -181,7 +180,19 @@ def _filters(status: ConversationStatus | None, clinician: str | None) -> Sequen
     return found
 
 
+def _with_people(conn: Connection, rows: Sequence[Any]) -> list[Listed]:
+    """Conversation rows as the list shows them: with who each person is known as, and how many messages."""
+    ids = [row["id"] for row in rows]
+    known: dict[int, list[str]] = {}
+    for conversation_id, value in conn.execute(select(identities.c.conversation_id, identities.c.value)
+                                               .where(identities.c.conversation_id.in_(ids)).order_by(identities.c.id)):
+        known.setdefault(conversation_id, []).append(value)
+    counts = dict(conn.execute(select(messages.c.conversation_id, func.count()).where(messages.c.conversation_id.in_(ids))
+                               .group_by(messages.c.conversation_id)).all())
+    return [_listed(row, tuple(known.get(row["id"], ())), counts.get(row["id"], 0)) for row in rows]
+
+
 def _listed(row: Any, known: tuple[str, ...], count: int) -> Listed:
     return Listed(row["id"], ConversationStatus(row["status"]), bool(row["waiting_on_us"]), row["clinician"],
                   ConversationOutcome(row["outcome"]) if row["outcome"] else None, row["referral_source"], row["created_at"],
-                  row["last_activity_at"], known, count)
+                  row["last_activity_at"], known, count, row["waitlist_since"])

@@ -51,6 +51,7 @@ conversations = Table(
     Column("created_at", DateTime, nullable=False),
     Column("last_activity_at", DateTime, nullable=False),
     Column("last_notice_at", DateTime),  # when practice.notify was last told of new messages here
+    Column("waitlist_since", DateTime),  # told the clinicians who fit are full: on the waitlist since (migration 0006)
 )
 
 # The addresses and numbers a person is known by: each belongs to one conversation.
@@ -67,6 +68,7 @@ Index("ix_messages_conversation_id", messages.c.conversation_id)
 Index("ix_conversations_waiting", conversations.c.waiting_on_us, conversations.c.last_activity_at)
 Index("ix_conversations_activity", conversations.c.last_activity_at)
 Index("ix_conversations_clinician", conversations.c.clinician)
+Index("ix_conversations_waitlist_since", conversations.c.waitlist_since)
 # One conversation's identities, and its messages' replies, are looked up on every view (0005).
 Index("ix_identities_conversation_id", identities.c.conversation_id)
 

@@ -50,6 +50,10 @@ def routes(service: Service, wake: Callable[[], None], page: Page, signed_in: Gu
         return page(request, "conversations.html", conversations=found, total=total, page_number=number, showing=wanted,
                     pages=max(1, -(-total // PER_PAGE)), outcomes=_OUTCOMES)
 
+    async def waitlist(request: Request) -> Response:
+        found = await run_in_threadpool(inbox.waitlist, viewer(request.state.user))
+        return page(request, "waitlist.html", conversations=found)
+
     async def one(request: Request) -> Response:
         try:
             view = await run_in_threadpool(inbox.show, request.path_params["id"], viewer(request.state.user))
@@ -127,6 +131,7 @@ def routes(service: Service, wake: Callable[[], None], page: Page, signed_in: Gu
     return [
         Route("/conversations", signed_in(listing), methods=["GET"]),
         Route("/conversations/{id:int}", signed_in(one), methods=["GET"]),
+        Route("/waitlist", signed_in(waitlist), methods=["GET"]),
         Route("/conversations/{id:int}/reply", action(reply), methods=["POST"]),
         Route("/conversations/{id:int}/mark", action(mark), methods=["POST"]),
         Route("/conversations/{id:int}/assign", action(assign), methods=["POST"]),
