@@ -172,6 +172,14 @@ class Pipeline:
             # A person writing again after our first reply is answered by a person, never a second
             # automatic reply: the conversation waits on us and practice.notify is told. A crisis
             # still gets its reply and alert at once.
+            assigned = self.config.practice.clinician(joined.clinician) if joined is not None and joined.clinician else None
+            if assigned is not None and decision.alert:
+                # The clinician the person's conversation is assigned to is alerted too, at once
+                # (practice.notify's alerts were written above, and stand if hers cannot be).
+                try:
+                    outgoing = [*outgoing, *self.composer.crisis_alerts(inbound, classification, decision.action, assigned, practice=False)]
+                except RenderError as error:
+                    log.error("message from %s: the assigned clinician's crisis alert could not be written (%s)", mask(inbound.sender), error.place)
             early = answer_from is not None and arrived_at is not None and arrived_at < answer_from
             # The referrer writing again about their client (a reply to our thank-you, more about
             # them) is for a person too: the thank-you already went, and no first reply fits.
@@ -210,7 +218,7 @@ class Pipeline:
                                      noticed_at=utcnow() if notice_due else None,
                                      clinician=matched.id if joined.new and matched is not None else None,
                                      waitlisted=offers.full and any(o.kind == Kind.REPLY for o in outgoing))
-            clinician = self.config.practice.clinician(joined.clinician) if joined is not None and joined.clinician else matched
+            clinician = assigned or matched
             joining.commit()
             if classification.category == Category.PROFESSIONAL_REFERRAL:
                 name, organization = referral_source(inbound)

@@ -155,3 +155,13 @@ def test_a_person_told_the_clinicians_are_full_is_on_the_waitlist_until_an_outco
     assert waiting.id == running.store.message(full.message_id)["conversation_id"] and waiting.waitlist_since is not None
     running.inbox.mark(waiting.id, admin, ConversationOutcome.CONSULTATION_BOOKED)
     assert running.inbox.waitlist(admin) == []
+
+
+def test_a_crisis_in_an_assigned_conversation_alerts_her_too(tmp_path: Path, sink: SmtpSink, feeds: Feeds) -> None:  # noqa: F811
+    running = service(tmp_path, sink, feeds, [PRIYA | {"email": "priya@practice.test", "phone": "+15550100091"}, MARCO])
+    first = running.pipeline.ingest_email("test", inquiry(body="Hi, I'm 34 and looking for therapy for anxiety. I have Aetna."))
+    assert running.store.message(first.message_id)["conversation_id"] is not None
+    crisis = running.pipeline.ingest_email("test", inquiry(subject="Re: hello", body="I can't do this anymore. I want to kill myself tonight."))
+    assert crisis.category == "crisis"
+    alerted = sorted(row["to_addr"] for row in running.store.outgoing() if row["kind"] == "alert")
+    assert alerted == ["clinician@practice.test", "priya@practice.test"], "practice.notify, and the clinician it is assigned to"

@@ -227,12 +227,13 @@ class Composer:
                                           clinician)
         return notices
 
-    def _routes(self, clinician: PracticeClinician | None = None) -> tuple[list[str], list[str]]:
-        """Where the practice is told (practice.notify), and the clinician too when one is named:
-        the addresses and the numbers, each once, those of a channel not configured left out."""
+    def _routes(self, clinician: PracticeClinician | None = None, practice: bool = True) -> tuple[list[str], list[str]]:
+        """Where the practice is told (practice.notify, unless ``practice`` is False), and the
+        clinician too when one is named: the addresses and the numbers, each once, those of a
+        channel not configured left out."""
         notify = self.config.practice.notify
-        emails = [notify.email, clinician.email if clinician else None]
-        numbers = [notify.sms, clinician.phone if clinician else None]
+        emails = [notify.email if practice else None, clinician.email if clinician else None]
+        numbers = [notify.sms if practice else None, clinician.phone if clinician else None]
         return ([a for a in dict.fromkeys(emails) if a] if self.config.sends_email else [],
                 [n for n in dict.fromkeys(numbers) if n] if self.config.sms is not None else [])
 
@@ -292,18 +293,21 @@ class Composer:
         context = {"practice": self.practice, "first_text": first_text}
         return self._text(Kind.HELP, inbound.sender, self._render(Key(ENGLISH, Channel.SMS, Name.HELP), context)[1])
 
-    def crisis_alerts(self, inbound: Inbound, classification: Classification, action: Action) -> list[Outgoing]:
+    def crisis_alerts(self, inbound: Inbound, classification: Classification, action: Action,
+                      clinician: PracticeClinician | None = None, practice: bool = True) -> list[Outgoing]:
         """What tells the clinicians, at once and on every configured route, that someone wrote in
-        crisis. A route whose channel is not configured is skipped with a warning."""
-        notify = self.config.practice.notify
+        crisis: practice.notify (unless ``practice`` is False) and ``clinician`` (the one the
+        person's conversation is assigned to). A route whose channel is not configured is skipped."""
         context = self._context(inbound, classification) | {"action": action, "message_text": inbound.fresh_text or inbound.text}
+        emails, numbers = self._routes(clinician, practice)
         alerts: list[Outgoing] = []
-        if notify.email and self.config.sends_email:
+        if emails:
             subject, body = self._render(Key(ENGLISH, Channel.EMAIL, Name.CRISIS_ALERT), context)
-            alerts.append(self._email(Kind.ALERT, notify.email, subject, body, {}, auto_submitted="auto-generated"))
-        if notify.sms and self.config.sms is not None:
-            alerts.append(self._text(Kind.ALERT, notify.sms, self._render(Key(ENGLISH, Channel.SMS, Name.CRISIS_ALERT), context)[1]))
-        if not alerts:
+            alerts += [self._email(Kind.ALERT, to, subject, body, {}, auto_submitted="auto-generated") for to in emails]
+        if numbers:
+            body = self._render(Key(ENGLISH, Channel.SMS, Name.CRISIS_ALERT), context)[1]
+            alerts += [self._text(Kind.ALERT, to, body) for to in numbers]
+        if not alerts and practice:
             log.warning("crisis message from %s: no configured route to alert a clinician (practice.notify)", mask(inbound.sender))
         return alerts
 
