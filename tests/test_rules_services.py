@@ -21,6 +21,14 @@ ROWS = [
     ("Do you run a DBT group?", NEW, ("group",)),
     ("I'm looking for group therapy for grief.", NEW, ("group",)),  # the group is what they ask for
     ("I'd like to join a group and also individual therapy.", NEW, ("individual", "group")),
+    ("I'd like to join a women's group.", NEW, ("group",)),  # a group for people like them
+    ("Is there a moms group?", NEW, ("group",)),
+    # individual sessions named beside a couple's or a family's: both; "on my own" or "for me and my wife" is not that
+    ("We need couples counseling and I'd also like individual sessions for myself.", NEW, ("individual", "couples")),
+    ("We want family therapy, and one-on-one time for me too.", NEW, ("individual", "family")),
+    ("My husband and I need marriage counseling; I can't get past it on my own.", NEW, ("couples",)),
+    ("Looking for couples therapy for me and my wife.", NEW, ("couples",)),
+    ("Looking for individual therapy for my son, 16.", NEW, ("teen",)),  # the teen's own sessions
     ("Do you offer EMDR?", NEW, ("individual", "emdr")),
     ("I need medication management.", NEW, ("medication",)),
     ("Can you prescribe for my ADHD?", NEW, ("medication",)),

@@ -33,7 +33,9 @@ _SERVICE_RULES = (
     rule("group", RuleKind.SERVICE, "asks for a group", r"""
         \bgroup\ (?:therapy|counsel\w*|sessions?|program|work)\b
       | \b(?:therapy|support|grief|process|skills|dbt)\ groups?\b(?!\ (?:practice|number))     # not "a group practice"
-      | \b(?:join|joining|into)\ (?:a\ |the\ |your\ |one\ of\ your\ )?(?:\w+\ )?groups?\b
+      | \b(?:join|joining|into)\ (?:a\ |the\ |your\ |one\ of\ your\ )?(?:[\w'’-]+\ ){0,2}groups?\b
+        # "a women's group", "the teen group": a group for people like them
+      | \b(?:women|men|moms?|mothers?|dads?|fathers?|parents?|teens?|adolescents?|veterans?|lgbtq\+?|survivors?)(?:['’]s|s['’])?\ groups?\b
       | \bgroups?\ (?:for|you\ (?:run|offer|have))\b
       | \bgrupo\b
     """),
@@ -71,6 +73,11 @@ _COUPLES_NAMED = rule("couples_named", RuleKind.SERVICE, "couples named", r"""
 _INDIVIDUAL = rule("individual", RuleKind.SERVICE, "asks for individual sessions", r"""
     \bindividual(?:ly)?\ (?:therapy|counsel\w*|sessions?|work|appointments?)\b
   | \bone[- ]on[- ]one\b | \b1[:-]1\b | \bon\ my\ own\b | \bby\ myself\b
+""")
+# Individual sessions asked for outright, beside a couple's or a family's ("on my own" says too little there).
+_INDIVIDUAL_TOO = rule("individual_too", RuleKind.SERVICE, "asks for individual sessions too", r"""
+    \bindividual(?:ly)?\ (?:therapy|counsel\w*|sessions?|work|appointments?)\b | \bone[- ]on[- ]one\b | \bterapia\ individual\b
+  | \b(?:therapy|sessions?|counsel\w*|a\ therapist)\ (?:just\ )?for\ (?:me|myself)\b(?!\s*(?:and\b|&|,|\+))     # not "for me and my wife"
 """)
 _CHILD = rule("child", RuleKind.SERVICE, "a child", r"""
     \b(?:child\ therapy | play\ therapy | my\ (?:little|young)\ (?:one|son|daughter|boy|girl)
@@ -159,6 +166,10 @@ def services(text: str, category: Category, reasons: list[str], practice_name: s
     only_specialist = bool(found) and found <= {"medication", "assessment", "court"} and not _wants_therapy(text)
     asks = _ASKS_TO_BE_SEEN.pattern.search(text) if category == Category.CRISIS else (_NEED.pattern.search(text) or _wants_therapy(text))
     if category in (Category.NEW_INQUIRY, Category.PROFESSIONAL_REFERRAL, Category.CRISIS) and not someone_else and not only_specialist and not only_that and asks:
+        found.add("individual")
+    # Individual sessions named beside a couple's or a family's ("couples counseling, and individual
+    # sessions for me"): an adult asks for both. Beside a child's or a teen's, they are the child's.
+    if someone_else and someone_else <= {"couples", "family"} and _INDIVIDUAL_TOO.pattern.search(text) and asks:
         found.add("individual")
     ordered = tuple(s for s in SERVICES if s in found)
     if ordered:
