@@ -44,7 +44,12 @@ _SERVICE_RULES = (
     """),
     rule("medication", RuleKind.SERVICE, "asks for medication", r"""
         \bmed(?:ication)?s?\ (?:management|manager|refills?|eval\w*)\b
-      | \b(?:someone|somebody|anyone|provider|prescriber|psychiatrist|nurse\ practitioner)\ (?:who|that)\ (?:can\ )?prescribes?\b
+      | \b(?:someone|somebody|anyone|anybody|providers?|prescribers?|psychiatrist|nurse\ practitioner)\ (?:who|that)\ (?:can\ )?(?:prescribes?|take\ over\ (?:my|the|her|his)\ (?:meds|medications?|prescri\w+))\b
+        # "do any of your providers prescribe?", "a prescriber who can take over my meds", "manage meds"
+      | \b(?:do|does|can)\ (?:any\ (?:of\ )?)?(?:your|ur|you|one\ of\ your)\ ?(?:providers?|clinicians?|therapists?|people|anyone|anybody)?\ prescribe\b
+      | \b(?:someone|somebody|anyone|anybody)\ (?:who\ can\ |to\ )(?:manage|take\ over)\ (?:my\ |the\ )?(?:meds|medications?|prescribing)\b
+      | \btake\ over\ (?:my\ meds|my\ medications?|the\ prescribing)\b     # not "I manage meds for" a referrer's client
+      | \ba\ prescriber\b
       | \bprescri(?:be|bes|bing|ption)s?\ (?:for|me|my|her|him|medication|meds)\b
       | \b(?:need|want|looking\ for|find|see)\ (?:a\ |an\ )?(?:psychiatrist|prescriber)\b
       | \b(?:start|get|try|restart|refill|need)\ (?:on\ )?(?:\w+\ )?
