@@ -44,7 +44,8 @@ _SERVICE_RULES = (
     """),
     rule("medication", RuleKind.SERVICE, "asks for medication", r"""
         \bmed(?:ication)?s?\ (?:management|manager|refills?|eval\w*)\b
-      | \b(?:someone|somebody|anyone|anybody|providers?|prescribers?|psychiatrist|nurse\ practitioner)\ (?:who|that)\ (?:can\ )?(?:prescribes?|take\ over\ (?:my|the|her|his)\ (?:meds|medications?|prescri\w+))\b
+      | \b(?:someone|somebody|anyone|anybody|providers?|prescribers?|psychiatrist|nurse\ practitioner)\ (?:who|that)\ (?:can\ )?
+            (?:prescribes?|take\ over\ (?:my|the|her|his)\ (?:meds|medications?|prescri\w+))\b
         # "do any of your providers prescribe?", "a prescriber who can take over my meds", "manage meds"
       | \b(?:do|does|can)\ (?:any\ (?:of\ )?)?(?:your|ur|you|one\ of\ your)\ ?(?:providers?|clinicians?|therapists?|people|anyone|anybody)?\ prescribe\b
       | \b(?:someone|somebody|anyone|anybody)\ (?:who\ can\ |to\ )(?:manage|take\ over)\ (?:my\ |the\ )?(?:meds|medications?|prescribing)\b
