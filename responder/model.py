@@ -206,6 +206,7 @@ class Facts:
     age: int | None = None  # the age in years of the person the therapy is for (the youngest, of several)
     clinician: str | None = None  # the id of a clinician of the practice the person asks for by name
     name: str | None = None  # the person's first name, to greet them by
+    zone: str | None = None  # the time zone the person names (IANA), for their own time beside the practice's
 
 
 @dataclass(frozen=True)

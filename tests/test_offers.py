@@ -165,3 +165,14 @@ def test_a_crisis_in_an_assigned_conversation_alerts_her_too(tmp_path: Path, sin
     assert crisis.category == "crisis"
     alerted = sorted(row["to_addr"] for row in running.store.outgoing() if row["kind"] == "alert")
     assert alerted == ["clinician@practice.test", "priya@practice.test"], "practice.notify, and the clinician it is assigned to"
+
+
+def test_a_person_who_names_their_time_zone_gets_each_opening_in_their_time_too(tmp_path: Path, sink: SmtpSink, feeds: Feeds) -> None:  # noqa: F811
+    running = service(tmp_path, sink, feeds, [PRIYA, MARCO])
+    running.calendars.refresh(datetime.now(timezone.utc))
+    running.pipeline.ingest_email("test", inquiry(body="Hi, I'm 40 and looking for therapy for anxiety. I have Aetna. "
+                                                      "I'm on Pacific time, so mornings are hard."))
+    [reply] = [row for row in running.store.outgoing() if row["kind"] == "reply"]
+    body = " ".join(reply["body"].split())
+    assert "Priya Raman, LCSW fits what you describe and is free for a first conversation on " in body
+    assert body.count(" your time)") == 3, "each of the three openings, in Pacific time too"

@@ -280,7 +280,7 @@ class Composer:
             raise ValueError("no address to reply to")
         # To the person, a subject a form or a directory wrote is not theirs to be answered under.
         context = (self._context(inbound, classification) | {"first_text": first_text, "original_subject": _echoed(inbound.subject)}
-                   | offers.view(self.config, classification.facts.language))
+                   | offers.view(self.config, classification.facts.language, classification.facts.zone))
         key = self._localized(inbound.channel, name, classification.facts.language)
         if inbound.channel == Channel.SMS:
             return self._text(kind, to, self._render(key, context)[1])

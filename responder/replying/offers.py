@@ -10,6 +10,7 @@ fits a need the practice serves, the reply says so honestly (``full``) rather th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,12 +39,14 @@ class Offers:
     full: bool = False  # clinicians are configured, the need is served here, and nobody fits now
     asked_for: PracticeClinician | None = None  # the clinician the person named, when they do not fit
 
-    def view(self, config: Config, language: str) -> dict[str, Any]:
+    def view(self, config: Config, language: str, theirs: str | None = None) -> dict[str, Any]:
+        """What the templates see; ``theirs``: the zone the person writes from, when they named one."""
         zone = ZoneInfo(config.practice.timezone)
+        person = ZoneInfo(theirs) if theirs and theirs != config.practice.timezone else None
         booking = config.practice.consultation.booking_url
         asked = self.asked_for
         return {"matches": [{"name": offer.clinician.name, "booking_url": offer.clinician.booking_url or booking,
-                             "slots": [when(slot, zone, language) for slot in offer.slots]} for offer in self.named],
+                             "slots": [when(slot, zone, language, person) for slot in offer.slots]} for offer in self.named],
                 "full": self.full,
                 # Why the clinician they asked for is not named: not taking anyone new, or not for this need.
                 "asked_for": {"name": asked.name, "accepting": asked.accepting_new_clients} if asked else None}
@@ -52,10 +55,21 @@ class Offers:
 NO_OFFERS = Offers()  # a solo practice's, and every message but a first reply's
 
 
-def when(slot: Slot, zone: ZoneInfo, language: str) -> str:
-    """A slot's start as a person reads it: "Tuesday, March 2 at 2:00 PM", "martes 2 de marzo a las 14:00"."""
+def when(slot: Slot, zone: ZoneInfo, language: str, theirs: ZoneInfo | None = None) -> str:
+    """A slot's start as a person reads it: "Tuesday, March 2 at 2:00 PM", "martes 2 de marzo a las
+    14:00"; with ``theirs`` (the person's zone, another than the practice's), their time beside it:
+    "Tuesday, March 2 at 2:00 PM (12:00 PM your time)"."""
     start = slot.start.astimezone(zone)
     if language == "es":
-        return f"{_ES_DAYS[start.weekday()]} {start.day} de {_ES_MONTHS[start.month - 1]} a las {start:%H:%M}"
-    clock = f"{start.hour % 12 or 12}:{start:%M} {'AM' if start.hour < 12 else 'PM'}"
-    return f"{_EN_DAYS[start.weekday()]}, {_EN_MONTHS[start.month - 1]} {start.day} at {clock}"
+        said = f"{_ES_DAYS[start.weekday()]} {start.day} de {_ES_MONTHS[start.month - 1]} a las {start:%H:%M}"
+        return said + (f" ({slot.start.astimezone(theirs):%H:%M} en su hora)" if theirs else "")
+    said = f"{_EN_DAYS[start.weekday()]}, {_EN_MONTHS[start.month - 1]} {start.day} at {_clock(start)}"
+    if theirs is None:
+        return said
+    local = slot.start.astimezone(theirs)
+    day = "" if local.date() == start.date() else f"{_EN_DAYS[local.weekday()]} "
+    return f"{said} ({day}{_clock(local)} your time)"
+
+
+def _clock(moment: datetime) -> str:
+    return f"{moment.hour % 12 or 12}:{moment:%M} {'AM' if moment.hour < 12 else 'PM'}"

@@ -31,6 +31,7 @@ from .facts.modality import modality
 from .facts.name import first_name
 from .facts.reply_address import form_address, reply_address
 from .facts.services import services
+from .facts.zone import zone
 from .guard import automatic_signs, hard_automatic_signs, is_no_reply
 from .relay import relayed
 from .risk import read_risk
@@ -504,6 +505,7 @@ def classify(message: Inbound, config: Config) -> Classification:
         age=age(text),
         clinician=named_clinician(text, config.practice.clinicians),
         name=first_name(message, relayed=relay is not None or form_address(message, config) is not None),
+        zone=zone(text),
     )
     return Classification(category, facts, tuple(reasons + why), evidence)
 

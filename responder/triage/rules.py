@@ -36,6 +36,7 @@ class RuleKind(StrEnum):
     SERVICE = "service"  # a service asked for, or who the therapy is for
     AGE = "age"  # the age in years of the person the therapy is for
     NAME = "name"  # the first name a reply greets the person by
+    ZONE = "zone"  # the time zone the person writes from
     MODALITY = "modality"  # telehealth or in person
     REPLY_ADDRESS = "reply_address"  # an address the person asks to be answered at
     REFERRER = "referrer"  # who referred a client, and from where
