@@ -33,7 +33,7 @@ from ..config import DAYS, Config, PracticeClinician
 from ..model import Action, Category, Channel, Classification, Decision, Facts, Inbound, Kind, Outgoing, Task
 from ..redact import mask
 from . import segments, templates
-from .offers import NO_OFFERS, Offer, Offers
+from .offers import EN_DAYS, ES_DAYS, NO_OFFERS, Offer, Offers
 from .policy import unserved_services
 from .templates import ENGLISH, PARTS, Key, Name, Part
 
@@ -76,8 +76,6 @@ SERVICE_NAMES = {
     "court": "court-ordered evaluations and custody work",
 }
 MAX_SMS_SEGMENTS = 3
-_ES_DAYS = {"Monday": "Lunes", "Tuesday": "Martes", "Wednesday": "Miércoles", "Thursday": "Jueves", "Friday": "Viernes",
-            "Saturday": "Sábado", "Sunday": "Domingo"}
 # Subjects a form or a directory's relay writes, which the person never saw.
 _FORM_SUBJECT = re.compile(r"""\b(?:form\ submission|new\ (?:form\ )?submission|contact\ (?:us|form)\b|website\ (?:inquiry|enquiry|form|contact)
     |new\ (?:message|inquiry|lead|contact|submission)\ from|you\ have\ (?:a\ )?new\ (?:message|lead|inquiry|submission)|new\ lead\b
@@ -116,7 +114,7 @@ class Composer:
         self.env.filters["money"] = _money
         self.env.filters["time"] = _clock
         self.env.filters["phone"] = _phone
-        self.env.filters["es_day"] = lambda day: _ES_DAYS.get(day, day)
+        self.env.filters["es_day"] = _es_day
         self.practice = _practice_view(config)
         self.templates = templates.compile_all(self.env, templates.load(config.templates))
 
@@ -487,6 +485,11 @@ def _header(name: str, value: str) -> BaseHeader:
     """A header every reply carries, parsed once: the email package's parsing of headers is a
     large share of composing (figures in bench/README-load.md)."""
     return SMTP.header_factory(name, value)
+
+
+def _es_day(day: str) -> str:
+    """An English day name in Spanish, as a heading writes it ("Monday" -> "Lunes")."""
+    return ES_DAYS[EN_DAYS.index(day)].capitalize() if day in EN_DAYS else day
 
 
 def _echoed(subject: str) -> str:

@@ -19,8 +19,9 @@ from ..config import Config, PracticeClinician
 
 NAMED = 2  # clinicians a first reply names at most
 
-_EN_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_ES_DAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+# Day names by weekday (Monday first), in the reply's language: the one table of them.
+EN_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+ES_DAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 _EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
 _ES_MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre")
 
@@ -61,13 +62,13 @@ def when(slot: Slot, zone: ZoneInfo, language: str, theirs: ZoneInfo | None = No
     "Tuesday, March 2 at 2:00 PM (12:00 PM your time)"."""
     start = slot.start.astimezone(zone)
     if language == "es":
-        said = f"{_ES_DAYS[start.weekday()]} {start.day} de {_ES_MONTHS[start.month - 1]} a las {start:%H:%M}"
+        said = f"{ES_DAYS[start.weekday()]} {start.day} de {_ES_MONTHS[start.month - 1]} a las {start:%H:%M}"
         return said + (f" ({slot.start.astimezone(theirs):%H:%M} en su hora)" if theirs else "")
-    said = f"{_EN_DAYS[start.weekday()]}, {_EN_MONTHS[start.month - 1]} {start.day} at {_clock(start)}"
+    said = f"{EN_DAYS[start.weekday()]}, {_EN_MONTHS[start.month - 1]} {start.day} at {_clock(start)}"
     if theirs is None:
         return said
     local = slot.start.astimezone(theirs)
-    day = "" if local.date() == start.date() else f"{_EN_DAYS[local.weekday()]} "
+    day = "" if local.date() == start.date() else f"{EN_DAYS[local.weekday()]} "
     return f"{said} ({day}{_clock(local)} your time)"
 
 
