@@ -139,8 +139,20 @@ def test_the_blind_training_sets_keep_their_figures(config: Config, folder: str)
     report = evaluate(CORPUS / "training" / folder, config)
     figures = report.as_json()
     assert figures["crisis"]["recall"] == 1.0 and figures["crisis"]["precision"] >= 0.75, report.text()
-    for name, goal in (("category", 0.9), ("insurance", 0.9), ("reply_to", 0.95)):
+    for name, goal in (("category", 0.9), ("insurance", 0.9), ("reply_to", 0.95), ("services", 0.8)):
         assert figures["accuracy"][name] >= goal, report.text()
+    if "age" in figures["accuracy"]:  # labelled in blind14-20
+        assert figures["accuracy"]["age"] >= 0.9, report.text()
+
+
+def test_a_current_clients_farewell_asks_for_no_new_service(config: Config) -> None:
+    """A crisis hidden in a cancellation: beneath its risk it is a client's message, so nothing is
+    read as asked for, though "appointments" would be an opening asked for in an inquiry."""
+    reading = text("Could you please cancel my standing Monday appointments going forward, and pass this on to "
+                   "Dr. Esposito. I've found a good home for my dog and my sister has everything she'll need. "
+                   "Thank you for trying with me. None of this is your fault.", config=config)
+    assert reading.category == "crisis"
+    assert reading.facts.services == ()
 
 
 def train_model(*args: str) -> subprocess.CompletedProcess[str]:

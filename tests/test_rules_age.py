@@ -23,11 +23,30 @@ from responder.triage.facts.age import age
     ("Student: Ana Ruiz, 9", 9),
     # several people: the youngest to be seen
     ("Our kids are 8 and 12; my son is 12, my daughter is 8.", 8),
+    # as people write them
+    ("my dad is 61, lost the farm lease", 61),
+    ("my mom, shes 74 and down", 74),
+    ("retired, 67. grandson got diagnosed", 67),
+    ("54 male, aetna", 54),
+    ("28F, do you take aetna", 28),
+    ("we're both 22", 22),
+    ("one of my players, who's 16, showed", 16),
+    ("Referring my pt Marcus Webb, 34, panic disorder", 34),
+    ("Mr. Desmond Achterberg, 41, was the driver", 41),
+    ("a 45-year- old woman", 45),
+    ("Nia (15, she sees Sam on Tuesdays)", 15),
+    ("Owen Pruitt's mom (he's 13)", 13),
+    ("I am 68 and on Medicare", 68),
+    ("hola tengo 16 años", 16),
+    ("she had cutting at age 12; she is a 14-year-old 8th grader", 14),  # "at age 12" is the past
     # no age
     ("I'm 10 minutes late, sorry!", None),
     ("I'm 5 min away", None),
     ("We married 20 years ago.", None),
     ("My baby is 6 months old.", None),
+    ("hes 6 wks", None),
+    ("Who is seeking services?: My child (13-17)", None),  # a form's range
+    ("Five (5) sessions are authorized", None),
     ("my teenage son", None),
     ("See you at 3pm", None),
     ("I'm 2nd in line", None),

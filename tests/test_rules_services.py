@@ -69,9 +69,33 @@ ROWS = [
     ("Our EMDR is complete. I'd like to keep working on my anxiety.", NEW, ("individual",)),
     ("I don't need therapy, just medication management.", NEW, ("medication",)),
     ("I love my therapist; my son needs testing.", NEW, ("assessment",)),
-    # in a crisis, only what they ask for
+    # in a crisis, only what they ask for: an opening, their plan taken, someone to see the person at risk
     ("I want to kill myself.", Category.CRISIS, ()),
     ("I want to kill myself. Do you have openings?", Category.CRISIS, ("individual",)),
+    ("I want to kill myself. Do you take Cigna?", Category.CRISIS, ("individual",)),
+    ("My daughter is 15 and said tonight she wants to die. Can you see her tomorrow?", Category.CRISIS, ("teen",)),
+    ("Mi hijo tiene 16 años y ya no quiere vivir. ¿Lo pueden atender mañana?", Category.CRISIS, ("teen",)),
+    # a couple, not "a couple of" anything
+    ("Couple questions first: do you take Blue Cross?", NEW, ()),
+    ("I have a young couple, married 8 months, who are struggling.", Category.PROFESSIONAL_REFERRAL, ("couples",)),
+    ("its for me and my gf, we keep having the exact same fight", NEW, ("couples",)),
+    ("wife says we need counseling. we have blue shield.", NEW, ("couples",)),
+    ("Had a couple bad calls this year that keep replaying. Heard EMDR works for that.", NEW, ("individual", "emdr")),
+    ("Mi pareja y yo queremos terapia de pareja.", NEW, ("couples",)),
+    ("Mi pareja me grita todo el tiempo y me siento triste.", NEW, ("individual",)),  # "my partner" is no couple's therapy
+    # a family's children are seen in its sessions, unless sessions of their own are asked for too
+    ("We'd like family therapy, all of us together; our 16-year-old is angry at everyone.", NEW, ("family",)),
+    ("We're hoping for family sessions, and separately individual sessions for our son Felix, 16.", NEW, ("family", "teen")),
+    # groups as people ask about them; one-on-one only when it is wanted, not compared or had
+    ("Do you have any groups for vets? Not big on one on one talking.", NEW, ("group",)),
+    ("is the tuesday night anxiety group still running? id like to join if theres room.", NEW, ("group",)),
+    ("One-on-one therapy in college helped some, but I think a group would push me.", NEW, ("group",)),
+    ("I'd like to talk to someone one on one. I also saw that you run groups?", NEW, ("individual", "group")),
+    ("Our daughter (15) just finished the hospital program and they recommended a DBT skills group for teens.", NEW, ("teen", "group")),
+    # how they have been is a need of their own
+    ("I cry every day since my divorce. I have Cigna.", NEW, ("individual",)),
+    ("¿Cuánto cobran? No duermo y ando con los nervios de punta.", NEW, ("individual",)),
+    ("What does it cost? Any openings?", NEW, ()),
     # near-misses
     ("What are your rates?", NEW, ()),
     ("Do you have openings?", NEW, ()),
@@ -92,3 +116,10 @@ def test_every_service_rule_has_a_row() -> None:
     table = {rule.id for rule in _SERVICE_RULES}
     assert table == {"couples", "family", "group", "emdr", "medication", "assessment", "court"}
     assert table <= {service for _, _, expected in ROWS for service in expected}
+
+
+def test_a_current_clients_crisis_asks_for_no_new_service() -> None:
+    """Beneath the risk, a cancellation from a client is a client's message, not an inquiry."""
+    farewell = "Please cancel my appointments going forward, I won't be needing them. I want to kill myself."
+    assert services(farewell, Category.CRISIS, [], "", Category.NEW_INQUIRY) == ("individual",)
+    assert services(farewell, Category.CRISIS, [], "", Category.EXISTING_CLIENT) == ()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..config import Classification as ExtraWords
 from ..config import Config
@@ -493,12 +494,12 @@ def classify(message: Inbound, config: Config) -> Classification:
         return Classification(Category.AUTOMATED, Facts(), tuple(reasons + signs))
 
     extra = config.classification
-    category, why, evidence = _category(text, message, extra, {w.lower() for w in config.practice.name.split()})
+    category, why, evidence, apart_from_risk = _category(text, message, extra, {w.lower() for w in config.practice.name.split()})
     if category == Category.SOLICITATION:
         return Classification(category, Facts(), tuple(reasons + why), evidence)
     facts = Facts(
         insurance=insurance(text, config, reasons),
-        services=services(text, category, reasons, config.practice.name),
+        services=services(text, category, reasons, config.practice.name, apart_from_risk),
         modality=modality(text),
         reply_to=reply_to,
         language=language(text),
@@ -519,7 +520,14 @@ class _Findings:
     selling: bool  # a scam, or plain selling: not for the model to overrule either
 
 
-def _category(text: str, message: Inbound, extra: ExtraWords, practice_words: set[str]) -> tuple[Category, list[str], tuple[str, ...]]:
+class _Verdict(NamedTuple):
+    category: Category
+    why: list[str]
+    evidence: tuple[str, ...]
+    apart_from_risk: Category  # what a crisis would be without its risk: a current client's, an inquiry
+
+
+def _category(text: str, message: Inbound, extra: ExtraWords, practice_words: set[str]) -> _Verdict:
     """Rules and the learned model each read the message; risk from either side wins, the model
     settles the rest (it generalises better: scripts/train-model), and the rules that agree with
     it, or the practice's own words, say why. The model's own reading comes back apart, as
@@ -537,16 +545,17 @@ def _category(text: str, message: Inbound, extra: ExtraWords, practice_words: se
         needed = max(model.crisis_threshold, _CRISIS_FLOOR_AGAINST_RULES)
     else:
         needed = model.crisis_threshold
-    if p_crisis >= needed or risk.named_by_practice:
-        return Category.CRISIS, risk.reasons, (reading.explain(Category.CRISIS),) if p_crisis >= model.crisis_threshold else ()
     chosen = (findings.named | {Category.SOLICITATION}) if findings.selling else findings.named
+    otherwise = next((c for c in (Category.SOLICITATION, Category.PROFESSIONAL_REFERRAL, Category.EXISTING_CLIENT) if c in chosen),
+                     Category(reading.best_except_crisis()))
+    if p_crisis >= needed or risk.named_by_practice:
+        evidence = (reading.explain(Category.CRISIS),) if p_crisis >= model.crisis_threshold else ()
+        return _Verdict(Category.CRISIS, risk.reasons, evidence, otherwise)
     if chosen:
-        category = next(c for c in (Category.SOLICITATION, Category.PROFESSIONAL_REFERRAL, Category.EXISTING_CLIENT) if c in chosen)
-        return category, findings.reasons[category], ()
-    category = Category(reading.best_except_crisis())
+        return _Verdict(otherwise, findings.reasons[otherwise], (), otherwise)
     notes = [f"risk mentioned but not present: {reason}" for reason in reasons(risk.discounted)]
     notes += [f"risk mentioned with laughter: {reason}" for reason in reasons(risk.laughed_off)]
-    return category, findings.reasons.get(category, []) + notes, (reading.explain(category),)
+    return _Verdict(otherwise, findings.reasons.get(otherwise, []) + notes, (reading.explain(otherwise),), otherwise)
 
 
 def _rule_findings(text: str, message: Inbound, extra: ExtraWords, practice_words: set[str]) -> _Findings:

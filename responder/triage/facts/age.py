@@ -12,16 +12,27 @@ import re
 from ..rules import RuleKind, rule
 
 # Ages in years of someone the therapy would be for (months and weeks are babies, not clients).
+_NOT_YEARS = r"""(?![-–/:.]?\d|\s*(?:weeks?|wks?\b|months?|mos?\b|days?|minutes?|mins?|hours?|hrs?|am\b|pm\b|%|percent|th\b|st\b|nd\b|rd\b|:))"""
 _AGE = rule("age", RuleKind.AGE, "an age in years", r"""
-    \b(\d{1,2})[- ]?(?:years?[- ]olds?|yrs?[- ]?olds?|yo|y/o|y\.o\.)\b(?!\ (?:ago|later))     # "15-year-old", "15yo"
-  | \b(?:age|aged|edad|(?:who\ )?just\ turned)\s*:?\s*(\d{1,2})\b(?!\s*(?:years?\ ago|minutes|percent|%))
+    \b(\d{1,2})[- ]?(?:years?[- ]\s?olds?|yrs?[- ]?olds?|yo|y/o|y\.o\.)\b(?!\ (?:ago|later))     # "15-year-old", "15yo"
+  | (?<!\bat\ )\b(?:age|aged|edad|(?:who\ )?just\ turned)\s*:?\s*(\d{1,2})\b(?!\s*(?:years?\ ago|minutes|percent|%)|[-–]\d)     # not "at age 12", a past
   | \b(?:patient|student|client|member)\ is\ [A-Z][\w'-]+(?:\ [A-Z][\w'-]+){0,2},?\ (?:age\ |aged\ )?(\d{1,2})\b
-    # "my son Leo, 9", "daughter (14)"
+    # "my son Leo, 9", "daughter (14)"; a form's range "My child (13-17)" is none
   | \b(?:son|daughter|child|kid|boy|girl|stepson|stepdaughter|grandson|granddaughter|nephew|niece|hijo|hija)\b
-        (?:\s+[A-Z][a-z]+)?,?\s*(?:is\s+|who\ is\s+|who's\s+|\()?(\d{1,2})\b
-        (?!\s*(?:months?|weeks?|days?|mo\b|:|am|pm|th|st|nd|rd))
-  | \b(?:tiene|de)\s+(\d{1,2})\s+años\b
-  | \bi'?m\ (\d{1,2})\b(?![:.]\d|\s*(?:weeks?|months?|days?|minutes?|mins?|hours?|hrs?|am\b|pm\b|%|percent|th\b|st\b|nd\b|rd\b))
+        (?:\s+[A-Z][a-z]+)?,?\s*(?:is\s+|who\ is\s+|who's\s+|\()?(\d{1,2})\b""" + _NOT_YEARS + r"""
+    # an adult they write for: "my dad is 61", "my mom, shes 74", "My father, Glen Allard, is 71"
+  | \bmy\ (?:mom|mother|mum|dad|father|husband|wife|brother|sister|cousin|grandma|grandmother|grandpa|grandfather|partner|aunt|uncle)\b
+        (?:,?\ [A-Z][\w'-]+(?:\ [A-Z][\w'-]+)?,)?,?\s*(?:is|who\ is|who's|(?:he|she)(?:'s|’s|s|\ is))\s+(\d{1,2})\b""" + _NOT_YEARS + r"""
+  | \b(?:tiene|tengo|de)\s+(\d{1,2})\s+años\b
+  | \bi(?:'?m|\ am)\ (\d{1,2})\b""" + _NOT_YEARS + r"""
+  | \bwe(?:'re|\ are)\ (?:both\ )?(\d{1,2})\b""" + _NOT_YEARS + r"""     # a couple's
+  | \bretired,?\ (\d{1,2})\b | \b(\d{2})\ ?(?-i:M|F)\b | \b(\d{2})\ (?:male|female)\b     # "retired, 67", "28F", "54 male"
+    # "Nia (15, she sees Sam)", "Lily (14) asked"; not "five (5) sessions"
+  | \b(?!(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b)[a-z]+\ ?\((\d{1,2})(?=\)|,)
+  | \b(?:he|she)(?:'s|’s|s|\ is)\ (\d{1,2})\b""" + _NOT_YEARS + r"""
+  | \bwho(?:'s|\ is)\ (\d{1,2})\b""" + _NOT_YEARS + r"""     # "one of my players, who's 16"
+    # a referral's "Mr. Desmond Achterberg, 41, was", "pt Marcus Webb, 34, panic disorder"
+  | \b(?:(?-i:Mr|Mrs|Ms|Miss)\.?|pt|patient|client)\ (?-i:[A-Z][a-z]+(?:\ [A-Z][\w'-]+){1,2}),\ (\d{1,2})\b(?=\s*[,.;)])
   | ^\s*(?:student|patient|client|member|paciente|child|youth)(?:\ name)?\s*:[^\n]*?,\s*(\d{1,2})\b     # a form's "Student: Ana, 9"
 """, flags=re.I | re.M)
 

@@ -15,8 +15,12 @@ from .age import all_ages
 # rule; child, teen and individual are read apart below, from ages and needs.
 _SERVICE_RULES = (
     rule("couples", RuleKind.SERVICE, "asks for couples therapy", r"""
-        \bcouples?\b(?!\ of)                                  # not "a couple of weeks"
-      | \b(?:me|myself)\ (?:and|n|&)\ my\ (?:wife|husband|partner|spouse|boyfriend|girlfriend|fianc[eé]e?)\b
+        \bcouples\b | \bcouple\ (?:therapy|counsel\w*|sessions?)\b
+      | \ba\ (?:\w+\ )?couple\b(?=\s*(?:[,.;:!?)]|$|(?:who|that|your|to|in|from|we)\b))     # "a young couple, married 8 months", not "a couple (of) bad calls"
+      | \b(?:as|are)\ a\ couple\b
+      | \b(?:me|myself)\ (?:and|n|&)\ my\ (?:wife|husband|partner|spouse|boyfriend|girlfriend|bf|gf|fianc[eé]e?)\b
+      | \bmy\ (?:bf|gf|boyfriend|girlfriend|fianc[eé]e?)\ and\ i\ (?:\w+\ ){0,2}(?:do|come\ in|see|try|need|want)\b
+      | \b(?:wife|husband|partner|spouse)\ (?:says|thinks|wants|feels)\ (?:that\ )?we\b
       | \bmy\ (?:wife|husband|partner|spouse)\ and\ me\b
       | \bmarriage\ (?:counsel\w*|therap\w*|help|issues|problems)\b | \bmarital\b | \bpremarital\b
       | \b(?:my|our)\ (?:husband|wife|partner|spouse|fianc[eé]e?|boyfriend|girlfriend)\ and\ i
@@ -24,7 +28,7 @@ _SERVICE_RULES = (
       | \b(?:my|our)\ (?:husband|wife|partner|spouse|fianc[eé]e?|boyfriend|girlfriend)\ and\ i
             \ (?:have\ been\ |keep\ |are\ always\ |can'?t\ stop\ )?(?:fighting|arguing|struggling|drifting)
       | \brelationship\ (?:counsel|therap)\w*
-      | \bterapia\ de\ pareja\b | \bpareja\b                  # Spanish
+      | \b(?:terapia|consejer[ií]a|sesi[oó]n|sesiones|ayuda|cita)\ (?:de|para)\ (?:la\ )?pareja\b | \bcomo\ pareja\b     # Spanish, not "mi pareja me pegó"
       | \bfor\ (?:the\ two\ of\ us|both\ of\ us)\b
     """),
     rule("family", RuleKind.SERVICE, "asks for family therapy", r"""
@@ -37,6 +41,10 @@ _SERVICE_RULES = (
         # "a women's group", "the teen group": a group for people like them
       | \b(?:women|men|moms?|mothers?|dads?|fathers?|parents?|teens?|adolescents?|veterans?|lgbtq\+?|survivors?)(?:['’]s|s['’])?\ groups?\b
       | \bgroups?\ (?:for|you\ (?:run|offer|have))\b
+        # "do you have any groups?", "an anxiety group", "a group might help"
+      | \b(?:any|run|offer|have|your)\ (?:\w+\ )?groups\b | \bgroups\?
+      | \b(?:anxiety|depression|grief|bereavement|recovery|sobriety|adult|young\ adults?|vets?|healthcare\ workers?|postpartum|trauma)\ groups?\b
+      | \ba\ group\ (?:would|might|could|is|for)\b | \bthe\ idea\ of\ a\ group\b
       | \bgrupo\b
     """),
     rule("emdr", RuleKind.SERVICE, "asks for EMDR", r"""
@@ -85,6 +93,13 @@ _INDIVIDUAL_TOO = rule("individual_too", RuleKind.SERVICE, "asks for individual 
     \bindividual(?:ly)?\ (?:therapy|counsel\w*|sessions?|work|appointments?)\b | \bone[- ]on[- ]one\b | \bterapia\ individual\b
   | \b(?:therapy|sessions?|counsel\w*|a\ therapist)\ (?:just\ )?for\ (?:me|myself)\b(?!\s*(?:and\b|&|,|\+))     # not "for me and my wife"
 """)
+# Sessions for a child or a teen on their own, asked for beside the family's.
+_CHILD_ALONE_TOO = rule("child_alone_too", RuleKind.SERVICE, "sessions for the child too", r"""
+    \b(?:individual(?:ly)?\ (?:therapy|counsel\w*|sessions?)|one[- ]on[- ]one)\b
+  | \bon\ (?:his|her|their)\ own\b | \bjust\ for\ (?-i:[A-Z])\w+ | \bsessions?\ for\ (?-i:[A-Z])\w+
+  | \b(?:therapist|counse?lor|someone|help|sessions?)\ for\ (?:my|our|their|his|her)\ (?:\d+\ ?(?:yo|year[- ]old)\ )?
+        (?:son|daughter|kid|child|teen|stepson|stepdaughter|grandson|granddaughter)\b
+""")
 _CHILD = rule("child", RuleKind.SERVICE, "a child", r"""
     \b(?:child\ therapy | play\ therapy | my\ (?:little|young)\ (?:one|son|daughter|boy|girl)
        | (?:kindergart(?:en|ner) | preschooler | elementary\ schooler
@@ -124,7 +139,15 @@ _NEED = rule("need", RuleKind.SERVICE, "a need of their own", r"""
   | \b(?:he|she|they)(?:'d|\ would|\ might|\ will)?\ (?:go|come|be\ willing)\b
   | \bwould\ benefit\b | \bissues?:\s*\w | \bpresenting\ (?:concern|problem)
   | \bspeciali[sz]es?\ in\b | \b(?:deal\ with|work\ on|work\ through|untangle)\b | \bhard(?:er)?\ time\b | \bsee\ people\ for\b
+    # how they have been, what happened to them
+  | \bcry(?:ing)?\b | \bcries\b | \bsad(?:ness)?\b | \blow\ mood\b | \b(?:really|been|so|very|feeling)\ (?:low|flat|down)\b
+  | \birritab\w+ | \bshort\ with\b | \bsnap(?:ping)?\ at\b | \bwound\ (?:too\ )?tight\b | \blose\ my\ mind\b | \b(?:killing|eating)\ me\b
+  | \bcan'?t\ (?:focus|get\ off|turn\ my\ brain\ off|stop\ (?:crying|thinking))\b
+  | \bbreak-?up\b | \bdivorce\b | \bseparation\b | \bmiscarriage\b | \blaid\ off\b | \blayoff\b | \bwidow\w* | \bpassed\ away\b | \bdied\b
+  | \bsomeone\ to\ talk\ to\b | \btalking\ to\ someone\b | \bsee\ (?:someone|somebody)\b | \bget\ in\ somewhere\b | \broom\ for\ a\ new\ client\b
+  | \b(?:just\ |only\ )?for\ me\b | \b(?:anyone|someone)\ who\ (?:does|works\ with|speciali[sz]es)\b
     # Spanish
+  | \bterapia\ individual\b | \bllor\w+ | \bnervios\b | \bno\ duermo\b | \bme\ est[aá]\ matando\b | \bpara\ mi\ (?:mam[aá]|pap[aá]|espos[oa]|herman[oa])\b
   | \bme\ siento\b | \btriste\b | \bhablar\ con\b | \bansiedad\b | \bdepresi[oó]n\b | \bestr[eé]s\b | \bduelo\b | \btrauma\b
   | \bbusco\ (?:un|una)\ (?:terapeuta|psic[oó]log\w*|consejer\w*)
 """)
@@ -136,6 +159,17 @@ _ASKS_TO_BE_SEEN = rule("asks_to_be_seen", RuleKind.SERVICE, "asks to be seen", 
   | \bseeking:\s*individual\b | \bindividual\ counsel\w* | \btherapist\ for\b | \bneed\ (?:a\ )?therapist\b
   | \bsee\ (?:me|someone|somebody|her|him)\b | \b(?:talk|speak)\ (?:to|with)\ (?:someone|somebody)\b
   | \b(?:therapy|counseling|a\ therapist|a\ counselor)\ for\b
+    # a question a new client asks: their plan, an opening, who is seen
+  | \bdo\ (?:u|you|y'?all|you\ guys|u\ guys)\ (?:take|accept)\b | \bin[- ]network\b
+  | \b(?:taking|accepting)\ (?:new|any)\b | \b(?:anything|something)\ (?:open|soon|this\ week)\b | \bavailability\b
+  | \blooking\ (?:for\ (?:therapy|a\ therapist|a\ counselor|counseling)|to\ start)\b | \bstart\ seeing\b
+  | \b(?:do|can)\ you\ see\ (?:teens|teenagers|couples|kids|children|adolescents)\b | \b(?:get|find)\ (?:\w+\ )?(?:in\ with|someone\ for)\b
+  | \bget\ counseling\b | \burgent\ intake\b | \bintake\ for\b
+  | \bnew\ (?:client|patient)\b | \bappt\b | \bindividual\ therapy\b | \brefer(?:ring|ral)?\b | \bconnected\ with\b
+  | \b(?:anybody|anyone|someone|somebody)\ who\ (?:does|works\ with|speciali[sz]es)\b | \b(?:find|found)\ (?:a|an|someone)\ (?:counse?lor|therapist|for)\b
+  | \b(?:see|talk\ to|work\ with)\ (?:kids|teens|teenagers)\b
+  | \b(?:pueden|puedan)\ atender\b | \batienden\b | \bque\ hable\ espa[nñ]ol\b | \bempezar\ terapia\b | \baceptan\b
+  | \bpued\w+\ ver(?:l[oa]|me)\b
 """)
 # Therapy itself named, not the name of an office or a practice.
 _THERAPY_WANTED = rule("therapy_named", RuleKind.SERVICE, "therapy named", r"""
@@ -148,10 +182,12 @@ _NOT_WANTED = rule("therapy_not_wanted", RuleKind.DISCOUNT, "therapy declined or
 """)
 
 
-def services(text: str, category: Category, reasons: list[str], practice_name: str = "") -> tuple[str, ...]:
+def services(text: str, category: Category, reasons: list[str], practice_name: str = "",
+             apart_from_risk: Category | None = None) -> tuple[str, ...]:
     """What is asked for, in the contract's words. Individual therapy is the default for an adult
     asking for therapy, not for a child, teen, couple, family or a request only for medication,
-    testing or court work."""
+    testing or court work. In a crisis, ``apart_from_risk`` is what the message would be without
+    its risk: a current client's message asks for no new service."""
     if practice_name:  # "Harbor Light Counseling" names the practice, not a wish for counseling
         text = re.sub(re.escape(practice_name), " ", text, flags=re.I)
     found = {service.id for service in candidates(_SERVICE_RULES, text) if _present(service, text)}
@@ -164,11 +200,13 @@ def services(text: str, category: Category, reasons: list[str], practice_name: s
         found.discard("teen")
     if "family" in found and not _COUPLES_NAMED.pattern.search(text):
         found.discard("couples")
-    if category == Category.CRISIS and not _ASKS_TO_BE_SEEN.pattern.search(text):
+    if "family" in found and not _CHILD_ALONE_TOO.pattern.search(text):  # the children are seen in the family's sessions
+        found -= {"teen", "child"}
+    if category == Category.CRISIS and (apart_from_risk == Category.EXISTING_CLIENT or not _ASKS_TO_BE_SEEN.pattern.search(text)):
         return ()  # someone in crisis who asks for no service is not sold one
     someone_else = found & {"couples", "family", "child", "teen"}
     # Someone asking to join a group asks for the group; individual sessions only when named.
-    only_that = "group" in found and not _INDIVIDUAL.pattern.search(text)
+    only_that = "group" in found and not _asks_for(_INDIVIDUAL, text)
     only_specialist = bool(found) and found <= {"medication", "assessment", "court"} and not _wants_therapy(text)
     asks = _ASKS_TO_BE_SEEN.pattern.search(text) if category == Category.CRISIS else (_NEED.pattern.search(text) or _wants_therapy(text))
     if category in (Category.NEW_INQUIRY, Category.PROFESSIONAL_REFERRAL, Category.CRISIS) and not someone_else and not only_specialist and not only_that and asks:
@@ -188,6 +226,17 @@ def _wants_therapy(text: str) -> bool:
     return any(not _NOT_WANTED.pattern.search(text[: m.start()]) for m in _THERAPY_WANTED.pattern.finditer(text))
 
 
+def _asks_for(service: Rule, text: str) -> bool:
+    """A service named as wanted, not as what helped before or what a group is better than
+    ("one-on-one helped some", "rather a group than 1:1", "not big on one on one")."""
+    for sentence in SENTENCE.findall(text):
+        for match in service.pattern.finditer(sentence):
+            if not (_COMPARED_OR_DECLINED.pattern.search(sentence[: match.start()])
+                    or _HAS_HELPED.pattern.match(sentence, match.end(), match.end() + 40)):
+                return True
+    return False
+
+
 def _present(service: Rule, text: str) -> bool:
     """A service is asked for in some sentence that does not put it in the past."""
     for sentence in SENTENCE.findall(text):
@@ -199,10 +248,18 @@ def _present(service: Rule, text: str) -> bool:
 
 # Just before a service named: it was had or tried before, or is not wanted.
 _HAD_IT_BEFORE = rule("had_it_before", RuleKind.DISCOUNT, "had it before, or does not want it", r"""
-    \b(?:went\ to|used\ to|was\ in|were\ in|attended|tried|did|completed|finished)\b
+    \b(?:went\ to|used\ to|was\ in|were\ in|attended|tried|did|completed|finished)\b (?:\W+\w+){0,3} \W* $
   | \b(?:not\ looking\ for|no\ (?:further|more)|do\s*n[o']?t\ need|doesn'?t\ need|not) \s+ (?:\w+\s+)? $
 """)
 # Just after a service named: it is over ("the court case was finished").
 _HAS_ENDED = rule("has_ended", RuleKind.DISCOUNT, "over", r"""
     \s* (?:is|was|has\ been|are)\ (?:complete|completed|done|finished)\b
+""")
+# Just before a service named: what something else is measured against, or not wanted.
+_COMPARED_OR_DECLINED = rule("compared_or_declined", RuleKind.DISCOUNT, "compared with, or declined", r"""
+    \b(?:than|instead\ of|not\ big\ on|not\ into|not\ a\ fan\ of|fine|had|did|my\ last|in\ college)\b (?:\W+\w+){0,2} \W* $
+""")
+# Just after a service named: it was had already ("one-on-one therapy in college helped some").
+_HAS_HELPED = rule("has_helped", RuleKind.DISCOUNT, "had already", r"""
+    (?:\s+\w+){0,3} \s+ (?:helped|didn'?t|did\ not|before|in\ college|last\ year)\b
 """)
