@@ -39,12 +39,16 @@ from responder.triage.facts.age import age
     ("I am 68 and on Medicare", 68),
     ("hola tengo 16 años", 16),
     ("she had cutting at age 12; she is a 14-year-old 8th grader", 14),  # "at age 12" is the past
+    ("my daughter turns 13 next month", 12),  # not 13 yet
+    ("he's almost 16", 15),
+    ("I will be 10 minutes late", None),
     # no age
     ("I'm 10 minutes late, sorry!", None),
     ("I'm 5 min away", None),
     ("We married 20 years ago.", None),
     ("My baby is 6 months old.", None),
     ("hes 6 wks", None),
+    ("we have a 2 year old at home", None),  # a toddler at home, not someone seen
     ("Who is seeking services?: My child (13-17)", None),  # a form's range
     ("Five (5) sessions are authorized", None),
     ("my teenage son", None),

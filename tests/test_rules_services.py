@@ -92,6 +92,17 @@ ROWS = [
     ("One-on-one therapy in college helped some, but I think a group would push me.", NEW, ("group",)),
     ("I'd like to talk to someone one on one. I also saw that you run groups?", NEW, ("individual", "group")),
     ("Our daughter (15) just finished the hospital program and they recommended a DBT skills group for teens.", NEW, ("teen", "group")),
+    # medication as people ask for it, not a prescriber's own; a toddler at home is no child client
+    ("I'd like someone who can do the meds AND the talk therapy in one place.", NEW, ("individual", "medication")),
+    ("I'd like to see a therapist AND get back on medication.", NEW, ("individual", "medication")),
+    ("Does your practice have a psychiatrist or NP who can manage my 16yo's ADHD meds?", NEW, ("teen", "medication")),
+    ("Do you have anyone who can prescribe? I dont really need therapy just the meds.", NEW, ("medication",)),
+    ("I am referring Ms. Lucia Bergamaschi, whom I have followed for medication management since 2021, for EMDR.",
+     Category.PROFESSIONAL_REFERRAL, ("individual", "emdr")),
+    ("Hi, my husband and I want couples counseling; we have a 2 year old so video works best.", NEW, ("couples",)),
+    ("The Board of Nursing asked me to obtain a mental health evaluation.", NEW, ("assessment",)),
+    ("Necesito una evaluación psicológica para la corte por la custodia de mi hijo.", NEW, ("assessment", "court")),
+    ("Busco terapia para mí, me siento muy triste.", NEW, ("individual",)),
     # how they have been is a need of their own
     ("I cry every day since my divorce. I have Cigna.", NEW, ("individual",)),
     ("¿Cuánto cobran? No duermo y ando con los nervios de punta.", NEW, ("individual",)),

@@ -37,9 +37,21 @@ _AGE = rule("age", RuleKind.AGE, "an age in years", r"""
 """, flags=re.I | re.M)
 
 
+# An age about to be reached is not reached yet: "turns 13 next month" is 12, "almost 16" is 15.
+_NEARLY = rule("nearly", RuleKind.AGE, "an age about to be reached", r"""
+    \b(?:turns|turning|will\ be|almost|nearly|about\ to\ turn|cumple|va\ a\ cumplir)\s+(\d{1,2})\b""" + _NOT_YEARS + r"""
+""", flags=re.I)
+
+
+# Younger than this is a baby or a toddler at home ("we have a 2 year old"), not someone seen.
+YOUNGEST_SEEN = 3
+
+
 def all_ages(text: str) -> list[int]:
-    """Every age in years the message gives, in order."""
-    return [int(age) for m in _AGE.pattern.finditer(text) for age in m.groups() if age]
+    """Every age in years of someone who could be seen, in order."""
+    found = ([int(age) for m in _AGE.pattern.finditer(text) for age in m.groups() if age]
+             + [int(m.group(1)) - 1 for m in _NEARLY.pattern.finditer(text)])
+    return [age for age in found if age >= YOUNGEST_SEEN]
 
 
 def age(text: str) -> int | None:

@@ -52,8 +52,9 @@ _SERVICE_RULES = (
     """),
     rule("medication", RuleKind.SERVICE, "asks for medication", r"""
         \bmed(?:ication)?s?\ (?:management|manager|refills?|eval\w*)\b
-      | \b(?:someone|somebody|anyone|anybody|providers?|prescribers?|psychiatrist|nurse\ practitioner)\ (?:who|that)\ (?:can\ )?
-            (?:prescribes?|take\ over\ (?:my|the|her|his)\ (?:meds|medications?|prescri\w+))\b
+      | \b(?:someone|somebody|anyone|anybody|providers?|prescribers?|psychiatrist|np|nurse\ practitioner)\ (?:there\ )?(?:who|that)\ (?:can\ )?(?:\w+\ ){0,2}?
+            (?:prescribes?|do\ the\ meds|manage\ [\w'’]+\ (?:[\w'’]+\ ){0,2}(?:meds|medications?)|take\ over\ (?:my|the|her|his)\ (?:meds|medications?|prescri\w+))\b
+      | \b(?:get|go|going|be)\ back\ on\ (?:medication|meds|it)\b | \bprescribe\ (?:something|anything)\b
         # "do any of your providers prescribe?", "a prescriber who can take over my meds", "manage meds"
       | \b(?:do|does|can)\ (?:any\ (?:of\ )?)?(?:your|ur|you|one\ of\ your)\ ?(?:providers?|clinicians?|therapists?|people|anyone|anybody)?\ prescribe\b
       | \b(?:someone|somebody|anyone|anybody)\ (?:who\ can\ |to\ )(?:manage|take\ over)\ (?:my\ |the\ )?(?:meds|medications?|prescribing)\b
@@ -71,12 +72,15 @@ _SERVICE_RULES = (
       | \b(?:adhd|autism|asd|learning\ disabilit\w*|dyslexia)\ (?:eval\w*|assessment|test\w*|screening|diagnosis)\b
       | \bneuropsych\w*
       | \bget\ (?:evaluated|tested|assessed|diagnosed)\ for\b
+      | \b(?:mental\ health|fitness[- ]for[- ]duty)\ eval\w* | \bfitness\ to\ practice\b
+      | \bevaluaci[oó]n\ (?:psicol[oó]gica|neuropsicol[oó]gica|de\ (?:tdah|autismo))\b | \bpruebas\ (?:psicol[oó]gicas|de\ (?:tdah|autismo))\b     # Spanish
     """),
     rule("court", RuleKind.SERVICE, "asks for court work", r"""
         \bcourt\b | \bcustody\b | \bforensic\b | \bguardian\ ad\ litem\b
       | \blegal\ (?:case|proceedings|matter)\b
       | \b(?:the|a)\ judge\b | \bjudge\ (?:ordered|said|required|wants)\b
       | \bprobation\b | \bdiversion\b | \bparenting\ (?:plan\ )?evaluation\b
+      | \bcustodia\b | \bjuzgado\b | \bla\ corte\b | \bordenad[oa]\ por\ (?:el\ |la\ )?(?:juez|corte|juzgado)\b | \blibertad\ condicional\b     # Spanish
     """),
 )
 # A family asking for family therapy asks for couples only when it says "couples".
@@ -86,7 +90,7 @@ _COUPLES_NAMED = rule("couples_named", RuleKind.SERVICE, "couples named", r"""
 # Individual sessions named outright: asked for beside a group.
 _INDIVIDUAL = rule("individual", RuleKind.SERVICE, "asks for individual sessions", r"""
     \bindividual(?:ly)?\ (?:therapy|counsel\w*|sessions?|work|appointments?)\b
-  | \bone[- ]on[- ]one\b | \b1[:-]1\b | \bon\ my\ own\b | \bby\ myself\b
+  | \bone[- ]on[- ]one\b | \b1[:-]1\b | \bon\ my\ own\b | \bby\ myself\b | \bterapia\ individual\b
 """)
 # Individual sessions asked for outright, beside a couple's or a family's ("on my own" says too little there).
 _INDIVIDUAL_TOO = rule("individual_too", RuleKind.SERVICE, "asks for individual sessions too", r"""
@@ -117,7 +121,7 @@ _TEEN = rule("teen", RuleKind.SERVICE, "a teen", r"""
   | \b(?:son|daughter|kid|child|stepson|stepdaughter)\b [^.]{0,40}
         \b(?:in|starting)\ (?:the\ )?(?:6th|7th|8th|9th|10th|11th|12th|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth)\ grade\b
   | \b(?:son|daughter|kid|child)\b [^.]{0,40} \b(?:a\ )?(?:freshman|sophomore|junior|senior)\ in\ high\ school\b
-  | \b(?:hijo|hija)\ adolescente\b
+  | \b(?:hijo|hija)\ adolescente\b | \b(?:atienden|ven|trabajan\ con)\ (?:a\ )?(?:adolescentes|j[oó]venes)\b
   | \b(?:6th|7th|8th|9th|10th|11th|12th|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth)\ grade(?:r)?\b
   | \b(?:high|middle)\ schooler\b
   | \b(?:openings?|spots?|anyone|someone|therapists?)\ (?:who\ (?:sees|works\ with|see|work\ with)\ |for\ )teens\b
@@ -147,11 +151,14 @@ _NEED = rule("need", RuleKind.SERVICE, "a need of their own", r"""
   | \bsomeone\ to\ talk\ to\b | \btalking\ to\ someone\b | \bsee\ (?:someone|somebody)\b | \bget\ in\ somewhere\b | \broom\ for\ a\ new\ client\b
   | \b(?:just\ |only\ )?for\ me\b | \b(?:anyone|someone)\ who\ (?:does|works\ with|speciali[sz]es)\b
     # Spanish
-  | \bterapia\ individual\b | \bllor\w+ | \bnervios\b | \bno\ duermo\b | \bme\ est[aá]\ matando\b | \bpara\ mi\ (?:mam[aá]|pap[aá]|espos[oa]|herman[oa])\b
+  | \bterapia\ individual\b | \bpara\ m[ií]\b | \bbusco\ (?:terapia|ayuda|consejer[ií]a)\b | \bllor\w+ | \bnervios\b | \bno\ duermo\b
+  | \bme\ est[aá]\ matando\b | \bpara\ mi\ (?:mam[aá]|pap[aá]|espos[oa]|herman[oa])\b
   | \bme\ siento\b | \btriste\b | \bhablar\ con\b | \bansiedad\b | \bdepresi[oó]n\b | \bestr[eé]s\b | \bduelo\b | \btrauma\b
   | \bbusco\ (?:un|una)\ (?:terapeuta|psic[oó]log\w*|consejer\w*)
 """)
-# In a crisis, individual therapy only when they ask for it.
+# In a crisis, a service only when they ask to be seen: an opening, their plan, someone for the
+# person at risk. A cry for help ("can someone call him", "I need to talk to somebody right now")
+# asks for a person now, not a service.
 _ASKS_TO_BE_SEEN = rule("asks_to_be_seen", RuleKind.SERVICE, "asks to be seen", r"""
     \bopenings?\b | \bget\ (?:in|seen)\b | \bbe\ seen\b | \bseeking\ services\b | \bsomeone\ i\ can\ talk\ to\b
   | \bappointments?\b | \bstart(?:ing)?\ (?:therapy|counseling)\b | \bsee\ people\ for\b
@@ -177,7 +184,7 @@ _THERAPY_WANTED = rule("therapy_named", RuleKind.SERVICE, "therapy named", r"""
 """)
 # Just before therapy named: declined ("I don't need therapy") or had ("I already have a therapist").
 _NOT_WANTED = rule("therapy_not_wanted", RuleKind.DISCOUNT, "therapy declined or had", r"""
-    \b(?:do\s*n[o']?t|not|no)\ (?:need|want|looking\ for|interested\ in)\b [^.]{0,20} $
+    \b(?:do\s*n[o']?t|not|no)\ (?:really\ )?(?:need|want|looking\ for|interested\ in)\b [^.]{0,20} $
   | \b(?:already\ have|i\ have|my|love\ my|with\ my)\ (?:a\ )?$
 """)
 
@@ -250,6 +257,8 @@ def _present(service: Rule, text: str) -> bool:
 _HAD_IT_BEFORE = rule("had_it_before", RuleKind.DISCOUNT, "had it before, or does not want it", r"""
     \b(?:went\ to|used\ to|was\ in|were\ in|attended|tried|did|completed|finished)\b (?:\W+\w+){0,3} \W* $
   | \b(?:not\ looking\ for|no\ (?:further|more)|do\s*n[o']?t\ need|doesn'?t\ need|not) \s+ (?:\w+\s+)? $
+    # the writer gives it already: a psychiatrist who "sees him for medication management"
+  | \b(?:i|we|he|she|who|whom)\ (?:\w+\ ){0,2}(?:see|sees|seen|follow(?:s|ed)?|treat(?:s|ed)?)\b [^.,;]{0,40} \bfor\ $
 """)
 # Just after a service named: it is over ("the court case was finished").
 _HAS_ENDED = rule("has_ended", RuleKind.DISCOUNT, "over", r"""
