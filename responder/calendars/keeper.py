@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ STALE_AFTER = timedelta(hours=6)  # how long a failing calendar's last good copy
 BEHIND = timedelta(days=1)  # busy time kept from this long ago (a slot's buffer may reach back)
 BEYOND = timedelta(days=2)  # and this long past the horizon (the last day's windows)
 READ_AHEAD = timedelta(days=7)  # a CalDAV read asks this much further, to serve the next days unchanged
+READERS = 8  # calendars read at once
 
 
 @dataclass
@@ -64,12 +66,15 @@ class Calendars:
         self._lock = threading.Lock()  # one refresh at a time; readers see whole copies
 
     def refresh(self, now: datetime) -> dict[str, str]:
-        """Read every calendar; returns the ones that failed, with why."""
+        """Read every calendar at once, each kept as soon as it is read, so that one that hangs
+        until its timeout holds back no other; returns the ones that failed, with why."""
         failed = {}
-        with self._lock:
-            for name, source in self.sources.items():
+        with self._lock, ThreadPoolExecutor(max_workers=min(READERS, len(self.sources)) or 1, thread_name_prefix="calendar") as pool:
+            reads = {pool.submit(self._read, self._kept[name], source, now): name for name, source in self.sources.items()}
+            for read in as_completed(reads):
+                name = reads[read]
                 try:
-                    self._kept[name] = self._read(self._kept[name], source, now)
+                    self._kept[name] = read.result()
                 except CalendarError as error:
                     old = self._kept[name]
                     self._kept[name] = replace(old, error=str(error), failing_since=old.failing_since or now)
