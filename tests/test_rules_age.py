@@ -41,6 +41,10 @@ from responder.triage.facts.age import age
     ("she had cutting at age 12; she is a 14-year-old 8th grader", 14),  # "at age 12" is the past
     ("my daughter turns 13 next month", 12),  # not 13 yet
     ("he's almost 16", 15),
+    ("my son turned 13 last week", 13),
+    ("Tenemos 27 y 30 años", 27),  # a couple's: the younger
+    ("mis hijos de 11 y 15 años", 11),
+    ("Our kids are 10 and 14 and they're angry", 10),
     ("I will be 10 minutes late", None),
     # no age
     ("I'm 10 minutes late, sorry!", None),

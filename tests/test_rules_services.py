@@ -47,7 +47,9 @@ ROWS = [
     ("My son is 9 and anxious.", NEW, ("child",)),
     ("My kindergartner has tantrums.", NEW, ("child",)),
     ("My 5th grader has anxiety.", NEW, ("child",)),
-    ("We need to see a psychiatrist for my son who is 12.", NEW, ("child", "medication")),
+    ("We need to see a psychiatrist for my son who is 12.", NEW, ("medication",)),  # a prescriber, not a child's therapy
+    ("My son is 10 and we need ADHD testing, not therapy.", NEW, ("assessment",)),
+    ("My son is 10; we need ADHD testing and counseling.", NEW, ("child", "assessment")),
     ("My daughter (14) is struggling.", NEW, ("teen",)),
     ("Our 15-year-old is depressed.", NEW, ("teen",)),
     ("Mi hijo tiene 15 años.", NEW, ("teen",)),
@@ -75,6 +77,7 @@ ROWS = [
     ("I want to kill myself. Do you take Cigna?", Category.CRISIS, ("individual",)),
     ("My daughter is 15 and said tonight she wants to die. Can you see her tomorrow?", Category.CRISIS, ("teen",)),
     ("Mi hijo tiene 16 años y ya no quiere vivir. ¿Lo pueden atender mañana?", Category.CRISIS, ("teen",)),
+    ("He pushed me down the stairs last night. I wanted to ask about couples counseling.", Category.CRISIS, ("couples",)),  # named
     # a couple, not "a couple of" anything
     ("Couple questions first: do you take Blue Cross?", NEW, ()),
     ("I have a young couple, married 8 months, who are struggling.", Category.PROFESSIONAL_REFERRAL, ("couples",)),
@@ -95,7 +98,8 @@ ROWS = [
     # medication as people ask for it, not a prescriber's own; a toddler at home is no child client
     ("I'd like someone who can do the meds AND the talk therapy in one place.", NEW, ("individual", "medication")),
     ("I'd like to see a therapist AND get back on medication.", NEW, ("individual", "medication")),
-    ("Does your practice have a psychiatrist or NP who can manage my 16yo's ADHD meds?", NEW, ("teen", "medication")),
+    ("Does your practice have a psychiatrist or NP who can manage my 16yo's ADHD meds?", NEW, ("medication",)),
+    ("Can someone manage my 16yo's ADHD meds? If not, does anyone there do counseling for teens?", NEW, ("teen", "medication")),
     ("Do you have anyone who can prescribe? I dont really need therapy just the meds.", NEW, ("medication",)),
     ("I am referring Ms. Lucia Bergamaschi, whom I have followed for medication management since 2021, for EMDR.",
      Category.PROFESSIONAL_REFERRAL, ("individual", "emdr")),
@@ -113,6 +117,12 @@ ROWS = [
     ("I'm with a group practice.", NEW, ()),
     ("Harbor Light Counseling", NEW, ()),  # the practice's name, not a wish for counseling
     ("I'm writing about my client's anxiety", Category.EXISTING_CLIENT, ()),
+    ("Owen (13) has a fever, so we need to cancel his 4pm.", Category.EXISTING_CLIENT, ()),  # a current client asks nothing new
+    ("Can we do our couples session by video this week?", Category.EXISTING_CLIENT, ()),
+    # a parent asking for someone of their own beside the child's therapist; a year in high school
+    ("My daughter is 8 and needs her own therapist. And honestly I need someone for me too.", NEW, ("individual", "child")),
+    ("I'm the counselor at Eastbrook High. I have a sophomore who needs outside counseling.", Category.PROFESSIONAL_REFERRAL, ("teen",)),
+    ("I don't think I need one-on-one therapy exactly, but your women's group sounds right.", NEW, ("group",)),
 ]
 
 

@@ -19,11 +19,12 @@ _AGE = rule("age", RuleKind.AGE, "an age in years", r"""
   | \b(?:patient|student|client|member)\ is\ [A-Z][\w'-]+(?:\ [A-Z][\w'-]+){0,2},?\ (?:age\ |aged\ )?(\d{1,2})\b
     # "my son Leo, 9", "daughter (14)"; a form's range "My child (13-17)" is none
   | \b(?:son|daughter|child|kid|boy|girl|stepson|stepdaughter|grandson|granddaughter|nephew|niece|hijo|hija)\b
-        (?:\s+[A-Z][a-z]+)?,?\s*(?:is\s+|who\ is\s+|who's\s+|\()?(\d{1,2})\b""" + _NOT_YEARS + r"""
+        (?:\s+(?-i:[A-Z])[a-z]+)?,?\s*(?:is\s+|who\ is\s+|who's\s+|(?:just\ )?turned\s+|\()?(\d{1,2})\b""" + _NOT_YEARS + r"""
     # an adult they write for: "my dad is 61", "my mom, shes 74", "My father, Glen Allard, is 71"
   | \bmy\ (?:mom|mother|mum|dad|father|husband|wife|brother|sister|cousin|grandma|grandmother|grandpa|grandfather|partner|aunt|uncle)\b
         (?:,?\ [A-Z][\w'-]+(?:\ [A-Z][\w'-]+)?,)?,?\s*(?:is|who\ is|who's|(?:he|she)(?:'s|’s|s|\ is))\s+(\d{1,2})\b""" + _NOT_YEARS + r"""
-  | \b(?:tiene|tengo|de)\s+(\d{1,2})\s+años\b
+  | \b(?:tiene|tengo|tenemos|de)\s+(\d{1,2})(?:\s+y\s+(\d{1,2}))?\s+años\b     # "tenemos 27 y 30 años"
+  | \b(?:kids|children|sons|daughters|boys|girls)\ (?:are\ |,\ )(?:ages\ )?(\d{1,2})\ and\ (\d{1,2})\b""" + _NOT_YEARS + r"""
   | \bi(?:'?m|\ am)\ (\d{1,2})\b""" + _NOT_YEARS + r"""
   | \bwe(?:'re|\ are)\ (?:both\ )?(\d{1,2})\b""" + _NOT_YEARS + r"""     # a couple's
   | \bretired,?\ (\d{1,2})\b | \b(\d{2})\ ?(?-i:M|F)\b | \b(\d{2})\ (?:male|female)\b     # "retired, 67", "28F", "54 male"

@@ -55,6 +55,7 @@ _SERVICE_RULES = (
       | \b(?:someone|somebody|anyone|anybody|providers?|prescribers?|psychiatrist|np|nurse\ practitioner)\ (?:there\ )?(?:who|that)\ (?:can\ )?(?:\w+\ ){0,2}?
             (?:prescribes?|do\ the\ meds|manage\ [\w'’]+\ (?:[\w'’]+\ ){0,2}(?:meds|medications?)|take\ over\ (?:my|the|her|his)\ (?:meds|medications?|prescri\w+))\b
       | \b(?:get|go|going|be)\ back\ on\ (?:medication|meds|it)\b | \bprescribe\ (?:something|anything)\b
+      | \b(?:can|could)\ (?:someone|somebody|anyone|anybody|you)\ (?:there\ )?(?:manage|prescribe|take\ over)\b
         # "do any of your providers prescribe?", "a prescriber who can take over my meds", "manage meds"
       | \b(?:do|does|can)\ (?:any\ (?:of\ )?)?(?:your|ur|you|one\ of\ your)\ ?(?:providers?|clinicians?|therapists?|people|anyone|anybody)?\ prescribe\b
       | \b(?:someone|somebody|anyone|anybody)\ (?:who\ can\ |to\ )(?:manage|take\ over)\ (?:my\ |the\ )?(?:meds|medications?|prescribing)\b
@@ -97,6 +98,12 @@ _INDIVIDUAL_TOO = rule("individual_too", RuleKind.SERVICE, "asks for individual 
     \bindividual(?:ly)?\ (?:therapy|counsel\w*|sessions?|work|appointments?)\b | \bone[- ]on[- ]one\b | \bterapia\ individual\b
   | \b(?:therapy|sessions?|counsel\w*|a\ therapist)\ (?:just\ )?for\ (?:me|myself)\b(?!\s*(?:and\b|&|,|\+))     # not "for me and my wife"
 """)
+# A parent asking for someone of their own, beside their child's therapist.
+_PARENT_TOO = rule("parent_too", RuleKind.SERVICE, "the parent asks for themselves too", r"""
+    \b(?:someone|something|a\ therapist|therapy|sessions?|help)\ for\ (?:me|myself)\ (?:too|as\ well|also)\b
+  | \bi\ (?:also\ |could\ also\ )?(?:need|want|would\ like)\ (?:someone|a\ therapist|therapy|help)\ (?:for\ )?(?:me|myself)?\ ?(?:too|as\ well)\b
+  | \b(?:therapy|help|someone|counseling)\ for\ my\ (?:son|daughter|child|kid|teen)\ and\ (?:me|myself)\b
+""")
 # Sessions for a child or a teen on their own, asked for beside the family's.
 _CHILD_ALONE_TOO = rule("child_alone_too", RuleKind.SERVICE, "sessions for the child too", r"""
     \b(?:individual(?:ly)?\ (?:therapy|counsel\w*|sessions?)|one[- ]on[- ]one)\b
@@ -123,7 +130,7 @@ _TEEN = rule("teen", RuleKind.SERVICE, "a teen", r"""
   | \b(?:son|daughter|kid|child)\b [^.]{0,40} \b(?:a\ )?(?:freshman|sophomore|junior|senior)\ in\ high\ school\b
   | \b(?:hijo|hija)\ adolescente\b | \b(?:atienden|ven|trabajan\ con)\ (?:a\ )?(?:adolescentes|j[oó]venes)\b
   | \b(?:6th|7th|8th|9th|10th|11th|12th|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth)\ grade(?:r)?\b
-  | \b(?:high|middle)\ schooler\b
+  | \b(?:high|middle)\ schooler\b | \b(?:freshman|sophomore|junior)\b (?=[\s\S]*\bhigh\b) | \bhigh\b [\s\S]* \b(?:freshman|sophomore)\b
   | \b(?:openings?|spots?|anyone|someone|therapists?)\ (?:who\ (?:sees|works\ with|see|work\ with)\ |for\ )teens\b
 """)
 # A need of the person the therapy is for: what they struggle with, or a request for a therapist
@@ -185,7 +192,7 @@ _THERAPY_WANTED = rule("therapy_named", RuleKind.SERVICE, "therapy named", r"""
 # Just before therapy named: declined ("I don't need therapy") or had ("I already have a therapist").
 _NOT_WANTED = rule("therapy_not_wanted", RuleKind.DISCOUNT, "therapy declined or had", r"""
     \b(?:do\s*n[o']?t|not|no)\ (?:really\ )?(?:need|want|looking\ for|interested\ in)\b [^.]{0,20} $
-  | \b(?:already\ have|i\ have|my|love\ my|with\ my)\ (?:a\ )?$
+  | \b(?:already\ have|i\ have|my|love\ my|with\ my)\ (?:a\ )?$ | \bnot\ $
 """)
 
 
@@ -209,18 +216,26 @@ def services(text: str, category: Category, reasons: list[str], practice_name: s
         found.discard("couples")
     if "family" in found and not _CHILD_ALONE_TOO.pattern.search(text):  # the children are seen in the family's sessions
         found -= {"teen", "child"}
-    if category == Category.CRISIS and (apart_from_risk == Category.EXISTING_CLIENT or not _ASKS_TO_BE_SEEN.pattern.search(text)):
+    if category == Category.EXISTING_CLIENT or apart_from_risk == Category.EXISTING_CLIENT:
+        return ()  # a current client's message (a reschedule, a bill, a letter) asks for no new service
+    if category == Category.CRISIS and not (found - {"child", "teen"} or _ASKS_TO_BE_SEEN.pattern.search(text)):
         return ()  # someone in crisis who asks for no service is not sold one
+    # Testing, medication or court work alone, for a child or a teen, is no child's or teen's therapy.
+    specialist_only = bool(found - {"child", "teen"}) and found - {"child", "teen"} <= {"medication", "assessment", "court"} and not _wants_therapy(text)
+    if specialist_only:
+        found -= {"child", "teen"}
     someone_else = found & {"couples", "family", "child", "teen"}
     # Someone asking to join a group asks for the group; individual sessions only when named.
     only_that = "group" in found and not _asks_for(_INDIVIDUAL, text)
-    only_specialist = bool(found) and found <= {"medication", "assessment", "court"} and not _wants_therapy(text)
     asks = _ASKS_TO_BE_SEEN.pattern.search(text) if category == Category.CRISIS else (_NEED.pattern.search(text) or _wants_therapy(text))
-    if category in (Category.NEW_INQUIRY, Category.PROFESSIONAL_REFERRAL, Category.CRISIS) and not someone_else and not only_specialist and not only_that and asks:
+    if category in (Category.NEW_INQUIRY, Category.PROFESSIONAL_REFERRAL, Category.CRISIS) and not someone_else and not specialist_only and not only_that and asks:
         found.add("individual")
     # Individual sessions named beside a couple's or a family's ("couples counseling, and individual
-    # sessions for me"): an adult asks for both. Beside a child's or a teen's, they are the child's.
+    # sessions for me"): an adult asks for both. Beside a child's or a teen's, they are the child's,
+    # unless the parent asks for someone of their own too.
     if someone_else and someone_else <= {"couples", "family"} and _INDIVIDUAL_TOO.pattern.search(text) and asks:
+        found.add("individual")
+    if someone_else & {"child", "teen"} and _PARENT_TOO.pattern.search(text):
         found.add("individual")
     ordered = tuple(s for s in SERVICES if s in found)
     if ordered:
@@ -267,6 +282,7 @@ _HAS_ENDED = rule("has_ended", RuleKind.DISCOUNT, "over", r"""
 # Just before a service named: what something else is measured against, or not wanted.
 _COMPARED_OR_DECLINED = rule("compared_or_declined", RuleKind.DISCOUNT, "compared with, or declined", r"""
     \b(?:than|instead\ of|not\ big\ on|not\ into|not\ a\ fan\ of|fine|had|did|my\ last|in\ college)\b (?:\W+\w+){0,2} \W* $
+  | \b(?:do\s*n[o']?t|not)\b (?:\W+\w+){0,3} \W* $     # "I don't think I need one-on-one therapy'
 """)
 # Just after a service named: it was had already ("one-on-one therapy in college helped some").
 _HAS_HELPED = rule("has_helped", RuleKind.DISCOUNT, "had already", r"""
