@@ -30,6 +30,21 @@ def test_html_only_mail_becomes_text() -> None:
     assert "<" not in message.text and "&nbsp;" not in message.text
 
 
+def test_a_web_forms_html_table_reads_as_its_fields(config: Config) -> None:
+    """A form mailed as a two-column table, from the practice's own web server with no Reply-To:
+    the person's address is its Email field, not the mailer's."""
+    rows = "".join(f"<tr><td><strong>{label}</strong></td><td>{value}</td></tr>" for label, value in (
+        ("Name", "Terrence Boateng"), ("Email", '<a href="mailto:t.boateng@example.com">t.boateng@example.com</a>'),
+        ("Age", "52"), ("Message", "I'd like to continue EMDR along with regular therapy sessions.")))
+    raw = (b"From: WordPress <wordpress@harborlight.example.org>\nTo: intake@practice.test\nSubject: Form Submission - Contact Us\n"
+           b"Message-ID: <form@harborlight.example.org>\nContent-Type: text/html; charset=utf-8\n\n"
+           + f"<html><body><table>{rows}<tr><td colspan=2>Sent from our site</td></tr></table></body></html>".encode())
+    message = parse_email(raw)
+    assert [line for line in message.text.splitlines() if line][:3] == ["Name: Terrence Boateng", "Email: t.boateng@example.com", "Age: 52"]
+    reading = classify(message, config)
+    assert reading.facts.reply_to == "t.boateng@example.com" and reading.facts.age == 52
+
+
 def test_encoded_words_and_declared_charsets_are_decoded() -> None:
     raw = (b"From: =?utf-8?q?Zo=C3=AB_Mart=C3=ADnez?= <zoe@example.org>\n"
            b"Subject: =?iso-8859-1?q?Informaci=F3n_sobre_terapia?=\n"

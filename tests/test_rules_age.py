@@ -42,6 +42,12 @@ from responder.triage.facts.age import age
     ("my daughter turns 13 next month", 12),  # not 13 yet
     ("he's almost 16", 15),
     ("my son turned 13 last week", 13),
+    ("Hello, I’m 30 and looking for a therapist", 30),  # a typographic apostrophe
+    ("any openings for couples counseling? were 27 and 30, have bcbs", 27),
+    ("I have a widow in our church, 72, who would benefit from your grief group.", 72),
+    ("My husband (38) and I (35) want couples counseling by video, since we have a 4-year-old and no sitter.", 35),
+    ("I have a 15 yo student who'd like to start counseling", 15),
+    ("I'm 31. My 2-year-old is in daycare until 5.", 31),
     ("Tenemos 27 y 30 años", 27),  # a couple's: the younger
     ("mis hijos de 11 y 15 años", 11),
     ("Our kids are 10 and 14 and they're angry", 10),

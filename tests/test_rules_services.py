@@ -27,6 +27,8 @@ ROWS = [
     ("We need couples counseling and I'd also like individual sessions for myself.", NEW, ("individual", "couples")),
     ("We want family therapy, and one-on-one time for me too.", NEW, ("individual", "family")),
     ("My husband and I need marriage counseling; I can't get past it on my own.", NEW, ("couples",)),
+    ("my husband and I are looking for marriage counseling, and I'd also like a few sessions on my own.", NEW, ("individual", "couples")),
+    ("We'd like couples counseling by video, since we have a 4-year-old and no sitter.", NEW, ("couples",)),  # no child client
     ("Looking for couples therapy for me and my wife.", NEW, ("couples",)),
     ("Looking for individual therapy for my son, 16.", NEW, ("teen",)),  # the teen's own sessions
     ("Do you offer EMDR?", NEW, ("individual", "emdr")),
@@ -49,6 +51,8 @@ ROWS = [
     ("My 5th grader has anxiety.", NEW, ("child",)),
     ("We need to see a psychiatrist for my son who is 12.", NEW, ("medication",)),  # a prescriber, not a child's therapy
     ("My son is 10 and we need ADHD testing, not therapy.", NEW, ("assessment",)),
+    ("I'm referring a 19-year-old for an ADHD evaluation. He is not requesting therapy at this time.", Category.PROFESSIONAL_REFERRAL,
+     ("assessment",)),
     ("My son is 10; we need ADHD testing and counseling.", NEW, ("child", "assessment")),
     ("My daughter (14) is struggling.", NEW, ("teen",)),
     ("Our 15-year-old is depressed.", NEW, ("teen",)),
@@ -78,6 +82,7 @@ ROWS = [
     ("My daughter is 15 and said tonight she wants to die. Can you see her tomorrow?", Category.CRISIS, ("teen",)),
     ("Mi hijo tiene 16 años y ya no quiere vivir. ¿Lo pueden atender mañana?", Category.CRISIS, ("teen",)),
     ("He pushed me down the stairs last night. I wanted to ask about couples counseling.", Category.CRISIS, ("couples",)),  # named
+    ("Mi hija de 15 años se cortó hoy y quiere morirse. Necesito una cita para ella lo antes posible.", Category.CRISIS, ("teen",)),
     # a couple, not "a couple of" anything
     ("Couple questions first: do you take Blue Cross?", NEW, ()),
     ("I have a young couple, married 8 months, who are struggling.", Category.PROFESSIONAL_REFERRAL, ("couples",)),

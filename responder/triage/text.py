@@ -7,6 +7,7 @@ import warnings
 
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, NavigableString
 
+_FIELD_LABEL = 40  # a two-cell row whose first cell is this short is a label and its value
 _BLOCKS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "blockquote", "pre", "hr")
 
 # Lines where an earlier message begins inside a reply: everything from there on is quoted.
@@ -36,6 +37,13 @@ def html_to_text(html: str) -> str:
     for quote in reversed(soup.find_all("blockquote")):
         quoted = quote.get_text("\n")
         quote.replace_with(NavigableString("\n" + "\n".join("> " + line for line in quoted.splitlines()) + "\n"))
+    for row in soup.find_all("tr"):
+        # A form's table reads as its fields: "Email: a@example.com", not "Emaila@example.com".
+        cells = row.find_all(("td", "th"), recursive=False)
+        for cell in cells[:-1]:
+            label = cell.get_text(" ", strip=True)
+            field = len(cells) == 2 and 0 < len(label) <= _FIELD_LABEL and not label.endswith(":")
+            cell.insert_after(NavigableString(": " if field else " "))
     for element in soup.find_all(_BLOCKS):
         element.insert_before(NavigableString("\n"))
         element.insert_after(NavigableString("\n"))

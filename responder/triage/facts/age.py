@@ -25,8 +25,11 @@ _AGE = rule("age", RuleKind.AGE, "an age in years", r"""
         (?:,?\ [A-Z][\w'-]+(?:\ [A-Z][\w'-]+)?,)?,?\s*(?:is|who\ is|who's|(?:he|she)(?:'s|’s|s|\ is))\s+(\d{1,2})\b""" + _NOT_YEARS + r"""
   | \b(?:tiene|tengo|tenemos|de)\s+(\d{1,2})(?:\s+y\s+(\d{1,2}))?\s+años\b     # "tenemos 27 y 30 años"
   | \b(?:kids|children|sons|daughters|boys|girls)\ (?:are\ |,\ )(?:ages\ )?(\d{1,2})\ and\ (\d{1,2})\b""" + _NOT_YEARS + r"""
-  | \bi(?:'?m|\ am)\ (\d{1,2})\b""" + _NOT_YEARS + r"""
-  | \bwe(?:'re|\ are)\ (?:both\ )?(\d{1,2})\b""" + _NOT_YEARS + r"""     # a couple's
+  | \bi(?:['’]?m|\ am)\ (\d{1,2})\b""" + _NOT_YEARS + r"""
+  | (?<!\bwe\ )(?<!\byou\ )(?<!\bthey\ )\bwe(?:['’]?re|\ are)\ (?:both\ )?(\d{1,2})(?:\ and\ (\d{1,2}))?\b""" + _NOT_YEARS + r"""     # a couple's, "were 27 and 30"
+    # "a widow in our church, 72, who"
+  | \b(?:a|an)\ (?:\w+\ ){0,2}(?:widow|widower|man|woman|gentleman|lady|veteran|member|parishioner|congregant|patient|client|student)\b
+        [^,.]{0,25},\ (\d{1,2})\b(?=\s*[,.;)]|\s+(?:who|with|and)\b)
   | \bretired,?\ (\d{1,2})\b | \b(\d{2})\ ?(?-i:M|F)\b | \b(\d{2})\ (?:male|female)\b     # "retired, 67", "28F", "54 male"
     # "Nia (15, she sees Sam)", "Lily (14) asked"; not "five (5) sessions"
   | \b(?!(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b)[a-z]+\ ?\((\d{1,2})(?=\)|,)
@@ -48,9 +51,19 @@ _NEARLY = rule("nearly", RuleKind.AGE, "an age about to be reached", r"""
 YOUNGEST_SEEN = 3
 
 
+# A child named in passing, as a reason or a circumstance ("since we have a 4-year-old", "I have a
+# 2 year old at home"): not the one to be seen, unless more is said of them ("who is anxious").
+_IN_PASSING = rule("in_passing", RuleKind.AGE, "a child mentioned in passing", r"""
+    \b(?:we|i)\ (?:have|had|got)\ (?:a|an)\ \d{1,2}[- ]?(?:years?[- ]olds?|yrs?[- ]?olds?|yo|y/o)\b
+        (?=\s*(?:[,.;)]|$|at\ home\b|in\ daycare\b|so\b|and\b|too\b))     # not "a 15 yo student who", "a 2 year old who bites"
+""", flags=re.I)
+
+
 def all_ages(text: str) -> list[int]:
     """Every age in years of someone who could be seen, in order."""
-    found = ([int(age) for m in _AGE.pattern.finditer(text) for age in m.groups() if age]
+    passing = [m.span() for m in _IN_PASSING.pattern.finditer(text)]
+    found = ([int(age) for m in _AGE.pattern.finditer(text) if not any(a <= m.start() < b for a, b in passing)
+              for age in m.groups() if age]
              + [int(m.group(1)) - 1 for m in _NEARLY.pattern.finditer(text)])
     return [age for age in found if age >= YOUNGEST_SEEN]
 

@@ -97,6 +97,7 @@ _INDIVIDUAL = rule("individual", RuleKind.SERVICE, "asks for individual sessions
 _INDIVIDUAL_TOO = rule("individual_too", RuleKind.SERVICE, "asks for individual sessions too", r"""
     \bindividual(?:ly)?\ (?:therapy|counsel\w*|sessions?|work|appointments?)\b | \bone[- ]on[- ]one\b | \bterapia\ individual\b
   | \b(?:therapy|sessions?|counsel\w*|a\ therapist)\ (?:just\ )?for\ (?:me|myself)\b(?!\s*(?:and\b|&|,|\+))     # not "for me and my wife"
+  | \bsessions?\ on\ my\ own\b | \bmy\ own\ (?:sessions?|therapist|therapy|counsel\w*)\b
 """)
 # A parent asking for someone of their own, beside their child's therapist.
 _PARENT_TOO = rule("parent_too", RuleKind.SERVICE, "the parent asks for themselves too", r"""
@@ -183,7 +184,7 @@ _ASKS_TO_BE_SEEN = rule("asks_to_be_seen", RuleKind.SERVICE, "asks to be seen", 
   | \b(?:anybody|anyone|someone|somebody)\ who\ (?:does|works\ with|speciali[sz]es)\b | \b(?:find|found)\ (?:a|an|someone)\ (?:counse?lor|therapist|for)\b
   | \b(?:see|talk\ to|work\ with)\ (?:kids|teens|teenagers)\b
   | \b(?:pueden|puedan)\ atender\b | \batienden\b | \bque\ hable\ espa[nñ]ol\b | \bempezar\ terapia\b | \baceptan\b
-  | \bpued\w+\ ver(?:l[oa]|me)\b
+  | \bpued\w+\ ver(?:l[oa]|me)\b | \b(?:una|pedir|hacer|sacar)\ cita\b
 """)
 # Therapy itself named, not the name of an office or a practice.
 _THERAPY_WANTED = rule("therapy_named", RuleKind.SERVICE, "therapy named", r"""
@@ -191,7 +192,7 @@ _THERAPY_WANTED = rule("therapy_named", RuleKind.SERVICE, "therapy named", r"""
 """)
 # Just before therapy named: declined ("I don't need therapy") or had ("I already have a therapist").
 _NOT_WANTED = rule("therapy_not_wanted", RuleKind.DISCOUNT, "therapy declined or had", r"""
-    \b(?:do\s*n[o']?t|not|no)\ (?:really\ )?(?:need|want|looking\ for|interested\ in)\b [^.]{0,20} $
+    \b(?:do\s*n[o']?t|not|no)\ (?:really\ )?(?:need|want|looking\ for|interested\ in|requesting|seeking|asking\ for)\b [^.]{0,20} $
   | \b(?:already\ have|i\ have|my|love\ my|with\ my)\ (?:a\ )?$ | \bnot\ $
 """)
 
