@@ -44,6 +44,7 @@ def inquiry(sender: str = "jordan.lee@example.org", subject: str = "Looking for 
     message["Date"] = format_datetime(datetime.now(timezone.utc))
     message["Message-ID"] = make_msgid(domain="example.org")
     for name, value in headers.items():
+        del message[name.replace("_", "-")]  # a Date or Message-ID given replaces the one above
         message[name.replace("_", "-")] = value
     message.set_content(body)
     return message.as_bytes()

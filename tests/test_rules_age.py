@@ -3,9 +3,15 @@ the youngest of several, and numbers that are no age."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import date
 
+import pytest
+from support import inquiry
+
+from responder.config import Config
+from responder.triage.classify import classify
 from responder.triage.facts.age import age
+from responder.triage.parse import parse_email
 
 
 @pytest.mark.parametrize(("phrase", "expected"), [
@@ -67,6 +73,24 @@ from responder.triage.facts.age import age
 ])
 def test_the_age_a_message_gives(phrase: str, expected: int | None) -> None:
     assert age(phrase) == expected
+
+
+@pytest.mark.parametrize(("phrase", "expected"), [
+    ("Patient: Roy Haldane (DOB 03/14/1953)", 73),
+    ("DOB: 12/20/1953", 72),  # the birthday has not come yet this year
+    ("Date of birth: 2011-06-02", 15),
+    ("born on March 14, 1990", 36),
+    ("Fecha de nacimiento: 5/3/12", 14),  # month first, two-digit year
+    ("DOB 13/45/1990", None),  # no such day
+])
+def test_a_date_of_birth_is_an_age_on_the_day_the_message_was_sent(phrase: str, expected: int | None) -> None:
+    assert age(phrase, date(2026, 12, 7)) == expected
+    assert age(phrase) is None  # without the day it was sent, no age
+
+
+def test_classify_reads_a_date_of_birth_against_the_messages_date(config: Config) -> None:
+    body = "Referring Mr. Osei Bannerman (DOB 03/14/1979) for individual therapy. Aetna."
+    assert classify(parse_email(inquiry(body=body, Date="Mon, 07 Dec 2026 09:00:00 -0600")), config).facts.age == 47
 
 
 def test_eval_measures_age_and_language_where_a_set_labels_them(tmp_path) -> None:  # type: ignore[no-untyped-def]

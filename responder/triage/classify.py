@@ -24,7 +24,7 @@ from ..config import Classification as ExtraWords
 from ..config import Config
 from ..model import Category, Classification, Facts, Inbound
 from . import learned
-from .facts.age import age
+from .facts.age import all_ages, sent_on
 from .facts.clinician import named_clinician
 from .facts.insurance import insurance
 from .facts.language import language
@@ -497,13 +497,14 @@ def classify(message: Inbound, config: Config) -> Classification:
     category, why, evidence, apart_from_risk = _category(text, message, extra, {w.lower() for w in config.practice.name.split()})
     if category == Category.SOLICITATION:
         return Classification(category, Facts(), tuple(reasons + why), evidence)
+    ages = all_ages(text, sent_on(message))
     facts = Facts(
         insurance=insurance(text, config, reasons),
-        services=services(text, category, reasons, config.practice.name, apart_from_risk),
+        services=services(text, category, reasons, config.practice.name, apart_from_risk, ages),
         modality=modality(text),
         reply_to=reply_to,
         language=language(text),
-        age=age(text),
+        age=min(ages, default=None),
         clinician=named_clinician(text, config.practice.clinicians),
         name=first_name(message, relayed=relay is not None or form_address(message, config) is not None),
         zone=zone(text),

@@ -3,12 +3,16 @@
 A parent writes "my son, 16" or "our daughter (14)", a form says "Age: 15", an adult "I'm 42".
 Several ages (a couple, a family, siblings) mean the youngest person to be seen, who decides
 which clinicians can see them. Months and weeks are babies, not clients; "20 years ago" is no age.
+A referral's date of birth ("DOB 03/14/1953") is an age on the day the message was sent.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date
+from email.utils import parsedate_to_datetime
 
+from ...model import Inbound
 from ..rules import RuleKind, rule
 
 # Ages in years of someone the therapy would be for (months and weeks are babies, not clients).
@@ -59,15 +63,56 @@ _IN_PASSING = rule("in_passing", RuleKind.AGE, "a child mentioned in passing", r
 """, flags=re.I)
 
 
-def all_ages(text: str) -> list[int]:
-    """Every age in years of someone who could be seen, in order."""
+# A date of birth: US month first ("03/14/1953", "3/14/53"), ISO ("1953-03-14"), or written out.
+_BORN = rule("born", RuleKind.AGE, "a date of birth", r"""
+    \b(?:dob|d\.o\.b\.?|date\ of\ birth|birth\ ?date|born(?:\ on)?|fecha\ de\ nacimiento)\s*[:\-]?\s*
+    (?: (\d{1,2})/(\d{1,2})/(\d{4}|\d{2})\b | (\d{4})-(\d{2})-(\d{2})\b | ([a-z]{3,9})\.?\ (\d{1,2}),?\ (\d{4})\b )
+""", flags=re.I)
+_MONTHS = {name: number for number, names in enumerate((
+    ("jan", "january", "ene", "enero"), ("feb", "february", "febrero"), ("mar", "march", "marzo"), ("apr", "april", "abr", "abril"),
+    ("may", "mayo"), ("jun", "june", "junio"), ("jul", "july", "julio"), ("aug", "august", "ago", "agosto"),
+    ("sep", "sept", "september", "septiembre"), ("oct", "october", "octubre"), ("nov", "november", "noviembre"),
+    ("dec", "december", "dic", "diciembre")), start=1) for name in names}
+
+
+def all_ages(text: str, on: date | None = None) -> list[int]:
+    """Every age in years of someone who could be seen, in order; dates of birth count when the
+    day the message was sent (``on``) is known."""
     passing = [m.span() for m in _IN_PASSING.pattern.finditer(text)]
     found = ([int(age) for m in _AGE.pattern.finditer(text) if not any(a <= m.start() < b for a, b in passing)
               for age in m.groups() if age]
-             + [int(m.group(1)) - 1 for m in _NEARLY.pattern.finditer(text)])
+             + [int(m.group(1)) - 1 for m in _NEARLY.pattern.finditer(text)]
+             + ([years for m in _BORN.pattern.finditer(text) if (years := _age_on(m, on)) is not None] if on else []))
     return [age for age in found if age >= YOUNGEST_SEEN]
 
 
-def age(text: str) -> int | None:
+def age(text: str, on: date | None = None) -> int | None:
     """The youngest age the message gives, or None."""
-    return min(all_ages(text), default=None)
+    return min(all_ages(text, on), default=None)
+
+
+def sent_on(message: Inbound) -> date | None:
+    """The day an email says it was sent (its Date header), to read a date of birth against."""
+    try:
+        return parsedate_to_datetime(message.headers["date"]).date()
+    except (KeyError, TypeError, ValueError):  # a text, or a Date nobody can read
+        return None
+
+
+def _age_on(born: re.Match[str], on: date) -> int | None:
+    us_month, us_day, us_year, iso_year, iso_month, iso_day, month_name, day, year = born.groups()
+    if us_year:
+        year_number = int(us_year) if len(us_year) == 4 else 1900 + int(us_year) if int(us_year) > on.year % 100 else 2000 + int(us_year)
+        parts = (year_number, int(us_month), int(us_day))
+    elif iso_year:
+        parts = (int(iso_year), int(iso_month), int(iso_day))
+    elif month_name.lower() in _MONTHS:
+        parts = (int(year), _MONTHS[month_name.lower()], int(day))
+    else:
+        return None
+    try:
+        birthday = date(*parts)
+    except ValueError:  # "13/45/1990": no date
+        return None
+    years = on.year - birthday.year - ((on.month, on.day) < (birthday.month, birthday.day))
+    return years if 0 <= years < 120 else None

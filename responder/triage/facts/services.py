@@ -4,6 +4,7 @@ group, emdr, medication, assessment, court), with the reason it was read so."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from ...config import SERVICES
 from ...model import Category
@@ -198,15 +199,16 @@ _NOT_WANTED = rule("therapy_not_wanted", RuleKind.DISCOUNT, "therapy declined or
 
 
 def services(text: str, category: Category, reasons: list[str], practice_name: str = "",
-             apart_from_risk: Category | None = None) -> tuple[str, ...]:
+             apart_from_risk: Category | None = None, ages: Sequence[int] | None = None) -> tuple[str, ...]:
     """What is asked for, in the contract's words. Individual therapy is the default for an adult
     asking for therapy, not for a child, teen, couple, family or a request only for medication,
     testing or court work. In a crisis, ``apart_from_risk`` is what the message would be without
-    its risk: a current client's message asks for no new service."""
+    its risk: a current client's message asks for no new service. ``ages`` are the message's (facts/age.py),
+read from its text when not given."""
     if practice_name:  # "Harbor Light Counseling" names the practice, not a wish for counseling
         text = re.sub(re.escape(practice_name), " ", text, flags=re.I)
     found = {service.id for service in candidates(_SERVICE_RULES, text) if _present(service, text)}
-    ages = all_ages(text)
+    ages = all_ages(text) if ages is None else ages
     if any(age < 13 for age in ages) or _CHILD.pattern.search(text):
         found.add("child")
     if any(13 <= age <= 17 for age in ages) or _TEEN.pattern.search(text):
