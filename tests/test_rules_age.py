@@ -54,6 +54,11 @@ from responder.triage.parse import parse_email
     ("My husband (38) and I (35) want couples counseling by video, since we have a 4-year-old and no sitter.", 35),
     ("I have a 15 yo student who'd like to start counseling", 15),
     ("I'm 31. My 2-year-old is in daycare until 5.", 31),
+    # the writer's own age, when the therapy is for them; the child's, when it is for the child
+    ("38 y/o guy here, pretty sure I have ADHD (my 8 year old just got diagnosed). Looking for an adult evaluation.", 38),
+    ("I'm 34 and my daughter (she's 6) is my world, but I need help with my depression.", 34),
+    ("I'm 45 and my son is 16 and needs help with anxiety.", 16),
+    ("I'm 40. Looking for therapy for my son, 15.", 15),
     ("Tenemos 27 y 30 años", 27),  # a couple's: the younger
     ("mis hijos de 11 y 15 años", 11),
     ("Our kids are 10 and 14 and they're angry", 10),

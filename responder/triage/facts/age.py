@@ -63,6 +63,23 @@ _IN_PASSING = rule("in_passing", RuleKind.AGE, "a child mentioned in passing", r
 """, flags=re.I)
 
 
+# The writer's own age ("I'm 38", "28F", "38 y/o guy here", "tengo 40 años"), and signs that the
+# therapy is for, or with, someone else: without those, the writer's age is the one that counts,
+# and the children they mention ("my 8 year old just got diagnosed") are not to be seen.
+_OWN = rule("own_age", RuleKind.AGE, "the writer's own age", r"""
+    \bi(?:['’]?m|\ am)\ (\d{1,2})\b""" + _NOT_YEARS + r"""
+  | \b(\d{2})\ ?(?-i:M|F)\b | \b(\d{2})\ (?:male|female)\b | \bretired,?\ (\d{1,2})\b | \btengo\ (\d{1,2})\ años\b
+  | \b(\d{2})\s*(?:y/?o|yrs?\ old|years?[- ]old)\ (?:guy|man|woman|female|male|dude|gal|lady|here|mom|dad|mother|father|veteran|vet)\b
+""", flags=re.I)
+_SOMEONE_ELSE = rule("someone_else", RuleKind.AGE, "the therapy is for or with someone else", r"""
+    \b(?:for|about|with)\ (?:my|our)\ (?:\w+\ ){0,2}(?:son|daughter|child|kid|kids|children|teen|stepson|stepdaughter|grandson
+        |granddaughter|boy|girl|husband|wife|partner|spouse|mom|mother|dad|father|brother|sister|family|parents?)\b
+  | \b(?:my|our)\ (?:\w+\ ){0,2}(?:son|daughter|child|kid|teen|stepson|stepdaughter|grandson|granddaughter)\b [^.]{0,80}
+        \b(?:needs|is\ struggling|has\ been|is\ having|won'?t|doesn'?t|refuses|could\ use|would\ benefit|struggles|is\ anxious|is\ depressed)\b
+  | \bcouples?\b | \bmarriage\b | \bfamily\ (?:therapy|counsel\w*|sessions?)\b | \b(?:my|our)\ (?:husband|wife|partner|spouse)\ and\ i\b
+  | \b(?:he|she|they)\ (?:needs|is\ struggling|has\ been\ struggling|would\ benefit|could\ use)\b
+  | \bpara\ (?:mi|mis|nuestr[oa]s?)\ (?:hij[oa]s?|espos[oa]|mam[aá]|pap[aá]|familia)\b | \bterapia\ (?:de\ pareja|familiar)\b
+""", flags=re.I)
 # A date of birth: US month first ("03/14/1953", "3/14/53"), ISO ("1953-03-14"), or written out.
 _BORN = rule("born", RuleKind.AGE, "a date of birth", r"""
     \b(?:dob|d\.o\.b\.?|date\ of\ birth|birth\ ?date|born(?:\ on)?|fecha\ de\ nacimiento)\s*[:\-]?\s*
@@ -83,6 +100,9 @@ def all_ages(text: str, on: date | None = None) -> list[int]:
               for age in m.groups() if age]
              + [int(m.group(1)) - 1 for m in _NEARLY.pattern.finditer(text)]
              + ([years for m in _BORN.pattern.finditer(text) if (years := _age_on(m, on)) is not None] if on else []))
+    own = [int(age) for m in _OWN.pattern.finditer(text) for age in m.groups() if age]
+    if own and not _SOMEONE_ELSE.pattern.search(text):
+        found = own  # an adult writing for themselves
     return [age for age in found if age >= YOUNGEST_SEEN]
 
 
