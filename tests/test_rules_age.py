@@ -59,6 +59,12 @@ from responder.triage.parse import parse_email
     ("I'm 34 and my daughter (she's 6) is my world, but I need help with my depression.", 34),
     ("I'm 45 and my son is 16 and needs help with anxiety.", 16),
     ("I'm 40. Looking for therapy for my son, 15.", 15),
+    ("M, 52. Looking for someone to talk to.", 52),
+    ("our kids (6 and 9) are struggling since the divorce", 6),
+    ("my twins, 8, are anxious", 8),
+    ("my mom will be 65 in March", 64),
+    ("mi hija cumple 13 en mayo", 12),
+    ("I am in my 40s", None),
     ("Tenemos 27 y 30 años", 27),  # a couple's: the younger
     ("mis hijos de 11 y 15 años", 11),
     ("Our kids are 10 and 14 and they're angry", 10),

@@ -22,7 +22,7 @@ _AGE = rule("age", RuleKind.AGE, "an age in years", r"""
   | (?<!\bat\ )\b(?:age|aged|edad|(?:who\ )?just\ turned)\s*:?\s*(\d{1,2})\b(?!\s*(?:years?\ ago|minutes|percent|%)|[-–]\d)     # not "at age 12", a past
   | \b(?:patient|student|client|member)\ is\ [A-Z][\w'-]+(?:\ [A-Z][\w'-]+){0,2},?\ (?:age\ |aged\ )?(\d{1,2})\b
     # "my son Leo, 9", "daughter (14)"; a form's range "My child (13-17)" is none
-  | \b(?:son|daughter|child|kid|boy|girl|stepson|stepdaughter|grandson|granddaughter|nephew|niece|hijo|hija)\b
+  | \b(?:son|daughter|child|kid|boy|girl|stepson|stepdaughter|grandson|granddaughter|nephew|niece|twins|hijo|hija)\b
         (?:\s+(?-i:[A-Z])[a-z]+)?,?\s*(?:is\s+|who\ is\s+|who's\s+|(?:just\ )?turned\s+|\()?(\d{1,2})\b""" + _NOT_YEARS + r"""
     # an adult they write for: "my dad is 61", "my mom, shes 74", "My father, Glen Allard, is 71"
   | \bmy\ (?:mom|mother|mum|dad|father|husband|wife|brother|sister|cousin|grandma|grandmother|grandpa|grandfather|partner|aunt|uncle)\b
@@ -35,8 +35,9 @@ _AGE = rule("age", RuleKind.AGE, "an age in years", r"""
   | \b(?:a|an)\ (?:\w+\ ){0,2}(?:widow|widower|man|woman|gentleman|lady|veteran|member|parishioner|congregant|patient|client|student)\b
         [^,.]{0,25},\ (\d{1,2})\b(?=\s*[,.;)]|\s+(?:who|with|and)\b)
   | \bretired,?\ (\d{1,2})\b | \b(\d{2})\ ?(?-i:M|F)\b | \b(\d{2})\ (?:male|female)\b     # "retired, 67", "28F", "54 male"
+  | \b(?-i:M|F),\ ?(\d{2})\b
     # "Nia (15, she sees Sam)", "Lily (14) asked"; not "five (5) sessions"
-  | \b(?!(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b)[a-z]+\ ?\((\d{1,2})(?=\)|,)
+  | \b(?!(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b)[a-z]+\ ?\((\d{1,2})(?:\ and\ (\d{1,2}))?(?=\)|,)     # "our kids (6 and 9)"
   | \b(?:he|she)(?:'s|’s|s|\ is)\ (\d{1,2})\b""" + _NOT_YEARS + r"""
   | \bwho(?:'s|\ is)\ (\d{1,2})\b""" + _NOT_YEARS + r"""     # "one of my players, who's 16"
     # a referral's "Mr. Desmond Achterberg, 41, was", "pt Marcus Webb, 34, panic disorder"
@@ -68,7 +69,7 @@ _IN_PASSING = rule("in_passing", RuleKind.AGE, "a child mentioned in passing", r
 # and the children they mention ("my 8 year old just got diagnosed") are not to be seen.
 _OWN = rule("own_age", RuleKind.AGE, "the writer's own age", r"""
     \bi(?:['’]?m|\ am)\ (\d{1,2})\b""" + _NOT_YEARS + r"""
-  | \b(\d{2})\ ?(?-i:M|F)\b | \b(\d{2})\ (?:male|female)\b | \bretired,?\ (\d{1,2})\b | \btengo\ (\d{1,2})\ años\b
+  | \b(\d{2})\ ?(?-i:M|F)\b | \b(?-i:M|F),\ ?(\d{2})\b | \b(\d{2})\ (?:male|female)\b | \bretired,?\ (\d{1,2})\b | \btengo\ (\d{1,2})\ años\b
   | \b(\d{2})\s*(?:y/?o|yrs?\ old|years?[- ]old)\ (?:guy|man|woman|female|male|dude|gal|lady|here|mom|dad|mother|father|veteran|vet)\b
 """, flags=re.I)
 _SOMEONE_ELSE = rule("someone_else", RuleKind.AGE, "the therapy is for or with someone else", r"""

@@ -55,9 +55,9 @@ _SERVICE_RULES = (
         \bmed(?:ication)?s?\ (?:management|manager|refills?|eval\w*)\b
       | \b(?:someone|somebody|anyone|anybody|providers?|prescribers?|psychiatrist|np|nurse\ practitioner)\ (?:there\ )?(?:who|that)\ (?:can\ )?(?:\w+\ ){0,2}?
             (?:prescribes?|do\ the\ meds|manage\ [\w'’]+\ (?:[\w'’]+\ ){0,2}(?:meds|medications?)|take\ over\ (?:my|the|her|his)\ (?:meds|medications?|prescri\w+))\b
-      | \b(?:get|go|going|be)\ back\ on\ (?:medication|meds|it)\b | \bprescribe\ (?:something|anything)\b
-      | \b(?:can|could)\ (?:someone|somebody|anyone|anybody|you)\ (?:there\ )?(?:manage|prescribe|take\ over)\b
         # "do any of your providers prescribe?", "a prescriber who can take over my meds", "manage meds"
+      | \b(?:get|go|going|be)\ back\ on\ (?:medication|meds)\b | \bprescribe\ (?:something|anything)\b
+      | \b(?:can|could)\ (?:someone|somebody|anyone|anybody|you)\ (?:there\ )?(?:manage|prescribe|take\ over)\b
       | \b(?:do|does|can)\ (?:any\ (?:of\ )?)?(?:your|ur|you|one\ of\ your)\ ?(?:providers?|clinicians?|therapists?|people|anyone|anybody)?\ prescribe\b
       | \b(?:someone|somebody|anyone|anybody)\ (?:who\ can\ |to\ )(?:manage|take\ over)\ (?:my\ |the\ )?(?:meds|medications?|prescribing)\b
       | \btake\ over\ (?:my\ meds|my\ medications?|the\ prescribing)\b     # not "I manage meds for" a referrer's client
@@ -203,8 +203,9 @@ def services(text: str, category: Category, reasons: list[str], practice_name: s
     """What is asked for, in the contract's words. Individual therapy is the default for an adult
     asking for therapy, not for a child, teen, couple, family or a request only for medication,
     testing or court work. In a crisis, ``apart_from_risk`` is what the message would be without
-    its risk: a current client's message asks for no new service. ``ages`` are the message's (facts/age.py),
-read from its text when not given."""
+    its risk. ``ages`` are the message's (facts/age.py), read from its text when not given."""
+    if Category.EXISTING_CLIENT in (category, apart_from_risk):
+        return ()  # a current client's message (a reschedule, a bill, a letter) asks for no new service
     if practice_name:  # "Harbor Light Counseling" names the practice, not a wish for counseling
         text = re.sub(re.escape(practice_name), " ", text, flags=re.I)
     found = {service.id for service in candidates(_SERVICE_RULES, text) if _present(service, text)}
@@ -213,21 +214,18 @@ read from its text when not given."""
         found.add("child")
     if any(13 <= age <= 17 for age in ages) or _TEEN.pattern.search(text):
         found.add("teen")
-    if "child" in found and "teen" in found and not any(13 <= age <= 17 for age in ages) and not _TEEN.pattern.search(text):
-        found.discard("teen")
     if "family" in found and not _COUPLES_NAMED.pattern.search(text):
         found.discard("couples")
     if "family" in found and not _CHILD_ALONE_TOO.pattern.search(text):  # the children are seen in the family's sessions
-        found -= {"teen", "child"}
-    if category == Category.EXISTING_CLIENT or apart_from_risk == Category.EXISTING_CLIENT:
-        return ()  # a current client's message (a reschedule, a bill, a letter) asks for no new service
-    if category == Category.CRISIS and not (found - {"child", "teen"} or _ASKS_TO_BE_SEEN.pattern.search(text)):
+        found -= _YOUNG
+    asked = found - _YOUNG
+    if category == Category.CRISIS and not (asked or _ASKS_TO_BE_SEEN.pattern.search(text)):
         return ()  # someone in crisis who asks for no service is not sold one
     # Testing, medication or court work alone, for a child or a teen, is no child's or teen's therapy.
-    specialist_only = bool(found - {"child", "teen"}) and found - {"child", "teen"} <= {"medication", "assessment", "court"} and not _wants_therapy(text)
+    specialist_only = bool(asked) and asked <= {"medication", "assessment", "court"} and not _wants_therapy(text)
     if specialist_only:
-        found -= {"child", "teen"}
-    someone_else = found & {"couples", "family", "child", "teen"}
+        found -= _YOUNG
+    someone_else = found & {"couples", "family", *_YOUNG}
     # Someone asking to join a group asks for the group; individual sessions only when named.
     only_that = "group" in found and not _asks_for(_INDIVIDUAL, text)
     asks = _ASKS_TO_BE_SEEN.pattern.search(text) if category == Category.CRISIS else (_NEED.pattern.search(text) or _wants_therapy(text))
@@ -238,12 +236,15 @@ read from its text when not given."""
     # unless the parent asks for someone of their own too.
     if someone_else and someone_else <= {"couples", "family"} and _INDIVIDUAL_TOO.pattern.search(text) and asks:
         found.add("individual")
-    if someone_else & {"child", "teen"} and _PARENT_TOO.pattern.search(text):
+    if someone_else & _YOUNG and _PARENT_TOO.pattern.search(text):
         found.add("individual")
     ordered = tuple(s for s in SERVICES if s in found)
     if ordered:
         reasons.append("services: " + ", ".join(ordered))
     return ordered
+
+
+_YOUNG = frozenset({"child", "teen"})  # who the therapy is for, read from ages and words, not a service asked by name
 
 
 def _wants_therapy(text: str) -> bool:
