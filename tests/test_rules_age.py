@@ -60,6 +60,11 @@ from responder.triage.parse import parse_email
     ("I'm 45 and my son is 16 and needs help with anxiety.", 16),
     ("I'm 40. Looking for therapy for my son, 15.", 15),
     ("M, 52. Looking for someone to talk to.", 52),
+    ("Client age: 34\nMessage: I have two kids, 4 and 7, and no time for myself.", 34),  # a form's field decides
+    ("I’ll be 65 in March and was supposed to retire this spring", 64),
+    ("I'm a 58-year-old Army veteran; my wife (she's 55) talked me into getting help.", 58),
+    ("our twin daughters, who are 15, lost their grandmother", 15),
+    ("My wife has been hitting me for a couple of years. I'm 44. The kids (9 and 12) are at home. Who do guys talk to?", 44),
     ("our kids (6 and 9) are struggling since the divorce", 6),
     ("my twins, 8, are anxious", 8),
     ("my mom will be 65 in March", 64),
@@ -97,6 +102,10 @@ def test_the_age_a_message_gives(phrase: str, expected: int | None) -> None:
 def test_a_date_of_birth_is_an_age_on_the_day_the_message_was_sent(phrase: str, expected: int | None) -> None:
     assert age(phrase, date(2026, 12, 7)) == expected
     assert age(phrase) is None  # without the day it was sent, no age
+
+
+def test_a_date_of_birth_is_the_clients_whoever_else_is_named() -> None:
+    assert age("Patient: Evelyn Marsh DOB: 04/22/1951. Her son (age 49) drives her to appointments.", date(2026, 12, 7)) == 75
 
 
 def test_classify_reads_a_date_of_birth_against_the_messages_date(config: Config) -> None:

@@ -51,6 +51,8 @@ def test_where_a_relay_says_to_answer_the_person(text: str, matches: bool) -> No
     ("Maya Chen sent you a message through your profile:", True),
     ("You have a new message from Daniel K.", True),
     ("Mensaje: necesito ayuda", True),
+    ("Reason for seeking therapy: Burnout and anxiety at work", True),
+    ("What brings you in today?: trouble sleeping", True),
     ("Alguien te envió un mensaje desde tu perfil:", True),
     # near-misses
     ("I sent a message last week and heard nothing.", False),

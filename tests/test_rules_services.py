@@ -112,6 +112,16 @@ ROWS = [
     ("The Board of Nursing asked me to obtain a mental health evaluation.", NEW, ("assessment",)),
     ("Necesito una evaluación psicológica para la corte por la custodia de mi hijo.", NEW, ("assessment", "court")),
     ("Busco terapia para mí, me siento muy triste.", NEW, ("individual",)),
+    ("Do you do ADHD testing for adults? My doctor wants a formal eval before she'll prescribe anything", NEW, ("assessment",)),
+    ("Do you have a psychiatrist or NP who can take over my Lexapro? Not looking for therapy, just meds.", NEW, ("medication",)),
+    ("hi! do you guys offer therapy and meds both? anxiety + probably depression", NEW, ("individual", "medication")),
+    ("She has been under my care for a year for medication management, and now asks for EMDR.", Category.PROFESSIONAL_REFERRAL,
+     ("individual", "emdr")),
+    ("Presenting concern: work stress, insomnia, marital strain.", Category.PROFESSIONAL_REFERRAL, ("individual",)),
+    ("I've had depression on and off since my teens. I'm 33 now.", NEW, ("individual",)),
+    ("Our pediatrician suggested family sessions rather than individual therapy for either kid (6 and 9).", NEW, ("family",)),
+    ("Mi hija de 14 años tiene ansiedad. También quisiera preguntar si yo podría tener sesiones para mí.", NEW, ("individual", "teen")),
+    ("Busco terapia para mi hija de 14 años.", NEW, ("teen",)),  # "para mi hija" is not "para mí"
     # how they have been is a need of their own
     ("I cry every day since my divorce. I have Cigna.", NEW, ("individual",)),
     ("¿Cuánto cobran? No duermo y ando con los nervios de punta.", NEW, ("individual",)),

@@ -39,7 +39,8 @@ _REPLY_THEM = rule("relay_reply_to_them", RuleKind.RELAY, "the address the relay
 _WORDS = rule("relay_person_words", RuleKind.RELAY, "a web form relaying a person's message, whatever its headers say", r"""
     ^[ \t]*[*_]*(?:your\ |client's\ |visitor's\ )?
         (?:message(?:\ body)? | comments? | inquiry | enquiry | questions? | mensaje | comentarios?
-         | how\ can\ we\ help(?:\ you)?\?? | reason\ for\ (?:contact|reaching\ out|visit))[*_]*[ \t]*:
+         | how\ can\ we\ help(?:\ you)?\?? | what\ brings\ you\ (?:in|here)(?:\ today)?\??
+         | reason\ for\ (?:contact|reaching\ out|visit|seeking\ (?:therapy|help|counseling|services|care)|referral))[*_]*[ \t]*:
   | \b(?:has\ )?sent\ you\ a\ (?:new\ )?message\b
   | \byou\ have\ (?:a|received\ a)\ new\ message\ from\b
   | \b(?:te|le)\ (?:ha\ )?envi[oó]\ un\ mensaje\b | \bha\ enviado\ un\ mensaje\b | \btienes?\ un\ (?:nuevo\ )?mensaje\ de\b

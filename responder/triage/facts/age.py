@@ -29,6 +29,7 @@ _AGE = rule("age", RuleKind.AGE, "an age in years", r"""
         (?:,?\ [A-Z][\w'-]+(?:\ [A-Z][\w'-]+)?,)?,?\s*(?:is|who\ is|who's|(?:he|she)(?:'s|’s|s|\ is))\s+(\d{1,2})\b""" + _NOT_YEARS + r"""
   | \b(?:tiene|tengo|tenemos|de)\s+(\d{1,2})(?:\s+y\s+(\d{1,2}))?\s+años\b     # "tenemos 27 y 30 años"
   | \b(?:kids|children|sons|daughters|boys|girls)\ (?:are\ |,\ )(?:ages\ )?(\d{1,2})\ and\ (\d{1,2})\b""" + _NOT_YEARS + r"""
+  | \b(?:kids|children|sons|daughters|twins)\b,?\ (?:who\ are|are|aged)\ (\d{1,2})\b""" + _NOT_YEARS + r"""     # "our twin daughters, who are 15"
   | \bi(?:['’]?m|\ am)\ (\d{1,2})\b""" + _NOT_YEARS + r"""
   | (?<!\bwe\ )(?<!\byou\ )(?<!\bthey\ )\bwe(?:['’]?re|\ are)\ (?:both\ )?(\d{1,2})(?:\ and\ (\d{1,2}))?\b""" + _NOT_YEARS + r"""     # a couple's, "were 27 and 30"
     # "a widow in our church, 72, who"
@@ -48,7 +49,7 @@ _AGE = rule("age", RuleKind.AGE, "an age in years", r"""
 
 # An age about to be reached is not reached yet: "turns 13 next month" is 12, "almost 16" is 15.
 _NEARLY = rule("nearly", RuleKind.AGE, "an age about to be reached", r"""
-    \b(?:turns|turning|will\ be|almost|nearly|about\ to\ turn|cumple|va\ a\ cumplir)\s+(\d{1,2})\b""" + _NOT_YEARS + r"""
+    \b(?:turns|turning|will\ be|i['’]?ll\ be|almost|nearly|about\ to\ turn|cumple|va\ a\ cumplir)\s+(\d{1,2})\b""" + _NOT_YEARS + r"""
 """, flags=re.I)
 
 
@@ -70,17 +71,23 @@ _IN_PASSING = rule("in_passing", RuleKind.AGE, "a child mentioned in passing", r
 _OWN = rule("own_age", RuleKind.AGE, "the writer's own age", r"""
     \bi(?:['’]?m|\ am)\ (\d{1,2})\b""" + _NOT_YEARS + r"""
   | \b(\d{2})\ ?(?-i:M|F)\b | \b(?-i:M|F),\ ?(\d{2})\b | \b(\d{2})\ (?:male|female)\b | \bretired,?\ (\d{1,2})\b | \btengo\ (\d{1,2})\ años\b
-  | \b(\d{2})\s*(?:y/?o|yrs?\ old|years?[- ]old)\ (?:guy|man|woman|female|male|dude|gal|lady|here|mom|dad|mother|father|veteran|vet)\b
+  | \b(\d{2})\s*(?:y/?o|yrs?\ old|years?[- ]old)\ (?:\w+\ )?(?:guy|man|woman|female|male|dude|gal|lady|here|mom|dad|mother|father|veteran|vet)\b
+  | \bi(?:['’]?m|\ am)\ an?\ (\d{2})[- ]year[- ]old\b
 """, flags=re.I)
 _SOMEONE_ELSE = rule("someone_else", RuleKind.AGE, "the therapy is for or with someone else", r"""
     \b(?:for|about|with)\ (?:my|our)\ (?:\w+\ ){0,2}(?:son|daughter|child|kid|kids|children|teen|stepson|stepdaughter|grandson
         |granddaughter|boy|girl|husband|wife|partner|spouse|mom|mother|dad|father|brother|sister|family|parents?)\b
   | \b(?:my|our)\ (?:\w+\ ){0,2}(?:son|daughter|child|kid|teen|stepson|stepdaughter|grandson|granddaughter)\b [^.]{0,80}
         \b(?:needs|is\ struggling|has\ been|is\ having|won'?t|doesn'?t|refuses|could\ use|would\ benefit|struggles|is\ anxious|is\ depressed)\b
-  | \bcouples?\b | \bmarriage\b | \bfamily\ (?:therapy|counsel\w*|sessions?)\b | \b(?:my|our)\ (?:husband|wife|partner|spouse)\ and\ i\b
+  | \bcouples\b | \bcouple\ (?:therapy|counsel\w*|sessions?)\b | \bmarriage\b | \bfamily\ (?:therapy|counsel\w*|sessions?)\b
+  | \b(?:my|our)\ (?:husband|wife|partner|spouse)\ and\ i\b
   | \b(?:he|she|they)\ (?:needs|is\ struggling|has\ been\ struggling|would\ benefit|could\ use)\b
   | \bpara\ (?:mi|mis|nuestr[oa]s?)\ (?:hij[oa]s?|espos[oa]|mam[aá]|pap[aá]|familia)\b | \bterapia\ (?:de\ pareja|familiar)\b
 """, flags=re.I)
+# A form's or a referral's field for the client's age ("Client age: 34", "Patient age: 16", "Age: 52").
+_FIELD = rule("age_field", RuleKind.AGE, "a field for the client's age", r"""
+    ^[ \t]*[*_]*(?:client|patient|member|child|student|youth)?(?:['’]s)?\ ?(?:age|edad)[*_]*[ \t]*:[ \t]*(\d{1,2})\b(?![-–]\d)
+""", flags=re.I | re.M)
 # A date of birth: US month first ("03/14/1953", "3/14/53"), ISO ("1953-03-14"), or written out.
 _BORN = rule("born", RuleKind.AGE, "a date of birth", r"""
     \b(?:dob|d\.o\.b\.?|date\ of\ birth|birth\ ?date|born(?:\ on)?|fecha\ de\ nacimiento)\s*[:\-]?\s*
@@ -96,11 +103,14 @@ _MONTHS = {name: number for number, names in enumerate((
 def all_ages(text: str, on: date | None = None) -> list[int]:
     """Every age in years of someone who could be seen, in order; dates of birth count when the
     day the message was sent (``on``) is known."""
+    born = [years for m in _BORN.pattern.finditer(text) if (years := _age_on(m, on)) is not None] if on else []
+    fields = [int(m.group(1)) for m in _FIELD.pattern.finditer(text)] + born
+    if fields:  # a form's or a referral's own word for the client, whoever else the message names
+        return [age for age in fields if age >= YOUNGEST_SEEN]
     passing = [m.span() for m in _IN_PASSING.pattern.finditer(text)]
     found = ([int(age) for m in _AGE.pattern.finditer(text) if not any(a <= m.start() < b for a, b in passing)
               for age in m.groups() if age]
-             + [int(m.group(1)) - 1 for m in _NEARLY.pattern.finditer(text)]
-             + ([years for m in _BORN.pattern.finditer(text) if (years := _age_on(m, on)) is not None] if on else []))
+             + [int(m.group(1)) - 1 for m in _NEARLY.pattern.finditer(text)])
     own = [int(age) for m in _OWN.pattern.finditer(text) for age in m.groups() if age]
     if own and not _SOMEONE_ELSE.pattern.search(text):
         found = own  # an adult writing for themselves

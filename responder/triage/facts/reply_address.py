@@ -15,7 +15,7 @@ _FORM_FIELD = rule("form_email_field", RuleKind.REPLY_ADDRESS, "the email field 
     ^\s*(?:your\s+)?(?:e-?mail(?:\s+address)?|correo(?:\s+electr[oó]nico)?|reply[- ]to)\s*[:=]\s*(\S+@\S+)
 """, flags=re.I | re.M)
 _FORM_NAME = rule("form_name_field", RuleKind.REPLY_ADDRESS, "a form's name field", r"""
-    ^\s*(?:your\s+)?(?:full\s+)?(?:name|nombre)\s*:
+    ^\s*(?:your\s+)?(?:full\s+|first\s+)?(?:name|nombre)\s*:
 """, flags=re.I | re.M)
 # The person asks, in the first person, to be answered at an address written in the message
 # (searched for in the sentence before the address).
@@ -24,6 +24,8 @@ _ASKS_REPLY = rule("asks_reply_to", RuleKind.REPLY_ADDRESS, "the one the message
         # "please write to me at", "contact us", "escríbame a mí"
         \b(?:reply|respond|write|email|e-mail|contact|reach|answer|get\ back|send|escrib\w*|cont[aá]ct\w*|responder\w*)\b
             (?:\s+\w+){0,3} \s+ (?:me|us|to\ me|a\ m[ií])\b
+        # "send any forms directly to her at": the one written for, asked to be answered
+      | \b(?:send|reply|respond|write|email|e-mail)\b (?:\s+\w+){0,4} \s+ (?:directly\s+)?to\s+(?:her|him|them)\b
         # "my personal email", "mi correo"
       | \bmy\s+(?:\w+\s+){0,2}(?:e-?mail|address|inbox|correo)\b | \bmi\s+(?:\w+\s+){0,2}correo\b
       | \bmy\s+(?:personal|home|private|other|own)\s+(?:one|account)\b

@@ -23,7 +23,7 @@ _SERVICE_RULES = (
       | \bmy\ (?:bf|gf|boyfriend|girlfriend|fianc[eé]e?)\ and\ i\ (?:\w+\ ){0,2}(?:do|come\ in|see|try|need|want)\b
       | \b(?:wife|husband|partner|spouse)\ (?:says|thinks|wants|feels)\ (?:that\ )?we\b
       | \bmy\ (?:wife|husband|partner|spouse)\ and\ me\b
-      | \bmarriage\ (?:counsel\w*|therap\w*|help|issues|problems)\b | \bmarital\b | \bpremarital\b
+      | \bmarriage\ (?:counsel\w*|therap\w*|help|issues|problems)\b | \bmarital\ (?:therap\w*|counsel\w*)\b | \bpremarital\b
       | \b(?:my|our)\ (?:husband|wife|partner|spouse|fianc[eé]e?|boyfriend|girlfriend)\ and\ i
             \ (?:need|want|would\ like)\ (?:help|counseling|therapy|to\ work\ on|someone)
       | \b(?:my|our)\ (?:husband|wife|partner|spouse|fianc[eé]e?|boyfriend|girlfriend)\ and\ i
@@ -54,9 +54,11 @@ _SERVICE_RULES = (
     rule("medication", RuleKind.SERVICE, "asks for medication", r"""
         \bmed(?:ication)?s?\ (?:management|manager|refills?|eval\w*)\b
       | \b(?:someone|somebody|anyone|anybody|providers?|prescribers?|psychiatrist|np|nurse\ practitioner)\ (?:there\ )?(?:who|that)\ (?:can\ )?(?:\w+\ ){0,2}?
-            (?:prescribes?|do\ the\ meds|manage\ [\w'’]+\ (?:[\w'’]+\ ){0,2}(?:meds|medications?)|take\ over\ (?:my|the|her|his)\ (?:meds|medications?|prescri\w+))\b
+            (?:prescribes?|do\ the\ meds|manage\ [\w'’]+\ (?:[\w'’]+\ ){0,2}(?:meds|medications?)|take\ over\ (?:my|the|her|his)\ [\w-]+)\b
         # "do any of your providers prescribe?", "a prescriber who can take over my meds", "manage meds"
-      | \b(?:get|go|going|be)\ back\ on\ (?:medication|meds)\b | \bprescribe\ (?:something|anything)\b
+      | \b(?:get|go|going|be)\ back\ on\ (?:medication|meds)\b | \b(?:who|that)\ can\ [^.]{0,60}\bprescribe\b
+      | \b(?:therapy|counseling)\ (?:and|\+|&)\ (?:meds|medication)\b | \b(?:meds|medication)\ (?:and|\+|&)\ (?:therapy|counseling)\b
+      | \b(?:just|only)\ (?:the\ )?meds\b
       | \b(?:can|could)\ (?:someone|somebody|anyone|anybody|you)\ (?:there\ )?(?:manage|prescribe|take\ over)\b
       | \b(?:do|does|can)\ (?:any\ (?:of\ )?)?(?:your|ur|you|one\ of\ your)\ ?(?:providers?|clinicians?|therapists?|people|anyone|anybody)?\ prescribe\b
       | \b(?:someone|somebody|anyone|anybody)\ (?:who\ can\ |to\ )(?:manage|take\ over)\ (?:my\ |the\ )?(?:meds|medications?|prescribing)\b
@@ -105,6 +107,7 @@ _PARENT_TOO = rule("parent_too", RuleKind.SERVICE, "the parent asks for themselv
     \b(?:someone|something|a\ therapist|therapy|sessions?|help)\ for\ (?:me|myself)\ (?:too|as\ well|also)\b
   | \bi\ (?:also\ |could\ also\ )?(?:need|want|would\ like)\ (?:someone|a\ therapist|therapy|help)\ (?:for\ )?(?:me|myself)?\ ?(?:too|as\ well)\b
   | \b(?:therapy|help|someone|counseling)\ for\ my\ (?:son|daughter|child|kid|teen)\ and\ (?:me|myself)\b
+  | \b(?:sesiones|terapia|ayuda|y|tambi[eé]n)\ para\ (?:mí|mi(?=\s*[,.;:?!)]|$))     # "para mí", not "para mi hija"
 """)
 # Sessions for a child or a teen on their own, asked for beside the family's.
 _CHILD_ALONE_TOO = rule("child_alone_too", RuleKind.SERVICE, "sessions for the child too", r"""
@@ -123,7 +126,7 @@ _CHILD = rule("child", RuleKind.SERVICE, "a child", r"""
 # A teen as the one the therapy is for ("our 15-year-old" is caught by facts/age.py; "a teenager we
 # couldn't save" or "I teach high school" is not a client).
 _TEEN = rule("teen", RuleKind.SERVICE, "a teen", r"""
-    \b(?:my|our|her|his|their)\ (?:\w+\ )?(?:teen|teenager|adolescent)s?\b
+    (?<!\bsince\ )(?<!\bin\ )(?<!\bduring\ )(?<!\bthrough\ )\b(?:my|our|her|his|their)\ (?:\w+\ )?(?:teen|teenager|adolescent)s?\b
   | \bteen(?:age)?\ (?:son|daughter|boy|girl|child|kid|stepson|stepdaughter)\b
   | \b(?:therapy|counseling|therapist|counselor|group)s?\ for\ (?:a\ |my\ |our\ )?(?:teen|teenager|adolescent)s?\b
   | \b(?:work|works|working|see|sees|seeing)\ (?:with\ )?(?:young\ )?(?:teens|teenagers|adolescents)\b
@@ -160,7 +163,7 @@ _NEED = rule("need", RuleKind.SERVICE, "a need of their own", r"""
   | \bsomeone\ to\ talk\ to\b | \btalking\ to\ someone\b | \bsee\ (?:someone|somebody)\b | \bget\ in\ somewhere\b | \broom\ for\ a\ new\ client\b
   | \b(?:just\ |only\ )?for\ me\b | \b(?:anyone|someone)\ who\ (?:does|works\ with|speciali[sz]es)\b
     # Spanish
-  | \bterapia\ individual\b | \bpara\ m[ií]\b | \bbusco\ (?:terapia|ayuda|consejer[ií]a)\b | \bllor\w+ | \bnervios\b | \bno\ duermo\b
+  | \bterapia\ individual\b | \bpara\ (?:mí|mi(?=\s*[,.;:?!)]|$)) | \bbusco\ (?:terapia|ayuda|consejer[ií]a)\b | \bllor\w+ | \bnervios\b | \bno\ duermo\b
   | \bme\ est[aá]\ matando\b | \bpara\ mi\ (?:mam[aá]|pap[aá]|espos[oa]|herman[oa])\b
   | \bme\ siento\b | \btriste\b | \bhablar\ con\b | \bansiedad\b | \bdepresi[oó]n\b | \bestr[eé]s\b | \bduelo\b | \btrauma\b
   | \bbusco\ (?:un|una)\ (?:terapeuta|psic[oó]log\w*|consejer\w*)
@@ -216,7 +219,7 @@ def services(text: str, category: Category, reasons: list[str], practice_name: s
         found.add("teen")
     if "family" in found and not _COUPLES_NAMED.pattern.search(text):
         found.discard("couples")
-    if "family" in found and not _CHILD_ALONE_TOO.pattern.search(text):  # the children are seen in the family's sessions
+    if "family" in found and not _asks_for(_CHILD_ALONE_TOO, text):  # the children are seen in the family's sessions
         found -= _YOUNG
     asked = found - _YOUNG
     if category == Category.CRISIS and not (asked or _ASKS_TO_BE_SEEN.pattern.search(text)):
@@ -234,7 +237,7 @@ def services(text: str, category: Category, reasons: list[str], practice_name: s
     # Individual sessions named beside a couple's or a family's ("couples counseling, and individual
     # sessions for me"): an adult asks for both. Beside a child's or a teen's, they are the child's,
     # unless the parent asks for someone of their own too.
-    if someone_else and someone_else <= {"couples", "family"} and _INDIVIDUAL_TOO.pattern.search(text) and asks:
+    if someone_else and someone_else <= {"couples", "family"} and _asks_for(_INDIVIDUAL_TOO, text) and asks:
         found.add("individual")
     if someone_else & _YOUNG and _PARENT_TOO.pattern.search(text):
         found.add("individual")
@@ -278,6 +281,7 @@ _HAD_IT_BEFORE = rule("had_it_before", RuleKind.DISCOUNT, "had it before, or doe
   | \b(?:not\ looking\ for|no\ (?:further|more)|do\s*n[o']?t\ need|doesn'?t\ need|not) \s+ (?:\w+\s+)? $
     # the writer gives it already: a psychiatrist who "sees him for medication management"
   | \b(?:i|we|he|she|who|whom)\ (?:\w+\ ){0,2}(?:see|sees|seen|follow(?:s|ed)?|treat(?:s|ed)?)\b [^.,;]{0,40} \bfor\ $
+  | \bunder\ (?:my|our)\ care\b [^.,;]{0,40} \bfor\ $
 """)
 # Just after a service named: it is over ("the court case was finished").
 _HAS_ENDED = rule("has_ended", RuleKind.DISCOUNT, "over", r"""
