@@ -39,7 +39,7 @@ def service(tmp_path: Path, smtp: SmtpSink, feeds: Feeds, clinicians: list[dict[
     practice = data["practice"]
     practice["timezone"] = "America/Chicago"
     practice["consultation"] = {"offered": True, "minutes": 15, "booking_url": "https://harborlight.example.org/book"}
-    practice["availability"] = {"hours": {day: "09:00-17:00" for day in ("mon", "tue", "wed", "thu", "fri")}}
+    practice["availability"] = {"hours": {day: "09:00-17:00" for day in ("mon", "tue", "wed", "thu", "fri")}, "typical_wait": "within two weeks"}
     practice["services"] = {"offered": ["individual", "couples", "teen", "group", "emdr"]}
     practice["clinicians"] = clinicians
     path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -107,6 +107,7 @@ def test_a_feed_that_fails_delays_no_reply(tmp_path: Path, sink: SmtpSink, feeds
     [reply] = [row for row in running.store.outgoing() if row["kind"] == "reply"]
     assert "Priya Raman, LCSW fits what you describe." in reply["body"], "named, with no opening a failed calendar cannot vouch for"
     assert "book here: https://harborlight.example.org/book/priya" in reply["body"]
+    assert "Most people start within two weeks." in reply["body"], "the static availability text instead"
 
 
 def _first_of_each_day(slots: tuple[Slot, ...]) -> list[Slot]:
