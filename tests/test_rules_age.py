@@ -12,6 +12,7 @@ from responder.config import Config
 from responder.triage.classify import classify
 from responder.triage.facts.age import age
 from responder.triage.parse import parse_email
+from responder.triage.text import unwrap
 
 
 @pytest.mark.parametrize(("phrase", "expected"), [
@@ -60,6 +61,15 @@ from responder.triage.parse import parse_email
     ("I'm 45 and my son is 16 and needs help with anxiety.", 16),
     ("I'm 40. Looking for therapy for my son, 15.", 15),
     ("M, 52. Looking for someone to talk to.", 52),
+    # whose age: the one the therapy is for, not the writer's when it is for someone else, nor a relative's when it is for the writer
+    ("I am writing on behalf of my dad, Harold Jessup, who is 81. I would drive him (I'm 54 and work from home).", 81),
+    ("my mom is 74 with early dementia and I'm her only caregiver. I need someone to talk to for ME, not her.", None),
+    ("I'm 66 and I have been caring for my mother at home since her dementia got worse.", 66),
+    ("I'm a night-shift ICU nurse (26) and I've started having panic attacks. Looking for a therapist for myself.", 26),
+    ("I have a 15 yo student who'd like to start counseling. This # is best for me.", 15),
+    ("I'm forty-one, divorce was final in October, two boys I see every other weekend.", 41),
+    ("Mr. Hollister is 39, works days, and would prefer to attend in person.", 39),
+    ("My husband and I are 66 and 69, married 45 yrs.", 66),
     ("Client age: 34\nMessage: I have two kids, 4 and 7, and no time for myself.", 34),  # a form's field decides
     ("I’ll be 65 in March and was supposed to retire this spring", 64),
     ("I'm a 58-year-old Army veteran; my wife (she's 55) talked me into getting help.", 58),
@@ -102,6 +112,10 @@ def test_the_age_a_message_gives(phrase: str, expected: int | None) -> None:
 def test_a_date_of_birth_is_an_age_on_the_day_the_message_was_sent(phrase: str, expected: int | None) -> None:
     assert age(phrase, date(2026, 12, 7)) == expected
     assert age(phrase) is None  # without the day it was sent, no age
+
+
+def test_an_age_wrapped_onto_the_next_line_is_read() -> None:
+    assert age(unwrap("I am writing for my husband, Clint, because he won't do it himself. He is\n52. We lost the ranch lease.")) == 52
 
 
 def test_a_date_of_birth_is_the_clients_whoever_else_is_named() -> None:

@@ -72,6 +72,7 @@ def test_subjects_machines_write(subject: str, automatic: bool) -> None:
     ("Thanks for texting me back so fast.", False),
     ("I missed your call yesterday, sorry!", False),
     ("Is your office closed on Fridays?", False),
+    ("Please do not reply to this email address, he reads it. My husband hit me again tonight.", False),  # a person's
 ])
 def test_texts_machines_write(text: str, automatic: bool) -> None:
     assert bool(_MACHINE_TEXT.pattern.search(text)) is automatic

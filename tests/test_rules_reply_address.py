@@ -22,6 +22,7 @@ FORM = "the email field of a form"
     ("Name: Sam Lee\nEmail: sam.form@example.net\nMessage: I need help.", {}, "sam.form@example.net", FORM),
     ("Nombre: Ana\nCorreo electrónico: ana@example.net", {}, "ana@example.net", FORM),
     ("First name: Bri\nLast name: Osei\nEmail: bri.osei@example.org\nReason: burnout", {}, "bri.osei@example.org", FORM),
+    ("Parent/Guardian Name: Rebecca Ostrander\nEmail: r.ostrander@example.org\nClient's Name: Jamie", {}, "r.ostrander@example.org", FORM),
     ("I'm writing for my wife. Please don't reply to this work address. Send any forms directly to her at ada@example.com.",
      {}, "ada@example.com", ASKED),
     ("I need a therapist.", {"Reply_To": "Sam <Sam.Home@Example.net>"}, "sam.home@example.net", None),

@@ -101,6 +101,7 @@ READING_ROWS = [
     # phrase -> (present, discounted, laughed off): the ids in each
     ("I'm not suicidal.", set(), {"suicide_named"}, set()),  # negated
     ("I'm not going to hurt myself.", set(), {"self_harm"}, set()),
+    ("i'm not gonna hurt myself or anything so please don't call anyone", set(), {"self_harm"}, set()),
     ("No thoughts of killing myself.", set(), {"ending_a_life", "intrusive_thoughts"}, set()),
     ("She asked whether I had ever had any suicidal thoughts.", set(), {"suicide_named"}, set()),  # a question
     ("My father died by suicide when I was 12.", set(), {"suicide_named"}, set()),  # the past, someone else's

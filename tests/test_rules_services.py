@@ -122,6 +122,10 @@ ROWS = [
     ("Our pediatrician suggested family sessions rather than individual therapy for either kid (6 and 9).", NEW, ("family",)),
     ("Mi hija de 14 años tiene ansiedad. También quisiera preguntar si yo podría tener sesiones para mí.", NEW, ("individual", "teen")),
     ("Busco terapia para mi hija de 14 años.", NEW, ("teen",)),  # "para mi hija" is not "para mí"
+    ("My wife isn't interested in couples counseling, so this would just be for me.", NEW, ("individual",)),
+    ("Hi I need someone for meds only, not therapy. Does anyone there prescribe?", NEW, ("medication",)),
+    ("I have a 6th grader, turns 13 next month. Do you see kids that age?", Category.PROFESSIONAL_REFERRAL, ("child",)),
+    ("Need a new prescriber AND a therapist, ideally same place.", NEW, ("individual", "medication")),
     # how they have been is a need of their own
     ("I cry every day since my divorce. I have Cigna.", NEW, ("individual",)),
     ("¿Cuánto cobran? No duermo y ando con los nervios de punta.", NEW, ("individual",)),

@@ -37,6 +37,7 @@ from .guard import automatic_signs, hard_automatic_signs, is_no_reply
 from .relay import relayed
 from .risk import read_risk
 from .rules import Rule, RuleKind, matching, reasons, rule, word_rule
+from .text import unwrap
 
 # Vendors, marketers and recruiters. Two of these, or one where nobody asks for care, is a pitch.
 _SOLICITATION = (
@@ -497,10 +498,11 @@ def classify(message: Inbound, config: Config) -> Classification:
     category, why, evidence, apart_from_risk = _category(text, message, extra, {w.lower() for w in config.practice.name.split()})
     if category == Category.SOLICITATION:
         return Classification(category, Facts(), tuple(reasons + why), evidence)
-    ages = all_ages(text, sent_on(message))
+    prose = unwrap(text)  # ages and services are read in whole sentences
+    ages = all_ages(prose, sent_on(message))
     facts = Facts(
         insurance=insurance(text, config, reasons),
-        services=services(text, category, reasons, config.practice.name, apart_from_risk, ages),
+        services=services(prose, category, reasons, config.practice.name, apart_from_risk, ages),
         modality=modality(text),
         reply_to=reply_to,
         language=language(text),

@@ -59,7 +59,7 @@ _MACHINE_TEXT = rule("machine_text", RuleKind.AUTOMATIC, "a one-time code", r"""
   | \bmissed\ call\ from\b
   | \bnew\ voice\ ?mail\b
   | \bthis\ is\ an\ automated\ (?:message|reply|response|text)\b
-  | \bdo\ not\ reply\ to\ this\ (?:message|text|email)\b
+  | \bdo\ not\ reply\ to\ this\ (?:message|text|email)\b(?![^.\n]{0,30}\b(?:he|she)\b)     # not "... this email address, he reads it"
 """)
 
 

@@ -13,11 +13,11 @@ rule: add one beside it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .rules import SENTENCE, Rule, RuleKind, candidates, reasons, rule, word_rule
+from .text import unwrap
 
 # Parts of the patterns below, written for re.VERBOSE like them.
 # The means of dying or of hurting someone.
@@ -341,9 +341,6 @@ _CRISIS = (
     """),
 )
 
-# A line break inside a sentence (hard-wrapped mail): joined, so a sentence is read whole.
-_UNWRAP = re.compile(r"(?<=[^\n.!?:;])[ \t]*\n(?=[ \t]*[a-z(])")
-
 # What makes a mention of risk about the past or about someone else's story, not about now.
 _PAST = rule("past_or_someone_elses", RuleKind.DISCOUNT, "in the past or someone else's story", r"""
     \b(?:
@@ -384,7 +381,7 @@ _NEGATED = rule("negated", RuleKind.DISCOUNT, "negated", r"""
         # "no thoughts of", "denies any plans to", "without intent to"
         (?:\b(?:not|no|never|nor|without|deny|denies|denied)|n[o']t) \s+ (?:\w+\s+)? (?:any\s+)?
             (?:thoughts?|plans?|intent(?:ions?)?|urges?|history|desire|wish) \s+ (?:of|about|to|for) \s+ (?:\w+\s+)?
-      | \bnot \s+ (?:going|planning|trying|wanting) \s+ to \s+
+      | \bnot \s+ (?:going|planning|trying|wanting) \s+ to \s+ | \bnot \s+ gonna \s+
       | \bnot \s+ (?:in\s+)? (?:any\s+)? (?:danger|risk|at\ risk) \s+ (?:of\s+)?
         # a question: "asked whether he had ever had any"
       | \b(?:whether|if) \s+ (?:[\w'’]+\s+){1,6} (?:ever\s+)? (?:had\s+|has\s+|have\s+)? (?:any\s+)? $
@@ -455,7 +452,7 @@ def read_risk(text: str, extra_words: Iterable[str] = ()) -> Risk:
     found: list[Rule] = []
     discounted: list[Rule] = []
     laughed: list[Rule] = []
-    text = _UNWRAP.sub(" ", text)
+    text = unwrap(text)
     table = candidates(_CRISIS + tuple(word_rule(w, f'practice\'s crisis word "{w}"') for w in extra_words), text)
     for sentence in SENTENCE.findall(text) if table else ():
         for each in table:

@@ -27,6 +27,17 @@ _QUOTE_HEADERS = re.compile(
 _SIGNATURE = re.compile(r"^-- ?$", re.MULTILINE)
 
 
+# A line break inside a sentence (hard-wrapped mail: "He is\n52."): the next line goes on in
+# lower case, a number or a parenthesis, and the line before ended mid-sentence.
+_WRAPPED = re.compile(r"(?<=[^\n.!?:;])[ \t]*\n(?=[ \t]*[a-z0-9(])")
+
+
+def unwrap(text: str) -> str:
+    """Sentences joined across the line breaks a mail program put inside them, so a rule reads a
+    sentence whole; paragraphs, list lines and a form's "Field:" lines stay apart."""
+    return _WRAPPED.sub(" ", text)
+
+
 def html_to_text(html: str) -> str:
     """Readable text of an HTML body; quoted earlier messages become '> ' lines."""
     with warnings.catch_warnings():

@@ -24,10 +24,9 @@ _AGE = rule("age", RuleKind.AGE, "an age in years", r"""
     # "my son Leo, 9", "daughter (14)"; a form's range "My child (13-17)" is none
   | \b(?:son|daughter|child|kid|boy|girl|stepson|stepdaughter|grandson|granddaughter|nephew|niece|twins|hijo|hija)\b
         (?:\s+(?-i:[A-Z])[a-z]+)?,?\s*(?:is\s+|who\ is\s+|who's\s+|(?:just\ )?turned\s+|\()?(\d{1,2})\b""" + _NOT_YEARS + r"""
-    # an adult they write for: "my dad is 61", "my mom, shes 74", "My father, Glen Allard, is 71"
-  | \bmy\ (?:mom|mother|mum|dad|father|husband|wife|brother|sister|cousin|grandma|grandmother|grandpa|grandfather|partner|aunt|uncle)\b
-        (?:,?\ [A-Z][\w'-]+(?:\ [A-Z][\w'-]+)?,)?,?\s*(?:is|who\ is|who's|(?:he|she)(?:'s|’s|s|\ is))\s+(\d{1,2})\b""" + _NOT_YEARS + r"""
   | \b(?:tiene|tengo|tenemos|de)\s+(\d{1,2})(?:\s+y\s+(\d{1,2}))?\s+años\b     # "tenemos 27 y 30 años"
+  | \b(?:and\ i|we)\ are\ (?:both\ )?(\d{1,2})(?:\ and\ (\d{1,2}))?\b""" + _NOT_YEARS + r"""     # "my husband and I are 66 and 69"
+  | \b(?-i:Mr|Mrs|Ms|Miss)\.?\ (?-i:[A-Z])[\w'-]+\ is\ (\d{1,2})\b""" + _NOT_YEARS + r"""     # "Mr. Hollister is 39"
   | \b(?:kids|children|sons|daughters|boys|girls)\ (?:are\ |,\ )(?:ages\ )?(\d{1,2})\ and\ (\d{1,2})\b""" + _NOT_YEARS + r"""
   | \b(?:kids|children|sons|daughters|twins)\b,?\ (?:who\ are|are|aged)\ (\d{1,2})\b""" + _NOT_YEARS + r"""     # "our twin daughters, who are 15"
   | \bi(?:['’]?m|\ am)\ (\d{1,2})\b""" + _NOT_YEARS + r"""
@@ -47,6 +46,11 @@ _AGE = rule("age", RuleKind.AGE, "an age in years", r"""
 """, flags=re.I | re.M)
 
 
+# An adult relative's age ("my dad is 61", "my mom, shes 74", "My father, Glen Allard, is 71").
+_RELATIVE = rule("relative_age", RuleKind.AGE, "an adult relative's age", r"""
+    \bmy\ (?:mom|mother|mum|dad|father|husband|wife|brother|sister|cousin|grandma|grandmother|grandpa|grandfather|partner|aunt|uncle)\b
+        (?:,?\ [A-Z][\w'-]+(?:\ [A-Z][\w'-]+)?,)?,?\s*(?:is|who\ is|who's|(?:he|she)(?:'s|’s|s|\ is))\s+(\d{1,2})\b""" + _NOT_YEARS + r"""
+""", flags=re.I)
 # An age about to be reached is not reached yet: "turns 13 next month" is 12, "almost 16" is 15.
 _NEARLY = rule("nearly", RuleKind.AGE, "an age about to be reached", r"""
     \b(?:turns|turning|will\ be|i['’]?ll\ be|almost|nearly|about\ to\ turn|cumple|va\ a\ cumplir)\s+(\d{1,2})\b""" + _NOT_YEARS + r"""
@@ -72,17 +76,26 @@ _OWN = rule("own_age", RuleKind.AGE, "the writer's own age", r"""
     \bi(?:['’]?m|\ am)\ (\d{1,2})\b""" + _NOT_YEARS + r"""
   | \b(\d{2})\ ?(?-i:M|F)\b | \b(?-i:M|F),\ ?(\d{2})\b | \b(\d{2})\ (?:male|female)\b | \bretired,?\ (\d{1,2})\b | \btengo\ (\d{1,2})\ años\b
   | \b(\d{2})\s*(?:y/?o|yrs?\ old|years?[- ]old)\ (?:\w+\ )?(?:guy|man|woman|female|male|dude|gal|lady|here|mom|dad|mother|father|veteran|vet)\b
-  | \bi(?:['’]?m|\ am)\ an?\ (\d{2})[- ]year[- ]old\b
+  | \bi(?:['’]?m|\ am)\ an?\ (\d{2})[- ]year[- ]old\b | \bi(?:['’]?m|\ am)\ an?\ [^.(\n]{0,40}\((\d{2})\)     # "I'm a night-shift nurse (26)"
 """, flags=re.I)
-_SOMEONE_ELSE = rule("someone_else", RuleKind.AGE, "the therapy is for or with someone else", r"""
-    \b(?:for|about|with)\ (?:my|our)\ (?:\w+\ ){0,2}(?:son|daughter|child|kid|kids|children|teen|stepson|stepdaughter|grandson
-        |granddaughter|boy|girl|husband|wife|partner|spouse|mom|mother|dad|father|brother|sister|family|parents?)\b
+_FOR_SOMEONE = rule("for_someone", RuleKind.AGE, "the therapy is for someone else", r"""
+    (?<!\bcaring\ )(?<!\bcare\ )(?<!\bcaregiver\ )\b(?:for|(?:writing|asking|calling|worried)\ about|on\ behalf\ of|help\ with)\ (?:my|our)\ (?:\w+\ ){0,2}
+        (?:son|daughter|child|kid|kids|children|teen|stepson|stepdaughter|grandson|granddaughter|boy|girl|husband|wife|partner|spouse|mom|mother|dad|father|brother|sister|family|parents?|grandmother|grandfather
+        |grandma|grandpa)\b
   | \b(?:my|our)\ (?:\w+\ ){0,2}(?:son|daughter|child|kid|teen|stepson|stepdaughter|grandson|granddaughter)\b [^.]{0,80}
-        \b(?:needs|is\ struggling|has\ been|is\ having|won'?t|doesn'?t|refuses|could\ use|would\ benefit|struggles|is\ anxious|is\ depressed)\b
-  | \bcouples\b | \bcouple\ (?:therapy|counsel\w*|sessions?)\b | \bmarriage\b | \bfamily\ (?:therapy|counsel\w*|sessions?)\b
-  | \b(?:my|our)\ (?:husband|wife|partner|spouse)\ and\ i\b
+        \b(?:needs|is\ struggling|has\ been\ (?:struggling|having|feeling|acting|refusing|withdrawn|depressed|anxious|really|so|very)
+           |is\ having|won'?t|doesn'?t|refuses|could\ use|would\ benefit|struggles|is\ anxious|is\ depressed)\b
   | \b(?:he|she|they)\ (?:needs|is\ struggling|has\ been\ struggling|would\ benefit|could\ use)\b
-  | \bpara\ (?:mi|mis|nuestr[oa]s?)\ (?:hij[oa]s?|espos[oa]|mam[aá]|pap[aá]|familia)\b | \bterapia\ (?:de\ pareja|familiar)\b
+  | \b(?:terapia|ayuda|consejer[ií]a|cita|alguien|psic[oó]log[oa]|terapeuta)\ para\ (?:mi|mis|nuestr[oa]s?)\ (?:hij[oa]s?|espos[oa]|mam[aá]|pap[aá]|familia)\b
+""", flags=re.I)
+_WITH_SOMEONE = rule("with_someone", RuleKind.AGE, "the therapy is with someone else", r"""
+    \bcouples\b | \bcouple\ (?:therapy|counsel\w*|sessions?)\b | \bmarriage\ (?:counsel\w*|therap\w*|help)\b | \bfamily\ (?:therapy|counsel\w*|sessions?)\b
+  | \b(?:my|our)\ (?:husband|wife|partner|spouse)\ and\ i\b | \bterapia\ (?:de\ pareja|familiar)\b
+""", flags=re.I)
+# The writer asks for themselves ("I need someone to talk to for ME, not her").
+_FOR_ME = rule("for_me", RuleKind.AGE, "the therapy is for the writer", r"""
+    \b(?:someone|somebody|a\ counse?lor|a\ therapist|therapy|counseling|sessions?|help|talk\ to|see)\b [^.]{0,30}
+        \bfor\ (?:me|myself)\b(?=\s*(?:[,.;:!?)—–-]|$|too\b|not\b|only\b|please\b|but\b))     # not "for me and my wife", "best for me"
 """, flags=re.I)
 # A form's or a referral's field for the client's age ("Client age: 34", "Patient age: 16", "Age: 52").
 _FIELD = rule("age_field", RuleKind.AGE, "a field for the client's age", r"""
@@ -107,14 +120,32 @@ def all_ages(text: str, on: date | None = None) -> list[int]:
     fields = [int(m.group(1)) for m in _FIELD.pattern.finditer(text)] + born
     if fields:  # a form's or a referral's own word for the client, whoever else the message names
         return [age for age in fields if age >= YOUNGEST_SEEN]
-    passing = [m.span() for m in _IN_PASSING.pattern.finditer(text)]
-    found = ([int(age) for m in _AGE.pattern.finditer(text) if not any(a <= m.start() < b for a, b in passing)
-              for age in m.groups() if age]
-             + [int(m.group(1)) - 1 for m in _NEARLY.pattern.finditer(text)])
-    own = [int(age) for m in _OWN.pattern.finditer(text) for age in m.groups() if age]
-    if own and not _SOMEONE_ELSE.pattern.search(text):
-        found = own  # an adult writing for themselves
+    text = _in_figures(text)
+    own = [m for m in _OWN.pattern.finditer(text)]
+    for_someone, with_someone = _FOR_SOMEONE.pattern.search(text), _WITH_SOMEONE.pattern.search(text)
+    if (own or _FOR_ME.pattern.search(text)) and not for_someone and not with_someone:
+        # An adult writing for themselves: their own age, not their children's or parents'.
+        return [int(age) for m in own for age in m.groups() if age and int(age) >= YOUNGEST_SEEN]
+    # Not counted: a child named in passing; the writer's own age when the therapy is for someone else.
+    skip = [m.span() for m in _IN_PASSING.pattern.finditer(text)] + ([m.span() for m in own] if for_someone and not with_someone else [])
+    ages = [*_AGE.pattern.finditer(text), *_NEARLY.pattern.finditer(text), *_RELATIVE.pattern.finditer(text)]
+    found = [int(age) - (m.re is _NEARLY.pattern) for m in sorted(ages, key=lambda m: m.start())
+             if not any(a <= m.start() < b for a, b in skip) for age in m.groups() if age]
     return [age for age in found if age >= YOUNGEST_SEEN]
+
+
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
+_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+_TEENS = {"thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
+_NUMBER_WORDS = re.compile(r"\b(?:(" + "|".join(_TENS) + r")(?:[- ](" + "|".join(_UNITS) + r"))?|(" + "|".join(_TEENS) + r"))\b", re.I)
+
+
+def _in_figures(text: str) -> str:
+    """Ages written in words as figures: "I'm forty-one" reads as "I'm 41"."""
+    def figure(m: re.Match[str]) -> str:
+        tens, unit, teen = m.groups()
+        return str(_TEENS[teen.lower()] if teen else _TENS[tens.lower()] + (_UNITS[unit.lower()] if unit else 0))
+    return _NUMBER_WORDS.sub(figure, text)
 
 
 def age(text: str, on: date | None = None) -> int | None:

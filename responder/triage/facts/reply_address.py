@@ -15,7 +15,7 @@ _FORM_FIELD = rule("form_email_field", RuleKind.REPLY_ADDRESS, "the email field 
     ^\s*(?:your\s+)?(?:e-?mail(?:\s+address)?|correo(?:\s+electr[oó]nico)?|reply[- ]to)\s*[:=]\s*(\S+@\S+)
 """, flags=re.I | re.M)
 _FORM_NAME = rule("form_name_field", RuleKind.REPLY_ADDRESS, "a form's name field", r"""
-    ^\s*(?:your\s+)?(?:full\s+|first\s+)?(?:name|nombre)\s*:
+    ^\s*(?:your\s+|parent(?:/guardian)?(?:['’]s)?\s+|guardian(?:['’]s)?\s+|client(?:['’]s)?\s+)?(?:full\s+|first\s+)?(?:name|nombre)\s*:
 """, flags=re.I | re.M)
 # The person asks, in the first person, to be answered at an address written in the message
 # (searched for in the sentence before the address).

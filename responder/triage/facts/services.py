@@ -65,7 +65,9 @@ _SERVICE_RULES = (
       | \btake\ over\ (?:my\ meds|my\ medications?|the\ prescribing)\b     # not "I manage meds for" a referrer's client
       | \ba\ prescriber\b
       | \bprescri(?:be|bes|bing|ption)s?\ (?:for|me|my|her|him|medication|meds)\b
-      | \b(?:need|want|looking\ for|find|see)\ (?:a\ |an\ )?(?:psychiatrist|prescriber)\b
+      | \b(?:need|want|looking\ for|find|see)\ (?:a\ |an\ )?(?:new\ )?(?:psychiatrist|prescriber)\b
+      | \b(?:someone|somebody|anyone)\ (?:for|to\ do)\ (?:the\ )?meds\b | \bmeds\ only\b
+      | \b(?:does|do|can|is)\ (?:anyone|anybody|someone)\ (?:there\ |here\ )?prescribe\b
       | \b(?:start|get|try|restart|refill|need)\ (?:on\ )?(?:\w+\ )?
             (?:medication|meds|adderall|zoloft|lexapro|prozac|wellbutrin|ritalin|vyvanse|xanax|adhd\ meds)\b
       | \bmedicamentos?\b
@@ -134,7 +136,7 @@ _TEEN = rule("teen", RuleKind.SERVICE, "a teen", r"""
         \b(?:in|starting)\ (?:the\ )?(?:6th|7th|8th|9th|10th|11th|12th|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth)\ grade\b
   | \b(?:son|daughter|kid|child)\b [^.]{0,40} \b(?:a\ )?(?:freshman|sophomore|junior|senior)\ in\ high\ school\b
   | \b(?:hijo|hija)\ adolescente\b | \b(?:atienden|ven|trabajan\ con)\ (?:a\ )?(?:adolescentes|j[oó]venes)\b
-  | \b(?:6th|7th|8th|9th|10th|11th|12th|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth)\ grade(?:r)?\b
+  | \b(?:7th|8th|9th|10th|11th|12th|seventh|eighth|ninth|tenth|eleventh|twelfth)\ grade(?:r)?\b     # a 6th grader is 11 or 12
   | \b(?:high|middle)\ schooler\b | \b(?:freshman|sophomore|junior)\b (?=[\s\S]*\bhigh\b) | \bhigh\b [\s\S]* \b(?:freshman|sophomore)\b
   | \b(?:openings?|spots?|anyone|someone|therapists?)\ (?:who\ (?:sees|works\ with|see|work\ with)\ |for\ )teens\b
 """)
@@ -279,6 +281,7 @@ def _present(service: Rule, text: str) -> bool:
 _HAD_IT_BEFORE = rule("had_it_before", RuleKind.DISCOUNT, "had it before, or does not want it", r"""
     \b(?:went\ to|used\ to|was\ in|were\ in|attended|tried|did|completed|finished)\b (?:\W+\w+){0,3} \W* $
   | \b(?:not\ looking\ for|no\ (?:further|more)|do\s*n[o']?t\ need|doesn'?t\ need|not) \s+ (?:\w+\s+)? $
+  | (?:\bnot|n['’]t)\ (?:interested\ in|open\ to|into|up\ for)\s+ $     # "she isn't interested in couples counseling"
     # the writer gives it already: a psychiatrist who "sees him for medication management"
   | \b(?:i|we|he|she|who|whom)\ (?:\w+\ ){0,2}(?:see|sees|seen|follow(?:s|ed)?|treat(?:s|ed)?)\b [^.,;]{0,40} \bfor\ $
   | \bunder\ (?:my|our)\ care\b [^.,;]{0,40} \bfor\ $
