@@ -103,6 +103,17 @@ def test_the_main_categories_on_plain_cases(config: Config) -> None:
     assert text("We help therapists rank #1 on Google with our SEO package. Book a quick call?", config=config).category == "solicitation"
 
 
+def test_a_directory_relay_with_an_unsubscribe_footer_is_the_persons_inquiry(config: Config) -> None:
+    """One unsubscribe line is a pitch only where nobody asks for care; a couple asking through a
+    directory does, in its own words."""
+    body = ('Morgan Ellis sent you a message on FindAShrink: "Hi - my wife and I are looking for a couples therapist. '
+            'We have Aetna and would prefer video. Do you have openings in the evening?"\n'
+            "Reply to this email to respond directly to Morgan.\n"
+            "Unsubscribe from inquiry notifications: https://findashrink.example.net/u/7f3a")
+    reading = text(body, subject="Morgan Ellis sent you a message", config=config)
+    assert reading.category == "new_inquiry" and reading.facts.services == ("couples",)
+
+
 def test_a_practice_adds_its_own_words(config: Config, tmp_path: Path) -> None:
     """A practice's words decide, whatever the rules or the model would have said."""
     words = {"crisis": ["red card"], "existing_client": ["blue card"], "solicitation": ["green card"]}

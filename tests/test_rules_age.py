@@ -70,6 +70,10 @@ from responder.triage.text import unwrap
     ("I'm forty-one, divorce was final in October, two boys I see every other weekend.", 41),
     ("Mr. Hollister is 39, works days, and would prefer to attend in person.", 39),
     ("My husband and I are 66 and 69, married 45 yrs.", 66),
+    ("I am raising my two grandchildren, Aiden (11) and Kayla (15). I am 67 myself, but this is for the kids.", 11),
+    ("My nephew Nico just turned 19. His little sister (12) went through something similar.", 19),
+    ("My 8 year old won't go to school. I'm 39 and had anxiety as a kid too.", 8),
+    ("I'm 31. My 2-year-old is in daycare until 5.", 31),
     ("Client age: 34\nMessage: I have two kids, 4 and 7, and no time for myself.", 34),  # a form's field decides
     ("I’ll be 65 in March and was supposed to retire this spring", 64),
     ("I'm a 58-year-old Army veteran; my wife (she's 55) talked me into getting help.", 58),

@@ -126,6 +126,12 @@ ROWS = [
     ("Hi I need someone for meds only, not therapy. Does anyone there prescribe?", NEW, ("medication",)),
     ("I have a 6th grader, turns 13 next month. Do you see kids that age?", Category.PROFESSIONAL_REFERRAL, ("child",)),
     ("Need a new prescriber AND a therapist, ideally same place.", NEW, ("individual", "medication")),
+    ("Court says I have to finish the alcohol education class before I get my license back. 2nd DUI.", NEW, ("group", "court")),
+    ("I've been in therapy before and I don't need more therapy right now; I want a formal autism assessment.", NEW, ("assessment",)),
+    ("I'm a 38-year-old attorney and I've started having panic attacks, a couple of them in court.", NEW, ("individual",)),
+    ("¿Tienen grupos de apoyo para la ansiedad en español? Me interesa solo el grupo, no terapia individual.", NEW, ("group",)),
+    ("I'm the court-appointed guardian for my brother, 34, who has been very anxious.", NEW, ("individual",)),
+    ("Needs: weekly individual therapy and an outpatient psychiatric prescriber.", Category.PROFESSIONAL_REFERRAL, ("individual", "medication")),
     # how they have been is a need of their own
     ("I cry every day since my divorce. I have Cigna.", NEW, ("individual",)),
     ("¿Cuánto cobran? No duermo y ando con los nervios de punta.", NEW, ("individual",)),

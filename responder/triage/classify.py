@@ -431,6 +431,8 @@ _ASKS_FOR_CARE = rule("asks_for_care", RuleKind.CATEGORY, "asks for care", r"""
   | \bmy\ (?:insurance|plan)\b
   | \bbusco\ (?:un|una)\ (?:terapeuta|psic[oó]log)
   | \bopenings?\b .{0,30} \b(?:me|myself)\b
+  | \b(?:we\ are|we're|are)\ (?:looking|searching|hoping)\ for\ (?:a\ |an\ )?(?:[\w-]+\ ){0,2}(?:therapist|counse?lor|psychologist)\b
+  | \bdo\ you\ have\ (?:any\ )?openings\b
 """)
 
 

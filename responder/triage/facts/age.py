@@ -66,6 +66,7 @@ YOUNGEST_SEEN = 3
 _IN_PASSING = rule("in_passing", RuleKind.AGE, "a child mentioned in passing", r"""
     \b(?:we|i)\ (?:have|had|got)\ (?:a|an)\ \d{1,2}[- ]?(?:years?[- ]olds?|yrs?[- ]?olds?|yo|y/o)\b
         (?=\s*(?:[,.;)]|$|at\ home\b|in\ daycare\b|so\b|and\b|too\b))     # not "a 15 yo student who", "a 2 year old who bites"
+  | \b(?:his|her|their)\ (?:little\ |older\ |younger\ |big\ )?(?:sister|brother|sibling)\s*\(\d{1,2}\)     # "his little sister (12)"
 """, flags=re.I)
 
 
@@ -81,11 +82,15 @@ _OWN = rule("own_age", RuleKind.AGE, "the writer's own age", r"""
 _FOR_SOMEONE = rule("for_someone", RuleKind.AGE, "the therapy is for someone else", r"""
     (?<!\bcaring\ )(?<!\bcare\ )(?<!\bcaregiver\ )\b(?:for|(?:writing|asking|calling|worried)\ about|on\ behalf\ of|help\ with)\ (?:my|our)\ (?:\w+\ ){0,2}
         (?:son|daughter|child|kid|kids|children|teen|stepson|stepdaughter|grandson|granddaughter|boy|girl|husband|wife|partner|spouse|mom|mother|dad|father|brother|sister|family|parents?|grandmother|grandfather
-        |grandma|grandpa)\b
+        |grandma|grandpa|grandkids|grandchildren|nephew|niece)\b
+  | \bfor\ the\ (?:kids|children|grandkids)\b | \b(?:each\ of\ them|him|her|them)\ to\ (?:have|see|get)\b
+  | \bdo\ you\ see\ (?:kids|children|teens|teenagers)\ (?:her|his|their)\ age\b
+  | \bmy\ \d{1,2}[- ]?(?:years?[- ]old|yo|y/o)\ (?:won'?t|needs|keeps|can'?t|refuses)\b
   | \b(?:my|our)\ (?:\w+\ ){0,2}(?:son|daughter|child|kid|teen|stepson|stepdaughter|grandson|granddaughter)\b [^.]{0,80}
         \b(?:needs|is\ struggling|has\ been\ (?:struggling|having|feeling|acting|refusing|withdrawn|depressed|anxious|really|so|very)
            |is\ having|won'?t|doesn'?t|refuses|could\ use|would\ benefit|struggles|is\ anxious|is\ depressed)\b
   | \b(?:he|she|they)\ (?:needs|is\ struggling|has\ been\ struggling|would\ benefit|could\ use)\b
+  | \b(?:he|she)(?:['’]s|\ has)\ been\ (?:struggling|crying|having|refusing|acting|withdrawn|anxious|depressed|cutting|skipping)\b
   | \b(?:terapia|ayuda|consejer[ií]a|cita|alguien|psic[oó]log[oa]|terapeuta)\ para\ (?:mi|mis|nuestr[oa]s?)\ (?:hij[oa]s?|espos[oa]|mam[aá]|pap[aá]|familia)\b
 """, flags=re.I)
 _WITH_SOMEONE = rule("with_someone", RuleKind.AGE, "the therapy is with someone else", r"""

@@ -47,6 +47,7 @@ _SERVICE_RULES = (
       | \b(?:anxiety|depression|grief|bereavement|recovery|sobriety|adult|young\ adults?|vets?|healthcare\ workers?|postpartum|trauma)\ groups?\b
       | \ba\ group\ (?:would|might|could|is|for)\b | \bthe\ idea\ of\ a\ group\b
       | \bgrupo\b
+      | \b(?:dui|anger\ management|alcohol\ education|parenting|batterers?['’]?\ intervention)\ (?:class|classes|program|course)\b     # a class is a group
     """),
     rule("emdr", RuleKind.SERVICE, "asks for EMDR", r"""
         \bemdr\b
@@ -65,7 +66,7 @@ _SERVICE_RULES = (
       | \btake\ over\ (?:my\ meds|my\ medications?|the\ prescribing)\b     # not "I manage meds for" a referrer's client
       | \ba\ prescriber\b
       | \bprescri(?:be|bes|bing|ption)s?\ (?:for|me|my|her|him|medication|meds)\b
-      | \b(?:need|want|looking\ for|find|see)\ (?:a\ |an\ )?(?:new\ )?(?:psychiatrist|prescriber)\b
+      | \b(?:need|want|looking\ for|find|see)\ (?:a\ |an\ )?(?:new\ )?(?:psychiatrist|prescriber)\b | \b(?:psychiatric|outpatient)\ prescriber\b
       | \b(?:someone|somebody|anyone)\ (?:for|to\ do)\ (?:the\ )?meds\b | \bmeds\ only\b
       | \b(?:does|do|can|is)\ (?:anyone|anybody|someone)\ (?:there\ |here\ )?prescribe\b
       | \b(?:start|get|try|restart|refill|need)\ (?:on\ )?(?:\w+\ )?
@@ -82,7 +83,7 @@ _SERVICE_RULES = (
       | \bevaluaci[oó]n\ (?:psicol[oó]gica|neuropsicol[oó]gica|de\ (?:tdah|autismo))\b | \bpruebas\ (?:psicol[oó]gicas|de\ (?:tdah|autismo))\b     # Spanish
     """),
     rule("court", RuleKind.SERVICE, "asks for court work", r"""
-        \bcourt\b | \bcustody\b | \bforensic\b | \bguardian\ ad\ litem\b
+        (?<!\bin\ )\bcourt\b(?![- ]appointed) | \bcustody\b     # not a lawyer's panic "in court", nor a court-appointed guardian | \bforensic\b | \bguardian\ ad\ litem\b
       | \blegal\ (?:case|proceedings|matter)\b
       | \b(?:the|a)\ judge\b | \bjudge\ (?:ordered|said|required|wants)\b
       | \bprobation\b | \bdiversion\b | \bparenting\ (?:plan\ )?evaluation\b
@@ -191,6 +192,7 @@ _ASKS_TO_BE_SEEN = rule("asks_to_be_seen", RuleKind.SERVICE, "asks to be seen", 
   | \b(?:see|talk\ to|work\ with)\ (?:kids|teens|teenagers)\b
   | \b(?:pueden|puedan)\ atender\b | \batienden\b | \bque\ hable\ espa[nñ]ol\b | \bempezar\ terapia\b | \baceptan\b
   | \bpued\w+\ ver(?:l[oa]|me)\b | \b(?:una|pedir|hacer|sacar)\ cita\b
+  | \b(?:therapy|counseling)\ inquiry\b | \bwant\ (?:video\ |in[- ]person\ |telehealth\ )?sessions\b
 """)
 # Therapy itself named, not the name of an office or a practice.
 _THERAPY_WANTED = rule("therapy_named", RuleKind.SERVICE, "therapy named", r"""
@@ -199,7 +201,7 @@ _THERAPY_WANTED = rule("therapy_named", RuleKind.SERVICE, "therapy named", r"""
 # Just before therapy named: declined ("I don't need therapy") or had ("I already have a therapist").
 _NOT_WANTED = rule("therapy_not_wanted", RuleKind.DISCOUNT, "therapy declined or had", r"""
     \b(?:do\s*n[o']?t|not|no)\ (?:really\ )?(?:need|want|looking\ for|interested\ in|requesting|seeking|asking\ for)\b [^.]{0,20} $
-  | \b(?:already\ have|i\ have|my|love\ my|with\ my)\ (?:a\ )?$ | \bnot\ $
+  | \b(?:already\ have|i\ have|my|love\ my|with\ my)\ (?:a\ )?$ | \bnot\ $ | \b(?:been\ in|was\ in|tried)\ $     # had before
 """)
 
 
@@ -293,7 +295,7 @@ _HAS_ENDED = rule("has_ended", RuleKind.DISCOUNT, "over", r"""
 # Just before a service named: what something else is measured against, or not wanted.
 _COMPARED_OR_DECLINED = rule("compared_or_declined", RuleKind.DISCOUNT, "compared with, or declined", r"""
     \b(?:than|instead\ of|not\ big\ on|not\ into|not\ a\ fan\ of|fine|had|did|my\ last|in\ college)\b (?:\W+\w+){0,2} \W* $
-  | \b(?:do\s*n[o']?t|not)\b (?:\W+\w+){0,3} \W* $     # "I don't think I need one-on-one therapy'
+  | \b(?:do\s*n[o']?t|not|no)\b (?:\W+\w+){0,3} \W* $     # "I don't think I need one-on-one therapy", "no terapia individual'
 """)
 # Just after a service named: it was had already ("one-on-one therapy in college helped some").
 _HAS_HELPED = rule("has_helped", RuleKind.DISCOUNT, "had already", r"""
