@@ -12,6 +12,7 @@ import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -219,6 +220,13 @@ class Practice(_Model):
     @property
     def own_addresses(self) -> frozenset[str]:
         return frozenset([self.email, *self.aliases])
+
+    def is_own(self, address: str) -> bool:
+        """The practice's own address, or one at its website's domain (the form mailer that sends
+        "wordpress@" or "forms@" notifications): never a person to answer."""
+        site = urlsplit(self.website).hostname if self.website else None
+        domain = site.removeprefix("www.") if site else None
+        return address in self.own_addresses or (domain is not None and address.rpartition("@")[2] == domain)
 
 
 class Imap(_Model):

@@ -45,6 +45,17 @@ def test_a_web_forms_html_table_reads_as_its_fields(config: Config) -> None:
     assert reading.facts.reply_to == "t.boateng@example.com" and reading.facts.age == 52
 
 
+def test_a_forms_label_rows_spanning_the_table_read_as_fields() -> None:
+    """Gravity Forms puts each label on a row of its own, the value on the next."""
+    rows = "".join(f'<tr><td colspan="2"><strong>{label}</strong></td></tr><tr><td>&nbsp;</td><td>{value}</td></tr>'
+                   for label, value in (("Your Name", "Angela Moravec"), ("Your Email", "angela.moravec@example.com")))
+    raw = (b"From: Harbor Light Counseling <forms@harborlight.example.org>\nTo: intake@practice.test\nSubject: New submission\n"
+           b"Message-ID: <gf@harborlight.example.org>\nContent-Type: text/html; charset=utf-8\n\n"
+           + f"<html><body><table>{rows}</table></body></html>".encode())
+    lines = [line.strip() for line in parse_email(raw).text.splitlines() if line.strip()]
+    assert lines == ["Your Name:", "Angela Moravec", "Your Email:", "angela.moravec@example.com"]
+
+
 def test_encoded_words_and_declared_charsets_are_decoded() -> None:
     raw = (b"From: =?utf-8?q?Zo=C3=AB_Mart=C3=ADnez?= <zoe@example.org>\n"
            b"Subject: =?iso-8859-1?q?Informaci=F3n_sobre_terapia?=\n"

@@ -31,6 +31,10 @@ FORM = "the email field of a form"
     ("Email: sam.form@example.net\nMessage: I need help.", {}, "jordan.lee@example.org", None),  # no name field: no form
     ("Please reply to me at intake@practice.test", {}, "jordan.lee@example.org", None),  # the practice's own
     ("Our office email is office@clinic.example.", {}, "jordan.lee@example.org", None),
+    ("If you could reply to me and cc him (daniel@example.org), that would be great.", {}, "jordan.lee@example.org", None),  # a copy
+    # a form mailer at the practice's own website, whose form gave no email: nobody to write to
+    ("Name: Gail Sorensen\nEmail:\nPhone: 555-244-8170\nHow can we help? Please call me.",
+     {"From": "WordPress <wordpress@harborlight.example.org>"}, None, "none, the message came from the practice's own website"),
 ])
 def test_the_reply_address_of_a_message(body: str, headers: dict[str, str], expected: str, reason: str | None, config: Config) -> None:
     reasons: list[str] = []

@@ -25,7 +25,7 @@ def decide(classification: Classification, config: Config) -> Decision:
         return Decision(Action.OFF, (f"{category}: never answered",))
     if reply_to is None:
         return Decision(Action.OFF, ("no address to reply to",), alert=category == Category.CRISIS)
-    if reply_to in config.practice.own_addresses:
+    if config.practice.is_own(reply_to):
         return Decision(Action.OFF, ("the reply would go to the practice itself",), alert=category == Category.CRISIS)
     if category == Category.CRISIS:
         action = Action.CRISIS if mode == Action.AUTO else mode

@@ -49,8 +49,13 @@ def html_to_text(html: str) -> str:
         quoted = quote.get_text("\n")
         quote.replace_with(NavigableString("\n" + "\n".join("> " + line for line in quoted.splitlines()) + "\n"))
     for row in soup.find_all("tr"):
-        # A form's table reads as its fields: "Email: a@example.com", not "Emaila@example.com".
+        # A form's table reads as its fields: "Email: a@example.com", not "Emaila@example.com";
+        # a label on a row of its own, spanning the table (Gravity Forms), takes its colon too.
         cells = row.find_all(("td", "th"), recursive=False)
+        if len(cells) == 1 and cells[0].get("colspan"):
+            label = cells[0].get_text(" ", strip=True)
+            if 0 < len(label) <= _FIELD_LABEL and not label.endswith(":"):
+                cells[0].append(NavigableString(":"))
         for cell in cells[:-1]:
             label = cell.get_text(" ", strip=True)
             field = len(cells) == 2 and 0 < len(label) <= _FIELD_LABEL and not label.endswith(":")

@@ -25,6 +25,8 @@ _AGE = rule("age", RuleKind.AGE, "an age in years", r"""
   | \b(?:son|daughter|child|kid|boy|girl|stepson|stepdaughter|grandson|granddaughter|nephew|niece|twins|hijo|hija)\b
         (?:\s+(?-i:[A-Z])[a-z]+)?,?\s*(?:is\s+|who\ is\s+|who's\s+|(?:just\ )?turned\s+|\()?(\d{1,2})\b""" + _NOT_YEARS + r"""
   | \b(?:tiene|tengo|tenemos|de)\s+(\d{1,2})(?:\s+y\s+(\d{1,2}))?\s+años\b     # "tenemos 27 y 30 años"
+  | \btiene\ (\d{1,2})\ y\ yo\ (\d{1,2})\b     # "él tiene 45 y yo 41"
+  | \b(?:client|patient|student)\b,?\ (?-i:[A-Z])\w+(?:\ (?-i:[A-Z])[\w'-]+)?,\ (\d{1,2})\b(?=\s*[,.;)])     # "I have a client, Travis Lund, 24,"
   | \b(?:and\ i|we)\ are\ (?:both\ )?(\d{1,2})(?:\ and\ (\d{1,2}))?\b""" + _NOT_YEARS + r"""     # "my husband and I are 66 and 69"
   | \b(?-i:Mr|Mrs|Ms|Miss)\.?\ (?-i:[A-Z])[\w'-]+\ is\ (\d{1,2})\b""" + _NOT_YEARS + r"""     # "Mr. Hollister is 39"
   | \b(?:kids|children|sons|daughters|boys|girls)\ (?:are\ |,\ )(?:ages\ )?(\d{1,2})\ and\ (\d{1,2})\b""" + _NOT_YEARS + r"""
@@ -78,6 +80,8 @@ _OWN = rule("own_age", RuleKind.AGE, "the writer's own age", r"""
   | \b(\d{2})\ ?(?-i:M|F)\b | \b(?-i:M|F),\ ?(\d{2})\b | \b(\d{2})\ (?:male|female)\b | \bretired,?\ (\d{1,2})\b | \btengo\ (\d{1,2})\ años\b
   | \b(\d{2})\s*(?:y/?o|yrs?\ old|years?[- ]old)\ (?:\w+\ )?(?:guy|man|woman|female|male|dude|gal|lady|here|mom|dad|mother|father|veteran|vet)\b
   | \bi(?:['’]?m|\ am)\ an?\ (\d{2})[- ]year[- ]old\b | \bi(?:['’]?m|\ am)\ an?\ [^.(\n]{0,40}\((\d{2})\)     # "I'm a night-shift nurse (26)"
+  | \bi(?:['’]?m|\ am)\ an?\ [^.(\n,]{0,40},\ (\d{2}),     # "I'm a sophomore at COD, 19,"
+  | \by\ yo\ (\d{1,2})\b
 """, flags=re.I)
 _FOR_SOMEONE = rule("for_someone", RuleKind.AGE, "the therapy is for someone else", r"""
     (?<!\bcaring\ )(?<!\bcare\ )(?<!\bcaregiver\ )\b(?:for|(?:writing|asking|calling|worried)\ about|on\ behalf\ of|help\ with)\ (?:my|our)\ (?:\w+\ ){0,2}

@@ -33,14 +33,14 @@ _ASKS_REPLY = rule("asks_reply_to", RuleKind.REPLY_ADDRESS, "the one the message
       | \b(?:write|reply|respond|email|e-mail|reach|contact|send\ (?:it|replies|anything|everything)) \s+
             (?:back\s+)?(?:to\s+)?(?:my|our) \s+ (?:\w+\s+){0,3} (?:at|on|via)\b
     )
-    [^.?!]{0,80}$
+    (?:(?!\bcc\b)[^.?!]){0,80}$     # not the one to copy: "reply to me and cc him (x@y)"
 """)
 
 
 def reply_address(message: Inbound, config: Config, reasons: list[str]) -> str | None:
     """Where a personal reply goes: an address the person asks for in the message itself (a web
     form's email field, "please write to my personal address"), else the first Reply-To, else
-    From; for a text, the sender's number."""
+    From, unless that is the practice's own website's mailer; for a text, the sender's number."""
     if message.channel == Channel.SMS:
         return message.sender or None
     own = config.practice.own_addresses
@@ -55,9 +55,11 @@ def reply_address(message: Inbound, config: Config, reasons: list[str]) -> str |
         if address not in own and address != message.sender and _ASKS_REPLY.pattern.search(body[sentence_start: match.start()]):
             reasons.append(f"reply address: {_ASKS_REPLY.reason}")
             return address
-    if message.reply_to:
-        return message.reply_to[0]
-    return message.sender or None
+    fallback = message.reply_to[0] if message.reply_to else message.sender
+    if fallback and fallback not in own and config.practice.is_own(fallback):
+        reasons.append("reply address: none, the message came from the practice's own website")
+        return None  # a form mailer ("wordpress@" the practice's domain) whose form gave no email
+    return fallback or None
 
 
 def form_address(message: Inbound, config: Config) -> str | None:

@@ -30,7 +30,7 @@ _SERVICE_RULES = (
             \ (?:have\ been\ |keep\ |are\ always\ |can'?t\ stop\ )?(?:fighting|arguing|struggling|drifting)
       | \brelationship\ (?:counsel|therap)\w*
       | \b(?:terapia|consejer[ií]a|sesi[oó]n|sesiones|ayuda|cita)\ (?:de|para)\ (?:la\ )?pareja\b | \bcomo\ pareja\b     # Spanish, not "mi pareja me pegó"
-      | \bfor\ (?:the\ two\ of\ us|both\ of\ us)\b
+      | \b(?:therapy|counseling|sessions?|someone|appointments?|help)\ for\ (?:the\ two\ of\ us|both\ of\ us)\b
     """),
     rule("family", RuleKind.SERVICE, "asks for family therapy", r"""
         \bfamily\ (?:therapy|counsel\w*|sessions?)\b | \bwhole\ family\b | \bterapia\ familiar\b | \bsee\ us\ (?:all\ )?together\b
@@ -62,7 +62,7 @@ _SERVICE_RULES = (
       | \b(?:just|only)\ (?:the\ )?meds\b
       | \b(?:can|could)\ (?:someone|somebody|anyone|anybody|you)\ (?:there\ )?(?:manage|prescribe|take\ over)\b
       | \b(?:do|does|can)\ (?:any\ (?:of\ )?)?(?:your|ur|you|one\ of\ your)\ ?(?:providers?|clinicians?|therapists?|people|anyone|anybody)?\ prescribe\b
-      | \b(?:someone|somebody|anyone|anybody)\ (?:who\ can\ |to\ )(?:manage|take\ over)\ (?:my\ |the\ )?(?:meds|medications?|prescribing)\b
+      | \b(?:someone|somebody|anyone|anybody)\ (?:who\ can\ |to\ )(?:manage|take\ over)\ (?:my\ |the\ )?(?:meds|medications?|prescribing|[\w-]+\ and\ [\w-]+)\b
       | \btake\ over\ (?:my\ meds|my\ medications?|the\ prescribing)\b     # not "I manage meds for" a referrer's client
       | \ba\ prescriber\b
       | \bprescri(?:be|bes|bing|ption)s?\ (?:for|me|my|her|him|medication|meds)\b
@@ -132,7 +132,7 @@ _TEEN = rule("teen", RuleKind.SERVICE, "a teen", r"""
     (?<!\bsince\ )(?<!\bin\ )(?<!\bduring\ )(?<!\bthrough\ )\b(?:my|our|her|his|their)\ (?:\w+\ )?(?:teen|teenager|adolescent)s?\b
   | \bteen(?:age)?\ (?:son|daughter|boy|girl|child|kid|stepson|stepdaughter)\b
   | \b(?:therapy|counseling|therapist|counselor|group)s?\ for\ (?:a\ |my\ |our\ )?(?:teen|teenager|adolescent)s?\b
-  | \b(?:work|works|working|see|sees|seeing)\ (?:with\ )?(?:young\ )?(?:teens|teenagers|adolescents)\b
+  | \b(?:you|anyone|someone|therapists?|counselors?|who)\ (?:\w+\ )?(?:work|works|see|sees)\ (?:with\ )?(?:young\ )?(?:teens|teenagers|adolescents)\b
   | \b(?:son|daughter|kid|child|stepson|stepdaughter)\b [^.]{0,40}
         \b(?:in|starting)\ (?:the\ )?(?:6th|7th|8th|9th|10th|11th|12th|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth)\ grade\b
   | \b(?:son|daughter|kid|child)\b [^.]{0,40} \b(?:a\ )?(?:freshman|sophomore|junior|senior)\ in\ high\ school\b
@@ -164,6 +164,7 @@ _NEED = rule("need", RuleKind.SERVICE, "a need of their own", r"""
   | \bcan'?t\ (?:focus|get\ off|turn\ my\ brain\ off|stop\ (?:crying|thinking))\b
   | \bbreak-?up\b | \bdivorce\b | \bseparation\b | \bmiscarriage\b | \blaid\ off\b | \blayoff\b | \bwidow\w* | \bpassed\ away\b | \bdied\b
   | \bsomeone\ to\ talk\ to\b | \btalking\ to\ someone\b | \bsee\ (?:someone|somebody)\b | \bget\ in\ somewhere\b | \broom\ for\ a\ new\ client\b
+  | \b(?:counse?lor|therapist)\ (?:of\ \d+\ years\ )?(?:has\ )?(?:just\ )?(?:retired|moved\ away|left|closed)\b     # a new one wanted
   | \b(?:just\ |only\ )?for\ me\b | \b(?:anyone|someone)\ who\ (?:does|works\ with|speciali[sz]es)\b
     # Spanish
   | \bterapia\ individual\b | \bpara\ (?:mí|mi(?=\s*[,.;:?!)]|$)) | \bbusco\ (?:terapia|ayuda|consejer[ií]a)\b | \bllor\w+ | \bnervios\b | \bno\ duermo\b
@@ -201,7 +202,7 @@ _THERAPY_WANTED = rule("therapy_named", RuleKind.SERVICE, "therapy named", r"""
 # Just before therapy named: declined ("I don't need therapy") or had ("I already have a therapist").
 _NOT_WANTED = rule("therapy_not_wanted", RuleKind.DISCOUNT, "therapy declined or had", r"""
     \b(?:do\s*n[o']?t|not|no)\ (?:really\ )?(?:need|want|looking\ for|interested\ in|requesting|seeking|asking\ for)\b [^.]{0,20} $
-  | \b(?:already\ have|i\ have|my|love\ my|with\ my)\ (?:a\ )?$ | \bnot\ $ | \b(?:been\ in|was\ in|tried)\ $     # had before
+  | \b(?:already\ have|already\ sees?|already\ seeing|i\ have|my|love\ my|with\ my)\ (?:a\ )?$ | \bnot\ $ | \b(?:been\ in|was\ in|tried)\ $     # had before
 """)
 
 
@@ -219,8 +220,8 @@ def services(text: str, category: Category, reasons: list[str], practice_name: s
     ages = all_ages(text) if ages is None else ages
     if any(age < 13 for age in ages) or _CHILD.pattern.search(text):
         found.add("child")
-    if any(13 <= age <= 17 for age in ages) or _TEEN.pattern.search(text):
-        found.add("teen")
+    if any(13 <= age <= 17 for age in ages) or (_TEEN.pattern.search(text) and not any(age < 13 for age in ages)):
+        found.add("teen")  # "7th grade" says less than "turns 13 next month"
     if "family" in found and not _COUPLES_NAMED.pattern.search(text):
         found.discard("couples")
     if "family" in found and not _asks_for(_CHILD_ALONE_TOO, text):  # the children are seen in the family's sessions
@@ -295,7 +296,7 @@ _HAS_ENDED = rule("has_ended", RuleKind.DISCOUNT, "over", r"""
 # Just before a service named: what something else is measured against, or not wanted.
 _COMPARED_OR_DECLINED = rule("compared_or_declined", RuleKind.DISCOUNT, "compared with, or declined", r"""
     \b(?:than|instead\ of|not\ big\ on|not\ into|not\ a\ fan\ of|fine|had|did|my\ last|in\ college)\b (?:\W+\w+){0,2} \W* $
-  | \b(?:do\s*n[o']?t|not|no)\b (?:\W+\w+){0,3} \W* $     # "I don't think I need one-on-one therapy", "no terapia individual'
+  | \b(?:do\s*n[o']?t|not|no)\b (?:\W+\w+){0,5} \W* $     # "I don't think I need one-on-one therapy", "no terapia individual'
 """)
 # Just after a service named: it was had already ("one-on-one therapy in college helped some").
 _HAS_HELPED = rule("has_helped", RuleKind.DISCOUNT, "had already", r"""
