@@ -165,7 +165,6 @@ class Pipeline:
 
         reasons = [*classification.reasons, *decision.reasons]
         with self.store.transaction() as conn:
-            joining = conn.begin_nested()  # undone if another worker recorded this message first
             now = utcnow()
             keyed = message_keys(inbound, classification.category, classification.facts.reply_to, self._own)
             joined = conversations.join(conn, keyed, now, self._close_after) if keyed is not None else None
@@ -207,19 +206,25 @@ class Pipeline:
             if notice_due:
                 outgoing = [*outgoing, *self._notices(inbound, classification, conn, joined)]
             status = _status(decision, outgoing)
-            recorded = self._write(conn, _row(source, inbound, raw, arrived_at, classification, decision, status, reasons), settling)
+            row = _row(source, inbound, raw, arrived_at, classification, decision, status, reasons)
+            if joined is not None:
+                row["conversation_id"] = joined.id
+            recorded = self._write(conn, row, settling)
             if recorded.duplicate:
-                joining.rollback()
+                # Another worker recorded it first: the transaction holds nothing but this
+                # message's work, so rolling it back undoes what was joined for it (no savepoint).
+                conn.rollback()
                 return Outcome(None, Status.DUPLICATE)
             # A new person's conversation is the best fitting clinician's: their notices follow it.
             matched = offers.named[0].clinician if offers.named else None
-            if joined is not None:
-                conversations.attach(conn, recorded.id, joined.id, now, waiting_on_us=True if follows else None,
-                                     noticed_at=utcnow() if notice_due else None,
-                                     clinician=matched.id if joined.new and matched is not None else None,
-                                     waitlisted=offers.full and any(o.kind == Kind.REPLY for o in outgoing))
+            assign = matched.id if joined is not None and joined.new and matched is not None else None
+            waitlisted = offers.full and any(o.kind == Kind.REPLY for o in outgoing)
+            # A conversation made for this message is open already, its activity now: only a
+            # clinician or the waitlist is news to it.
+            if joined is not None and (not joined.new or assign is not None or waitlisted):
+                conversations.moved_on(conn, joined.id, now, waiting_on_us=True if follows else None,
+                                       noticed_at=utcnow() if notice_due else None, clinician=assign, waitlisted=waitlisted)
             clinician = assigned or matched
-            joining.commit()
             if classification.category == Category.PROFESSIONAL_REFERRAL:
                 name, organization = referral_source(inbound)
                 self.store.add_referral(conn, recorded.id, inbound.sender, name, organization)

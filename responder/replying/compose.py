@@ -17,11 +17,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from email.headerregistry import BaseHeader
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, EmailPolicy
 from email.utils import formataddr, make_msgid
-from functools import cache, cached_property, partial
+from functools import cached_property, lru_cache, partial
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -105,18 +106,8 @@ class Shown:
 class Composer:
     def __init__(self, config: Config) -> None:
         self.config = config
-        # A practice's .j2 folder may include files of its own, as it always could.
-        folder = config.templates if config.templates is not None and config.templates.is_dir() else None
-        self.env = SandboxedEnvironment(
-            loader=FileSystemLoader(str(folder)) if folder else None, undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
-            trim_blocks=True, lstrip_blocks=True,
-        )
-        self.env.filters["money"] = _money
-        self.env.filters["time"] = _clock
-        self.env.filters["phone"] = _phone
-        self.env.filters["es_day"] = _es_day
         self.practice = _practice_view(config)
-        self.templates = templates.compile_all(self.env, templates.load(config.templates))
+        self.env, self.templates = _compiled(config.templates)
 
     def outgoing(self, inbound: Inbound, classification: Classification, decision: Decision, first_text: bool = True,
                  offers: Offers = NO_OFFERS) -> list[Outgoing]:
@@ -457,22 +448,52 @@ class Composer:
     def _email(self, kind: Kind, to: str, subject: str, body: str, thread: dict[str, str | None], auto_submitted: str | None,
                message_id: str | None = None) -> Outgoing:
         practice = self.config.practice
-        message = EmailMessage(policy=SMTP)
-        message["From"] = _header("From", formataddr((practice.name, practice.email)))
+        message = EmailMessage(policy=_POLICY)
+        message["From"] = formataddr((practice.name, practice.email))
         message["To"] = to
         message["Subject"] = subject
-        message["Date"] = datetime.now(timezone.utc)
+        message["Date"] = _date(datetime.now(timezone.utc).replace(microsecond=0))
         message_id = message_id or make_msgid(domain=self.config.domain)
         message["Message-ID"] = message_id
         for name, value in thread.items():
             if value and value.strip():
                 message[name] = value.strip()
         if auto_submitted is not None:  # None: a person wrote it
-            message["Auto-Submitted"] = _header("Auto-Submitted", auto_submitted)
+            message["Auto-Submitted"] = auto_submitted
             # Ask Exchange and friends not to send their own auto-replies back to an auto-reply.
-            message["X-Auto-Response-Suppress"] = _header("X-Auto-Response-Suppress", "All")
+            message["X-Auto-Response-Suppress"] = "All"
         message.set_content(body)
         return Outgoing(kind=kind, channel=Channel.EMAIL, to=to, message_id=message_id, subject=subject, body=body, raw=message.as_bytes())
+
+
+# Templates compiled, by where they are read from and what they say: ``poll`` and ``serve`` check
+# the templates with a Composer of their own before the service makes its own, and compiling them
+# is most of starting a Composer. A few sets are kept (a practice editing its templates makes more).
+_COMPILED: dict[tuple[Any, ...], tuple[SandboxedEnvironment, dict[Key, templates.Compiled]]] = {}
+_KEEP_COMPILED = 4
+
+
+def _compiled(source: Path | None) -> tuple[SandboxedEnvironment, dict[Key, templates.Compiled]]:
+    """The environment and the compiled templates for the templates at ``source`` (None: those shipped)."""
+    written = templates.load(source)
+    # A practice's .j2 folder may include files of its own, as it always could.
+    folder = source if source is not None and source.is_dir() else None
+    key = (folder, tuple((k, w.origin, tuple(w.parts.items()), tuple(w.places.items())) for k, w in written.items()))
+    if (found := _COMPILED.get(key)) is not None:
+        return found
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(str(folder)) if folder else None, undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters["money"] = _money
+    env.filters["time"] = _clock
+    env.filters["phone"] = _phone
+    env.filters["es_day"] = _es_day
+    found = env, templates.compile_all(env, written)
+    while len(_COMPILED) >= _KEEP_COMPILED:
+        del _COMPILED[next(iter(_COMPILED))]
+    _COMPILED[key] = found
+    return found
 
 
 def _paragraph(body: str) -> str:
@@ -480,11 +501,58 @@ def _paragraph(body: str) -> str:
     return " ".join(body.split())
 
 
-@cache
-def _header(name: str, value: str) -> BaseHeader:
-    """A header every reply carries, parsed once: the email package's parsing of headers is a
-    large share of composing (figures in bench/README-load.md)."""
-    return SMTP.header_factory(name, value)
+class _Headers(HeaderRegistry):
+    """The email package's header factory, remembering what repeats: parsing headers is most of
+    composing (figures in bench/README-load.md). Each header's class is made once per name, not
+    once per header, and a header of the same value in every message (From, Auto-Submitted,
+    MIME-Version, the Content-* ones: a few values each) is parsed once. Headers are immutable,
+    so one object serves every message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+        self._kept: dict[tuple[str, str], BaseHeader] = {}
+        self.kept: set[int] = set()  # the ids of the headers kept (alive for good, so the ids are theirs)
+        self.folded: dict[tuple[int, str, int | None, bool, str], bytes] = {}  # a kept header as _Policy folds it
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        if (found := self._classes.get(key)) is None:
+            found = self._classes[key] = super().__getitem__(name)
+        return found
+
+    def __call__(self, name: str, value: Any) -> BaseHeader:
+        if name.lower() not in _SAME_IN_EVERY_MESSAGE or not isinstance(value, str):
+            return self[name](name, value)
+        if (found := self._kept.get((name, value))) is None:
+            found = self._kept[name, value] = self[name](name, value)
+            self.kept.add(id(found))
+        return found
+
+
+class _Policy(EmailPolicy):
+    """The SMTP policy (CRLF line ends) with the factory above, folding each kept header once: a
+    header's folded form depends on the header and the policy alone."""
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        factory = self.header_factory
+        if not isinstance(factory, _Headers) or id(value) not in factory.kept:
+            return super().fold_binary(name, value)
+        key = (id(value), self.linesep, self.max_line_length, self.utf8, self.cte_type)
+        if (folded := factory.folded.get(key)) is None:
+            folded = factory.folded[key] = super().fold_binary(name, value)
+        return folded
+
+
+_SAME_IN_EVERY_MESSAGE = frozenset({"from", "auto-submitted", "x-auto-response-suppress", "mime-version", "content-type",
+                                    "content-transfer-encoding"})
+_POLICY = _Policy(linesep="\r\n", header_factory=_Headers())
+
+
+@lru_cache(maxsize=1)
+def _date(moment: datetime) -> BaseHeader:
+    """The Date header of this second, parsed once for every message composed in it."""
+    return _POLICY.header_factory("Date", moment)
 
 
 def _es_day(day: str) -> str:

@@ -26,6 +26,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Column, Table, bindparam, create_engine, event, func, insert, select, type_coerce, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -36,7 +38,9 @@ from .schema import conversations, cursors, draft_events, drafts, messages, meta
 
 # The statements run for every message, built once: building one, with its values, cost more
 # than running it.
-_INSERT_MESSAGE = insert(messages)
+# A message already recorded (the same source and key) is not inserted again, and no row comes back.
+_INSERT_MESSAGE = {"sqlite": sqlite_insert(messages).on_conflict_do_nothing().returning(messages.c.id),
+                   "postgresql": postgresql_insert(messages).on_conflict_do_nothing().returning(messages.c.id)}
 _INSERT_OUTGOING = insert(outbox)
 _SEEN = select(messages.c.id).where(messages.c.source == bindparam("source"), messages.c.key == bindparam("key"))
 # A reply that never left (refused by the server, rejected, withdrawn) is no reason not to answer.
@@ -124,6 +128,7 @@ class Store:
     def __init__(self, url: str, lock_timeout: float = 30, encryption_keys: str | None = None) -> None:
         self.engine = make_engine(url, lock_timeout)
         self._writer: AbstractContextManager[None] = FairLock() if self.engine.dialect.name == "sqlite" else nullcontext()
+        self._insert_message = _INSERT_MESSAGE["sqlite" if self.engine.dialect.name == "sqlite" else "postgresql"]
         seal.attach(self.engine, encryption_keys)
 
     @contextmanager
@@ -140,11 +145,9 @@ class Store:
 
     def record(self, conn: Connection, values: dict[str, Any]) -> Recorded:
         """Insert one message inside the caller's transaction; a second sight is reported, not
-        inserted. A savepoint keeps the caller's transaction usable after the conflict."""
-        try:
-            with conn.begin_nested():
-                new_id = conn.execute(_INSERT_MESSAGE, {**values, "recorded_at": utcnow()}).inserted_primary_key[0]
-        except IntegrityError:
+        inserted (ON CONFLICT DO NOTHING leaves the caller's transaction usable, as a savepoint would)."""
+        new_id = conn.execute(self._insert_message, {**values, "recorded_at": utcnow()}).scalar()
+        if new_id is None:
             found = conn.execute(_SEEN, {"source": values["source"], "key": values["key"]}).scalar_one()
             return Recorded(found, duplicate=True)
         return Recorded(new_id, duplicate=False)
