@@ -237,6 +237,24 @@ def test_a_store_of_mixed_shapes_migrates(tmp_path: Path) -> None:
     conn.close()
 
 
+def test_a_person_who_wrote_twice_before_conversations_migrates_into_one(tmp_path: Path) -> None:
+    """Migration 0003 joins old messages with today's joining code, so that code reads only what
+    0003 made (not 0006's waitlist_since), and 0003 never closes a conversation (timedelta.max)."""
+    shutil.copyfile(FIXTURES / "ae602ba.sqlite3", tmp_path / "responder.db")
+    with sqlite3.connect(tmp_path / "responder.db") as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(messages)")]
+        first = dict(zip(columns, conn.execute("SELECT * FROM messages WHERE category = 'new_inquiry' ORDER BY id").fetchone(), strict=True))
+        again = {**{k: v for k, v in first.items() if k != "id"}, "key": first["key"] + "-again"}
+        conn.execute(f"INSERT INTO messages ({', '.join(again)}) VALUES ({', '.join('?' * len(again))})", list(again.values()))
+    conn.close()
+    url = f"sqlite:///{tmp_path / 'responder.db'}"
+    assert migrate.upgrade(url) == (None, HEAD)
+    with sqlite3.connect(tmp_path / "responder.db") as conn:
+        assert conn.execute("SELECT count(DISTINCT conversation_id), count(*) FROM messages WHERE sender = ?",
+                            (first["sender"],)).fetchone() == (1, 2)
+    conn.close()
+
+
 # -- a new store, and going back -------------------------------------------------------------------
 
 def test_a_new_store_is_made_by_the_migrations_as_schema_py_declares(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:

@@ -50,7 +50,10 @@ _BY_THREAD = (sa.select(messages.c.conversation_id).join(outbox, outbox.c.messag
 _KNOWN = sa.select(identities.c.kind, identities.c.value, identities.c.conversation_id).where(
     identities.c.kind.in_(sa.bindparam("kinds", expanding=True)), identities.c.value.in_(sa.bindparam("values", expanding=True)))
 _NEW = sa.insert(conversations).returning(conversations.c.id)
-_CONVERSATION = sa.select(conversations).where(conversations.c.id == sa.bindparam("conversation"))
+# The columns joining reads, each there since migration 0003 (whose backfill joins with this code).
+_CONVERSATION = (sa.select(conversations.c.status, conversations.c.last_activity_at, conversations.c.last_notice_at,
+                           conversations.c.clinician, conversations.c.referral_source)
+                 .where(conversations.c.id == sa.bindparam("conversation")))
 _ANSWERED = (sa.select(outbox.c.message_id).join(messages, messages.c.id == outbox.c.message_id)
              .where(messages.c.conversation_id == sa.bindparam("conversation"), outbox.c.kind.in_((Kind.REPLY, Kind.HUMAN_REPLY)),
                     # a referral's reply is the referrer's thank-you, not a reply to the client
@@ -100,7 +103,7 @@ def join(conn: Connection, keys: Keys, at: datetime, close_after: timedelta) -> 
         conn.execute(_ADD_IDENTITIES["sqlite" if conn.dialect.name == "sqlite" else "postgresql"], new)
     if before is None:
         return Joined(found, new=True, going_on=False, answered=False, last_notice_at=None)
-    going_on = before.status == ConversationStatus.OPEN and before.last_activity_at >= at - close_after
+    going_on = before.status == ConversationStatus.OPEN and at - before.last_activity_at <= close_after  # timedelta.max: never closed
     answered = conn.execute(_ANSWERED, {"conversation": found}).first() is not None
     return Joined(found, new=False, going_on=going_on, answered=answered, last_notice_at=before.last_notice_at,
                   clinician=before.clinician, referral_source=before.referral_source)
