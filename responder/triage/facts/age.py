@@ -157,11 +157,6 @@ def _in_figures(text: str) -> str:
     return _NUMBER_WORDS.sub(figure, text)
 
 
-def age(text: str, on: date | None = None) -> int | None:
-    """The youngest age the message gives, or None."""
-    return min(all_ages(text, on), default=None)
-
-
 def sent_on(message: Inbound) -> date | None:
     """The day an email says it was sent (its Date header), to read a date of birth against."""
     try:
