@@ -512,8 +512,6 @@ class _Headers(HeaderRegistry):
         super().__init__()
         self._classes: dict[str, type[BaseHeader]] = {}
         self._kept: dict[tuple[str, str], BaseHeader] = {}
-        self.kept: set[int] = set()  # the ids of the headers kept (alive for good, so the ids are theirs)
-        self.folded: dict[tuple[int, str, int | None, bool, str], bytes] = {}  # a kept header as _Policy folds it
 
     def __getitem__(self, name: str) -> type[BaseHeader]:
         key = name.lower()
@@ -526,27 +524,12 @@ class _Headers(HeaderRegistry):
             return self[name](name, value)
         if (found := self._kept.get((name, value))) is None:
             found = self._kept[name, value] = self[name](name, value)
-            self.kept.add(id(found))
         return found
-
-
-class _Policy(EmailPolicy):
-    """The SMTP policy (CRLF line ends) with the factory above, folding each kept header once: a
-    header's folded form depends on the header and the policy alone."""
-
-    def fold_binary(self, name: str, value: Any) -> bytes:
-        factory = self.header_factory
-        if not isinstance(factory, _Headers) or id(value) not in factory.kept:
-            return super().fold_binary(name, value)
-        key = (id(value), self.linesep, self.max_line_length, self.utf8, self.cte_type)
-        if (folded := factory.folded.get(key)) is None:
-            folded = factory.folded[key] = super().fold_binary(name, value)
-        return folded
 
 
 _SAME_IN_EVERY_MESSAGE = frozenset({"from", "auto-submitted", "x-auto-response-suppress", "mime-version", "content-type",
                                     "content-transfer-encoding"})
-_POLICY = _Policy(linesep="\r\n", header_factory=_Headers())
+_POLICY = EmailPolicy(linesep="\r\n", header_factory=_Headers())  # the SMTP policy (CRLF line ends), with the factory above
 
 
 @lru_cache(maxsize=1)
