@@ -24,7 +24,7 @@ from ..config import Classification as ExtraWords
 from ..config import Config
 from ..model import Category, Classification, Facts, Inbound
 from . import learned
-from .facts.age import all_ages, sent_on
+from .facts.age import all_ages, sent_on, settled_age
 from .facts.clinician import named_clinician
 from .facts.insurance import insurance
 from .facts.language import language
@@ -497,18 +497,19 @@ def classify(message: Inbound, config: Config) -> Classification:
         return Classification(Category.AUTOMATED, Facts(), tuple(reasons + signs))
 
     extra = config.classification
-    category, why, evidence, apart_from_risk = _category(text, message, extra, {w.lower() for w in config.practice.name.split()})
+    category, why, evidence, apart_from_risk, reading = _category(text, message, extra, {w.lower() for w in config.practice.name.split()})
     if category == Category.SOLICITATION:
         return Classification(category, Facts(), tuple(reasons + why), evidence)
     prose = unwrap(text)  # ages and services are read in whole sentences
-    ages = all_ages(prose, sent_on(message))
+    on = sent_on(message)
+    ages = all_ages(prose, on)
     facts = Facts(
         insurance=insurance(text, config, reasons),
-        services=services(prose, category, reasons, config.practice.name, apart_from_risk, ages),
+        services=services(prose, category, reasons, config.practice.name, apart_from_risk, ages, reading),
         modality=modality(text),
         reply_to=reply_to,
         language=language(text),
-        age=min(ages, default=None),
+        age=settled_age(ages, prose, on, message.channel, reading.model),
         clinician=named_clinician(text, config.practice.clinicians),
         name=first_name(message, relayed=relay is not None or form_address(message, config) is not None),
         zone=zone(text),
@@ -530,6 +531,7 @@ class _Verdict(NamedTuple):
     why: list[str]
     evidence: tuple[str, ...]
     apart_from_risk: Category  # what a crisis would be without its risk: a current client's, an inquiry
+    reading: learned.Reading  # the model's, for the facts it reads too
 
 
 def _category(text: str, message: Inbound, extra: ExtraWords, practice_words: set[str]) -> _Verdict:
@@ -555,12 +557,12 @@ def _category(text: str, message: Inbound, extra: ExtraWords, practice_words: se
                      Category(reading.best_except_crisis()))
     if p_crisis >= needed or risk.named_by_practice:
         evidence = (reading.explain(Category.CRISIS),) if p_crisis >= model.crisis_threshold else ()
-        return _Verdict(Category.CRISIS, risk.reasons, evidence, otherwise)
+        return _Verdict(Category.CRISIS, risk.reasons, evidence, otherwise, reading)
     if chosen:
-        return _Verdict(otherwise, findings.reasons[otherwise], (), otherwise)
+        return _Verdict(otherwise, findings.reasons[otherwise], (), otherwise, reading)
     notes = [f"risk mentioned but not present: {reason}" for reason in reasons(risk.discounted)]
     notes += [f"risk mentioned with laughter: {reason}" for reason in reasons(risk.laughed_off)]
-    return _Verdict(otherwise, findings.reasons.get(otherwise, []) + notes, (reading.explain(otherwise),), otherwise)
+    return _Verdict(otherwise, findings.reasons.get(otherwise, []) + notes, (reading.explain(otherwise),), otherwise, reading)
 
 
 def _rule_findings(text: str, message: Inbound, extra: ExtraWords, practice_words: set[str]) -> _Findings:

@@ -9,10 +9,12 @@ A referral's date of birth ("DOB 03/14/1953") is an age on the day the message w
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from email.utils import parsedate_to_datetime
 
 from ...model import Inbound
+from ..learned import Model
 from ..rules import RuleKind, rule
 
 # Ages in years of someone the therapy would be for (months and weeks are babies, not clients).
@@ -125,11 +127,10 @@ _MONTHS = {name: number for number, names in enumerate((
 def all_ages(text: str, on: date | None = None) -> list[int]:
     """Every age in years of someone who could be seen, in order; dates of birth count when the
     day the message was sent (``on``) is known."""
-    born = [years for m in _BORN.pattern.finditer(text) if (years := _age_on(m, on)) is not None] if on else []
-    fields = [int(m.group(1)) for m in _FIELD.pattern.finditer(text)] + born
+    fields = [int(m.group(1)) for m in _FIELD.pattern.finditer(text)] + born_ages(text, on)
     if fields:  # a form's or a referral's own word for the client, whoever else the message names
         return [age for age in fields if age >= YOUNGEST_SEEN]
-    text = _in_figures(text)
+    text = in_figures(text)
     own = [m for m in _OWN.pattern.finditer(text)]
     for_someone, with_someone = _FOR_SOMEONE.pattern.search(text), _WITH_SOMEONE.pattern.search(text)
     if (own or _FOR_ME.pattern.search(text)) and not for_someone and not with_someone:
@@ -143,13 +144,36 @@ def all_ages(text: str, on: date | None = None) -> list[int]:
     return [age for age in found if age >= YOUNGEST_SEEN]
 
 
+def settled_age(ages: Sequence[int], text: str, on: date | None, channel: str, model: Model) -> int | None:
+    """The age of the person to be seen: the youngest of the rules' ``ages``, unless the learned
+    reader is nearly sure another number is, or finds one likely where the rules read none."""
+    chances = model.ages.chances(in_figures(text), born_ages(text, on), channel)
+    likeliest = max(chances, key=chances.__getitem__, default=None)
+    if likeliest is not None and (chances[likeliest] >= _SURE or (not ages and chances[likeliest] >= _LIKELY)):
+        return likeliest
+    return min(ages, default=None)
+
+
+# Rules know the wordings someone wrote down. On the six sets written blind for issue 13, each read
+# by the rules as they stood before anyone here saw it and by a model fitted without it, the age was
+# right in 0.917 of the messages by the rules alone, 0.92 by the model alone and 0.958 (0.933-0.983
+# per set) by the rules with the model deciding at these chances (0.85-0.95 and 0.3-0.6: 0.95-0.964).
+_SURE = 0.9
+_LIKELY = 0.5
+
+
+def born_ages(text: str, on: date | None) -> list[int]:
+    """The ages that the dates of birth in ``text`` give on the day the message was sent."""
+    return [years for m in _BORN.pattern.finditer(text) if (years := _age_on(m, on)) is not None] if on else []
+
+
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90}
 _UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
 _TEENS = {"thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
 _NUMBER_WORDS = re.compile(r"\b(?:(" + "|".join(_TENS) + r")(?:[- ](" + "|".join(_UNITS) + r"))?|(" + "|".join(_TEENS) + r"))\b", re.I)
 
 
-def _in_figures(text: str) -> str:
+def in_figures(text: str) -> str:
     """Ages written in words as figures: "I'm forty-one" reads as "I'm 41"."""
     def figure(m: re.Match[str]) -> str:
         tens, unit, teen = m.groups()

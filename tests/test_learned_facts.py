@@ -1,0 +1,98 @@
+"""The learned reader beside the rules for services and ages: the rules answer, and the model
+settles what it is nearly sure of. A small model with weights written here says exactly when it
+is sure; the shipped one is measured by scripts/train-model and the blind sets."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from support import CORPUS
+
+from responder.config import SERVICES, Config
+from responder.model import Category
+from responder.triage.classify import classify
+from responder.triage.facts.age import settled_age
+from responder.triage.facts.services import services
+from responder.triage.learned import AgeWeights, Model, Weights
+from responder.triage.parse import parse_file
+
+TALK = "I need someone to talk to about my anxiety."  # the rules read individual therapy
+
+
+def model(service_weights: dict[str, float] | None = None, age_weights: dict[str, float] | None = None, age_bias: float = -3.0) -> Model:
+    """A model that knows one word, "xyzzy": its weight for each service named (the others 0, so
+    that without the word every service has an even chance, sure of nothing)."""
+    per_service = service_weights or {}
+    return Model(
+        idf={"xyzzy": 1.0},
+        categories=Weights(labels=("crisis", "new_inquiry"), weights={"xyzzy": (0.0, 0.0)}, bias=(0.0, 0.0)),
+        services=Weights(labels=SERVICES, weights={"xyzzy": tuple(per_service.get(s, 0.0) for s in SERVICES)}, bias=(0.0,) * len(SERVICES)),
+        ages=AgeWeights(bias=age_bias, weights=age_weights or {}),
+        crisis_threshold=0.5,
+    )
+
+
+SURE_OF_MEDICATION_ALONE = model({"medication": 5.0, "individual": -5.0})  # 0.993 and 0.007
+
+
+def test_the_model_adds_and_drops_what_it_is_nearly_sure_of_and_says_so() -> None:
+    text = f"{TALK} xyzzy"
+    reasons: list[str] = []
+    assert services(text, Category.NEW_INQUIRY, reasons) == ("individual",)
+    reasons = []
+    assert services(text, Category.NEW_INQUIRY, reasons, reading=SURE_OF_MEDICATION_ALONE.read(text, "email")) == ("medication",)
+    assert 'model: asks for medication (0.99; "xyzzy")' in reasons
+    assert 'model: does not ask for individual (0.01; "xyzzy")' in reasons
+    assert reasons[-1] == "services: medication"
+
+
+def test_where_the_model_is_unsure_the_rules_answer() -> None:
+    unsure = model({"medication": 2.0, "individual": -2.0})  # 0.88 and 0.12: short of sure either way
+    text = f"{TALK} xyzzy"
+    reasons: list[str] = []
+    assert services(text, Category.NEW_INQUIRY, reasons, reading=unsure.read(text, "email")) == ("individual",)
+    assert reasons == ["services: individual"]
+    assert services(TALK, Category.NEW_INQUIRY, [], reading=SURE_OF_MEDICATION_ALONE.read(TALK, "email")) == ("individual",)
+
+
+def test_a_current_client_is_never_given_a_service_by_the_model() -> None:
+    text = "Can we move Thursday's session to 4? xyzzy"
+    reading = SURE_OF_MEDICATION_ALONE.read(text, "email")
+    assert services(text, Category.EXISTING_CLIENT, [], reading=reading) == ()
+    assert services(text, Category.CRISIS, [], apart_from_risk=Category.EXISTING_CLIENT, reading=reading) == ()
+
+
+# One feature: the number just before "xyzzy". At weight 6 (with the bias of -3) that number is
+# the age at 0.95, sure; at 3.5 at 0.62, likely; every other number at 0.05.
+TEXT = "She is 9. Then 41 xyzzy."
+
+
+def test_an_age_the_model_is_sure_of_outweighs_the_rules() -> None:
+    sure = model(age_weights={"R1:xyzzy": 6.0})
+    assert settled_age([9], TEXT, None, "email", sure) == 41
+    assert settled_age([], TEXT, None, "email", sure) == 41
+
+
+def test_an_age_the_model_finds_likely_fills_in_only_where_the_rules_read_none() -> None:
+    likely = model(age_weights={"R1:xyzzy": 3.5})
+    assert settled_age([9], TEXT, None, "email", likely) == 9
+    assert settled_age([], TEXT, None, "email", likely) == 41
+    assert settled_age([], "She is 9. Then 41.", None, "email", likely) is None  # nothing likely: no age
+    assert settled_age([12, 9], "She is 9. Then 41.", None, "email", likely) == 9  # the rules' youngest
+
+
+def test_a_date_of_birth_is_a_candidate_for_the_model() -> None:
+    """A date of birth gives an age no figure in the text says; the model weighs it as such."""
+    born = model(age_weights={"derived": 6.0})
+    assert settled_age([], "DOB: 03/14/1968. Seen twice, 41 minutes each.", date(2026, 11, 10), "email", born) == 58
+
+
+def test_classify_asks_the_shipped_model_about_services_and_ages(config: Config) -> None:
+    """Wired in, with the shipped weights, on two messages the rules alone read wrong: a mother's
+    night feeding at 3 am that the service rules took for a child's age, and a grandmother's age
+    in a message her granddaughter typed, in words no age rule lists."""
+    postpartum = classify(parse_file(CORPUS / "training" / "blind26" / "052-postpartum-3am.eml"), config)
+    assert postpartum.facts.services == ("individual",), postpartum.reasons
+    assert any(reason.startswith("model: does not ask for child") for reason in postpartum.reasons), postpartum.reasons
+    typed = classify(parse_file(CORPUS / "training" / "blind23" / "052-granddaughter-types-for-80yo.eml"), config)
+    assert typed.facts.age == 80
