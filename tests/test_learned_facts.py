@@ -62,23 +62,32 @@ def test_a_current_client_is_never_given_a_service_by_the_model() -> None:
     assert services(text, Category.CRISIS, [], apart_from_risk=Category.EXISTING_CLIENT, reading=reading) == ()
 
 
-# One feature: the number just before "xyzzy". At weight 6 (with the bias of -3) that number is
-# the age at 0.95, sure; at 3.5 at 0.62, likely; every other number at 0.05.
+# One feature: the number just before "xyzzy". With the bias of -2, at weight 5 that number is the
+# age at 0.95, sure; at 2.5 at 0.62, likely; every other number at 0.12, not unlikely.
 TEXT = "She is 9. Then 41 xyzzy."
 
 
 def test_an_age_the_model_is_sure_of_outweighs_the_rules() -> None:
-    sure = model(age_weights={"R1:xyzzy": 6.0})
+    sure = model(age_weights={"R1:xyzzy": 5.0}, age_bias=-2.0)
     assert settled_age([9], TEXT, None, "email", sure) == 41
     assert settled_age([], TEXT, None, "email", sure) == 41
 
 
 def test_an_age_the_model_finds_likely_fills_in_only_where_the_rules_read_none() -> None:
-    likely = model(age_weights={"R1:xyzzy": 3.5})
+    likely = model(age_weights={"R1:xyzzy": 2.5}, age_bias=-2.0)
     assert settled_age([9], TEXT, None, "email", likely) == 9
     assert settled_age([], TEXT, None, "email", likely) == 41
     assert settled_age([], "She is 9. Then 41.", None, "email", likely) is None  # nothing likely: no age
     assert settled_age([12, 9], "She is 9. Then 41.", None, "email", likely) == 9  # the rules' youngest
+
+
+def test_the_rules_ages_the_model_finds_unlikely_are_set_aside() -> None:
+    """"My kids are 10 and 12" beside the mother of 82 to be seen: the rules read all three."""
+    doubtful = model(age_weights={"R1:xyzzy": 2.5, "R1:kids": -2.0}, age_bias=-2.0)  # 0.02 before "kids"
+    text = "Mom is 82 xyzzy. My 10 kids."
+    assert settled_age([82, 10], text, None, "email", doubtful) == 82
+    assert settled_age([10], text, None, "email", doubtful) == 82  # none left: the likely one
+    assert settled_age([12], text, None, "email", doubtful) == 12  # "turns 13": no number says 12
 
 
 def test_a_date_of_birth_is_a_candidate_for_the_model() -> None:

@@ -16,7 +16,8 @@ from responder.triage.text import unwrap
 
 
 def age(text: str, on: date | None = None) -> int | None:
-    """The age classify gives: the youngest of those the message gives."""
+    """The rules' age: the youngest of those the message gives (classify also asks the learned
+    reader, tests/test_learned_facts.py)."""
     return min(all_ages(text, on), default=None)
 
 @pytest.mark.parametrize(("phrase", "expected"), [
@@ -34,6 +35,11 @@ def age(text: str, on: date | None = None) -> int | None:
     ("Student: Ana Ruiz, 9", 9),
     # several people: the youngest to be seen
     ("Our kids are 8 and 12; my son is 12, my daughter is 8.", 8),
+    ("They need real marriage counseling. They're 29 and 31, married four years.", 29),  # a couple referred
+    ("We'd like marriage counseling. I am 70 and Carol is 67.", 67),
+    ("Busco consejería de pareja para mi esposa y yo. Ella tiene 41 y yo 45.", 41),
+    # the writer's own age, when the therapy is for someone else
+    ("My mom, Irene, is 82. I'm 51 and stretched. Is there someone who sees older adults? She would need to be in person.", 82),
     # as people write them
     ("my dad is 61, lost the farm lease", 61),
     ("my mom, shes 74 and down", 74),

@@ -20,6 +20,8 @@ from responder.triage.relay import _EMAIL_FIELD, _ENVELOPE, _REPLY_THEM, _WORDS
     ("From: Jane Doe <jane@example.org>", True),
     ("Correo electrónico: ana@example.net", True),
     ("De: Ana <ana@example.net>", True),
+    ("Referring provider contact: dwhitcomb@example.org | 555-014-2277", True),
+    ("Provider email: dwhitcomb@example.org", True),
     # near-misses
     ("Billing email: clinic@example.net", False),
     ("Please email me at sam@example.net", False),
@@ -54,6 +56,7 @@ def test_where_a_relay_says_to_answer_the_person(text: str, matches: bool) -> No
     ("Reason for seeking therapy: Burnout and anxiety at work", True),
     ("What brings you in today?: trouble sleeping", True),
     ("Alguien te envió un mensaje desde tu perfil:", True),
+    ("Maple Grove Pediatrics has sent you a referral.", True),
     # near-misses
     ("I sent a message last week and heard nothing.", False),
     ("Your message could not be delivered.", False),

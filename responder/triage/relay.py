@@ -24,8 +24,8 @@ _ADDRESS = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # Where a relay puts the person's address: a field of its own, a From: line, or a sentence.
 _EMAIL_FIELD = rule("relay_email_field", RuleKind.RELAY, "the email field of a form", r"""
     ^[ \t]*[*_]*
-    (?:your\ |contact\ |client\ |sender(?:'s)?\ |visitor\ |patient\ )?
-    (?:e-?mail(?:\ address)? | correo(?:\ electr[oó]nico)? | reply[- ]to | from | de)
+    (?:your\ |contact\ |client\ |sender(?:'s)?\ |visitor\ |patient\ |(?:referring\ )?(?:provider|physician|clinician|doctor)(?:'s)?\ )?
+    (?:e-?mail(?:\ address)? | correo(?:\ electr[oó]nico)? | reply[- ]to | from | de | contact(?:\ info(?:rmation)?)?)     # an EHR's "Referring provider contact:"
     [*_]*[ \t]*[:=]
 """, flags=re.I | re.M)
 _REPLY_THEM = rule("relay_reply_to_them", RuleKind.RELAY, "the address the relay says to answer the person at", r"""
@@ -35,13 +35,17 @@ _REPLY_THEM = rule("relay_reply_to_them", RuleKind.RELAY, "the address the relay
   | \bresp[oó]nd\w*\ (?:directamente\ )?a\ (?:esta\ persona|[eé]l|ella)\ (?:en|a)\b     # Spanish
   | \bescr[ií]b\w*\ (?:directamente\ )?a\ (?:esta\ persona|[eé]l|ella)\ (?:en|a)\b
 """)
+# A referral network's notice says nothing of an address in its body: its Reply-To is the office.
+_REPLY_TO_HEADER = rule("relay_reply_to_header", RuleKind.RELAY, "the Reply-To the relay sets for the sender", r"""
+    (?!)     # read from the header, not from words: a rule for its id, kind and reason
+""")
 # Where it puts their words: a message field, or a line saying someone sent a message.
 _WORDS = rule("relay_person_words", RuleKind.RELAY, "a web form relaying a person's message, whatever its headers say", r"""
     ^[ \t]*[*_]*(?:your\ |client's\ |visitor's\ )?
         (?:message(?:\ body)? | comments? | inquiry | enquiry | questions? | mensaje | comentarios?
          | how\ can\ we\ help(?:\ you)?\?? | what\ brings\ you\ (?:in|here)(?:\ today)?\??
          | reason\ for\ (?:contact|reaching\ out|visit|seeking\ (?:therapy|help|counseling|services|care)|referral))[*_]*[ \t]*:
-  | \b(?:has\ )?sent\ you\ a\ (?:new\ )?message\b
+  | \b(?:has\ )?sent\ you\ a\ (?:new\ )?(?:message|referral)\b
   | \byou\ have\ (?:a|received\ a)\ new\ message\ from\b
   | \b(?:te|le)\ (?:ha\ )?envi[oó]\ un\ mensaje\b | \bha\ enviado\ un\ mensaje\b | \btienes?\ un\ (?:nuevo\ )?mensaje\ de\b
 """, flags=re.I | re.M)
@@ -80,12 +84,22 @@ def relayed(message: Inbound, own_addresses: frozenset[str] | set[str]) -> Relay
     body = message.text
     if not _WORDS.pattern.search(body):
         return None
-    found = _address(body, message.sender, own_addresses)
+    found = _address(body, message.sender, own_addresses) or _reply_to(message, own_addresses)
     if not found:
         return None
     source = message.fresh_text if _WORDS.pattern.search(message.fresh_text) else body
     words = "\n".join(line for line in source.splitlines() if not _ENVELOPE.pattern.search(line)).strip()
     return Relay(found[0], found[1], replace(message, fresh_text=words))
+
+
+def _reply_to(message: Inbound, own_addresses: frozenset[str] | set[str]) -> tuple[str, Rule] | None:
+    """The Reply-To a relay sets, when it is someone else's than the relay's, the practice's or nobody's."""
+    relay_domain = message.sender.partition("@")[2]
+    for address in message.reply_to:
+        address = address.lower()
+        if address not in own_addresses and not is_no_reply(address) and not (relay_domain and address.endswith("@" + relay_domain)):
+            return address, _REPLY_TO_HEADER
+    return None
 
 
 def _address(body: str, sender: str, own_addresses: frozenset[str] | set[str]) -> tuple[str, Rule] | None:
