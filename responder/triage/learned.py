@@ -11,10 +11,10 @@ in both the rules answer and the model settles what it is nearly sure of.
 
 Inference is pure Python over a JSON file of weights, so the package needs no numerical library
 and the model is readable. The features here are the only definition of them: the training script
-imports ``counts``, ``weigh`` and ``age_candidates`` so that training and use can never disagree. learned.json records
-a digest of the rows it was fitted on and of this feature code (``training_sha256`` and
-``features_sha256``, computed by ``training_digest`` and ``feature_digest``), so a test notices
-when either has moved since the last refit.
+imports ``counts``, ``weigh`` and ``age_candidates`` so that training and use can never disagree.
+learned.json records a digest of the rows it was fitted on and of this feature code
+(``training_sha256`` and ``features_sha256``, computed by ``training_digest`` and
+``feature_digest``), so a test notices when either has moved since the last refit.
 """
 
 from __future__ import annotations
