@@ -55,6 +55,16 @@ def test_where_the_model_is_unsure_the_rules_answer() -> None:
     assert services(TALK, Category.NEW_INQUIRY, [], reading=SURE_OF_MEDICATION_ALONE.read(TALK, "email")) == ("individual",)
 
 
+def test_the_model_names_a_childs_or_a_teens_therapy_only_for_an_age_that_fits() -> None:
+    """It reads words, not ages: "mi hijo" pulls toward teen whatever age follows."""
+    sure_of_teen = model({"teen": 5.0})
+    text = "Les escribo por mi hijo, tiene 22 años. Necesita terapia. xyzzy"
+    reading = sure_of_teen.read(text, "email")
+    assert "teen" not in services(text, Category.NEW_INQUIRY, [], ages=[22], reading=reading)
+    assert "teen" in services(text, Category.NEW_INQUIRY, [], ages=[15], reading=reading)
+    assert "teen" in services("Mi hijo necesita terapia. xyzzy", Category.NEW_INQUIRY, [], ages=[], reading=reading)
+
+
 def test_a_current_client_is_never_given_a_service_by_the_model() -> None:
     text = "Can we move Thursday's session to 4? xyzzy"
     reading = SURE_OF_MEDICATION_ALONE.read(text, "email")
@@ -67,10 +77,13 @@ def test_a_current_client_is_never_given_a_service_by_the_model() -> None:
 TEXT = "She is 9. Then 41 xyzzy."
 
 
-def test_an_age_the_model_is_sure_of_outweighs_the_rules() -> None:
+def test_an_age_the_model_is_sure_of_outweighs_the_rules_unless_they_read_it_too() -> None:
+    """The model weighs one number at a time: where the rules read its number among others (two
+    children, a couple), the youngest they read stands."""
     sure = model(age_weights={"R1:xyzzy": 5.0}, age_bias=-2.0)
     assert settled_age([9], TEXT, None, "email", sure) == 41
     assert settled_age([], TEXT, None, "email", sure) == 41
+    assert settled_age([41, 9], TEXT, None, "email", sure) == 9
 
 
 def test_an_age_the_model_finds_likely_fills_in_only_where_the_rules_read_none() -> None:
@@ -81,13 +94,11 @@ def test_an_age_the_model_finds_likely_fills_in_only_where_the_rules_read_none()
     assert settled_age([12, 9], "She is 9. Then 41.", None, "email", likely) == 9  # the rules' youngest
 
 
-def test_the_rules_ages_the_model_finds_unlikely_are_set_aside() -> None:
-    """"My kids are 10 and 12" beside the mother of 82 to be seen: the rules read all three."""
-    doubtful = model(age_weights={"R1:xyzzy": 2.5, "R1:kids": -2.0}, age_bias=-2.0)  # 0.02 before "kids"
-    text = "Mom is 82 xyzzy. My 10 kids."
-    assert settled_age([82, 10], text, None, "email", doubtful) == 82
-    assert settled_age([10], text, None, "email", doubtful) == 82  # none left: the likely one
-    assert settled_age([12], text, None, "email", doubtful) == 12  # "turns 13": no number says 12
+def test_the_model_never_names_a_babys_age_or_an_ordinal() -> None:
+    sure = model(age_weights={"R1:xyzzy": 5.0, "R1:nd": 5.0}, age_bias=-2.0)
+    assert settled_age([], "We have a 2 xyzzy at home.", None, "email", sure) is None
+    assert settled_age([], "He is in 4th xyzzy grade.", None, "email", sure) is None
+    assert settled_age([], "His 2nd grade teacher says so.", None, "email", sure) is None
 
 
 def test_a_date_of_birth_is_a_candidate_for_the_model() -> None:

@@ -38,6 +38,16 @@ def age(text: str, on: date | None = None) -> int | None:
     ("They need real marriage counseling. They're 29 and 31, married four years.", 29),  # a couple referred
     ("We'd like marriage counseling. I am 70 and Carol is 67.", 67),
     ("Busco consejería de pareja para mi esposa y yo. Ella tiene 41 y yo 45.", 41),
+    ("Yo tengo 52 y ella 49. Queremos terapia de pareja.", 49),
+    ("I'm looking for individual therapy for each of them. Elijah is 14 and has been angry. Naomi is 9.", 9),
+    ("Our son's 2nd grade teacher asked us to get him evaluated. He's eight.", 8),
+    ("Grandkids? They're 8 and 5. I'll be 65 in March.", 64),  # "they're 8 and 5": children, not a referred couple
+    # the writer's own children beside the one to be seen
+    ("We are foster parents of a boy who just turned 13. He's settled in with our own kids (6 and 8).", 13),
+    ("I'm writing on behalf of my father. He's seventy-eight. My own kids are 9 and 12 and miss him.", 78),
+    ("My mom, Irene, is 82. She got overwhelmed (my kids are 10 and 12 and were loud). She would need a ride.", 82),
+    # the writer's own age
+    ("My wife and I separated in July; the kids (17 and 14) are with me. I turned 51 in August. I need someone for me.", 51),
     # the writer's own age, when the therapy is for someone else
     ("My mom, Irene, is 82. I'm 51 and stretched. Is there someone who sees older adults? She would need to be in person.", 82),
     # as people write them

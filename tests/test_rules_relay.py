@@ -57,6 +57,9 @@ def test_where_a_relay_says_to_answer_the_person(text: str, matches: bool) -> No
     ("What brings you in today?: trouble sleeping", True),
     ("Alguien te envió un mensaje desde tu perfil:", True),
     ("Maple Grove Pediatrics has sent you a referral.", True),
+    ("You have received a new referral via CareLink.", True),
+    ("Tell us a little about what brings you in: We are a blended family", True),
+    ("Clinical notes: Recently retired; worsening worry.", True),
     # near-misses
     ("I sent a message last week and heard nothing.", False),
     ("Your message could not be delivered.", False),

@@ -31,6 +31,8 @@ ROWS = [
     ("We'd like couples counseling by video, since we have a 4-year-old and no sitter.", NEW, ("couples",)),  # no child client
     ("Looking for couples therapy for me and my wife.", NEW, ("couples",)),
     ("Looking for individual therapy for my son, 16.", NEW, ("teen",)),  # the teen's own sessions
+    ("My son just turned 18 and is a senior in high school. He's been depressed and agreed to see someone.", NEW, ("individual",)),
+    ("Do you have a men's group? I'd also want to see someone 1-on-1.", NEW, ("individual", "group")),
     ("Do you offer EMDR?", NEW, ("individual", "emdr")),
     ("I need medication management.", NEW, ("medication",)),
     ("Can you prescribe for my ADHD?", NEW, ("medication",)),

@@ -71,8 +71,8 @@ def age_candidates(figures: str, born: Iterable[int], channel: str) -> list[tupl
     tokens = _TOKEN.findall(figures.lower())
     found = []
     for i, token in enumerate(tokens):
-        if not (token.isdigit() and len(token) <= 2 and 1 <= int(token) <= 99):
-            continue
+        if not (token.isdigit() and len(token) <= 2 and 1 <= int(token) <= 99) or tokens[i + 1: i + 2] and tokens[i + 1] in _NOT_AN_AGE:
+            continue  # "2nd grade", "3 months old" are no ages
         value = int(token)
         features = {f"b:{_span_of_life(value)}": 1, f"ch:{channel}": 1}
         for k in range(1, 4):
@@ -94,6 +94,10 @@ def age_candidates(figures: str, born: Iterable[int], channel: str) -> list[tupl
     return found
 
 
+# What a number followed by these counts is not years of age.
+_NOT_AN_AGE = frozenset("st nd rd th months month mos weeks week wks days day hours hrs minutes mins min am pm".split())
+
+
 def _span_of_life(age: int) -> str:
     return "kid" if age < 13 else "teen" if age < 18 else "young" if age < 30 else "adult" if age < 65 else "old"
 
@@ -109,7 +113,7 @@ def feature_digest() -> str:
     """sha256 of what turns a text into the model's features: the word pattern and the source of
     ``counts``, ``weigh`` and ``age_candidates``. Weights fitted on other features would read today's wrongly."""
     source = "\n".join((_WORD.pattern, inspect.getsource(counts), inspect.getsource(weigh),
-                        _TOKEN.pattern, inspect.getsource(age_candidates), inspect.getsource(_span_of_life)))
+                        _TOKEN.pattern, inspect.getsource(age_candidates), inspect.getsource(_span_of_life), " ".join(sorted(_NOT_AN_AGE))))
     return hashlib.sha256(source.encode("utf-8")).hexdigest()
 
 

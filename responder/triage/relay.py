@@ -43,10 +43,11 @@ _REPLY_TO_HEADER = rule("relay_reply_to_header", RuleKind.RELAY, "the Reply-To t
 _WORDS = rule("relay_person_words", RuleKind.RELAY, "a web form relaying a person's message, whatever its headers say", r"""
     ^[ \t]*[*_]*(?:your\ |client's\ |visitor's\ )?
         (?:message(?:\ body)? | comments? | inquiry | enquiry | questions? | mensaje | comentarios?
-         | how\ can\ we\ help(?:\ you)?\?? | what\ brings\ you\ (?:in|here)(?:\ today)?\??
+         | how\ can\ we\ help(?:\ you)?\?? | (?:tell\ us\ (?:a\ little\ )?about\ )?what\ brings\ you\ (?:in|here|to\ (?:us|therapy|counseling))(?:\ today)?\??
+         | clinical\ notes
          | reason\ for\ (?:contact|reaching\ out|visit|seeking\ (?:therapy|help|counseling|services|care)|referral))[*_]*[ \t]*:
   | \b(?:has\ )?sent\ you\ a\ (?:new\ )?(?:message|referral)\b
-  | \byou\ have\ (?:a|received\ a)\ new\ message\ from\b
+  | \byou\ have\ (?:a|received\ a)\ new\ message\ from\b | \byou\ have\ received\ a\ new\ (?:electronic\ )?referral\b
   | \b(?:te|le)\ (?:ha\ )?envi[oó]\ un\ mensaje\b | \bha\ enviado\ un\ mensaje\b | \btienes?\ un\ (?:nuevo\ )?mensaje\ de\b
 """, flags=re.I | re.M)
 # The relay's own lines around the person's words: instructions, footers, legal text.

@@ -98,11 +98,11 @@ _COUPLES_NAMED = rule("couples_named", RuleKind.SERVICE, "couples named", r"""
 # Individual sessions named outright: asked for beside a group.
 _INDIVIDUAL = rule("individual", RuleKind.SERVICE, "asks for individual sessions", r"""
     \bindividual(?:ly)?\ (?:therapy|counsel\w*|sessions?|work|appointments?)\b
-  | \bone[- ]on[- ]one\b | \b1[:-]1\b | \bon\ my\ own\b | \bby\ myself\b | \bterapia\ individual\b
+  | \bone[- ]on[- ]one\b | \b1[:-]1\b | \b1[- ]on[- ]1\b | \bon\ my\ own\b | \bby\ myself\b | \bterapia\ individual\b
 """)
 # Individual sessions asked for outright, beside a couple's or a family's ("on my own" says too little there).
 _INDIVIDUAL_TOO = rule("individual_too", RuleKind.SERVICE, "asks for individual sessions too", r"""
-    \bindividual(?:ly)?\ (?:therapy|counsel\w*|sessions?|work|appointments?)\b | \bone[- ]on[- ]one\b | \bterapia\ individual\b
+    \bindividual(?:ly)?\ (?:therapy|counsel\w*|sessions?|work|appointments?)\b | \bone[- ]on[- ]one\b | \b1[- ]on[- ]1\b | \bterapia\ individual\b
   | \b(?:therapy|sessions?|counsel\w*|a\ therapist)\ (?:just\ )?for\ (?:me|myself)\b(?!\s*(?:and\b|&|,|\+))     # not "for me and my wife"
   | \bsessions?\ on\ my\ own\b | \bmy\ own\ (?:sessions?|therapist|therapy|counsel\w*)\b
 """)
@@ -216,11 +216,15 @@ def services(text: str, category: Category, reasons: list[str], practice_name: s
     message's (facts/age.py), read from its text when not given."""
     if Category.EXISTING_CLIENT in (category, apart_from_risk):
         return ()  # a current client's message (a reschedule, a bill, a letter) asks for no new service
+    ages = all_ages(text) if ages is None else ages
     found = _by_rules(text, category, practice_name, ages)
     if reading is not None:
         for service, chance in reading.services.items():
-            if (chance >= _SURE_ASKED) != (service in found) and (chance >= _SURE_ASKED or chance <= _SURE_NOT_ASKED):
-                found ^= {service}
+            if chance >= _SURE_ASKED and service not in found and _fits(service, ages):
+                found.add(service)
+                reasons.append(reading.explain_service(service))
+            elif chance <= _SURE_NOT_ASKED and service in found:
+                found.discard(service)
                 reasons.append(reading.explain_service(service))
     ordered = tuple(s for s in SERVICES if s in found)
     if ordered:
@@ -237,17 +241,26 @@ _SURE_ASKED = 0.9
 _SURE_NOT_ASKED = 0.03
 
 
-def _by_rules(text: str, category: Category, practice_name: str, ages: Sequence[int] | None) -> set[str]:
+def _fits(service: str, ages: Sequence[int]) -> bool:
+    """The model reads words, not ages: a child's or a teen's therapy only for an age that fits,
+    when the message gives any ("mi hijo, tiene 22 años" is no teen)."""
+    if service == "child" and ages:
+        return any(age < 13 for age in ages)
+    if service == "teen" and ages:
+        return any(13 <= age <= 17 for age in ages)
+    return True
+
+
+def _by_rules(text: str, category: Category, practice_name: str, ages: Sequence[int]) -> set[str]:
     """Individual therapy is the default for an adult asking for therapy, not for a child, teen,
     couple, family or a request only for medication, testing or court work."""
     if practice_name:  # "Harbor Light Counseling" names the practice, not a wish for counseling
         text = re.sub(re.escape(practice_name), " ", text, flags=re.I)
     found = {service.id for service in candidates(_SERVICE_RULES, text) if _present(service, text)}
-    ages = all_ages(text) if ages is None else ages
     if any(age < 13 for age in ages) or _CHILD.pattern.search(text):
         found.add("child")
-    if any(13 <= age <= 17 for age in ages) or (_TEEN.pattern.search(text) and not any(age < 13 for age in ages)):
-        found.add("teen")  # "7th grade" says less than "turns 13 next month"
+    if any(13 <= age <= 17 for age in ages) or (_TEEN.pattern.search(text) and not any(age < 13 or age >= 18 for age in ages)):
+        found.add("teen")  # "7th grade" says less than "turns 13 next month", "a senior in high school" than "just turned 18"
     if "family" in found and not _COUPLES_NAMED.pattern.search(text):
         found.discard("couples")
     if "family" in found and not _asks_for(_CHILD_ALONE_TOO, text):  # the children are seen in the family's sessions
