@@ -35,6 +35,8 @@ ROWS = [
     ("I'd rather pay out of pocket even though I have Aetna.", "self_pay", "chooses to pay themselves"),
     ("I don't want to use my insurance.", "self_pay", "chooses to pay themselves"),
     ("I'll pay cash.", "self_pay", "chooses to pay themselves"),
+    ("Mr. Pruitt will pay for services privately.", "self_pay", "chooses to pay themselves"),
+    ("I'd be paying for it myself, I know insurance doesn't cover these.", "self_pay", "chooses to pay themselves"),
     ("I don't have insurance.", "self_pay", "paying themselves"),
     ("Do you have a sliding scale?", "self_pay", "paying themselves"),
     ("What is your self-pay rate?", "self_pay", "paying themselves"),

@@ -59,8 +59,9 @@ _PAYS_ANYWAY = rule("pays_anyway", RuleKind.PLAN, "chooses to pay themselves", r
   | \bwill\ (?:be\ )?pay(?:ing)?\ (?:cash|privately|out\ of\ pocket|for\ it\ ourselves|for\ it\ myself)\b
   | \bpaying\ (?:on\ (?:my|our|their)\ own|privately|cash)\b
   | \bpay\ (?:the\ \w+'?s?\ )?fees?\ privately\b
-  | \bpay\ (?:\w+\ )?privately\b
+  | \bpay\ (?:\w+\ ){0,2}privately\b     # "will pay for services privately"
   | \b(?:i'?ll|we'?ll|i\ will|we\ will)\ (?:just\ )?pay\ (?:\w+\ )?(?:out\ of\ pocket|cash|privately|myself|ourselves)\b
+  | \bpaying\ for\ (?:it|this|them|these|services|sessions|the\ sessions)\ (?:myself|ourselves|himself|herself|privately|out\ of\ pocket)\b
 """)
 # Paying oneself, when no plan is named.
 _SELF_PAY = rule("self_pay", RuleKind.PLAN, "paying themselves", r"""
