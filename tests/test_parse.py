@@ -90,6 +90,18 @@ def test_quoted_earlier_messages_do_not_count_as_fresh_text() -> None:
     assert "kill" in message.text
 
 
+def test_a_forwarded_message_is_read_with_the_note_around_it() -> None:
+    """A forward carries what the sender wants read ("I sent the message below to another
+    practice"); its header block is set aside, and a reply quoted inside it still is not read."""
+    body = ("I sent the message below to another practice; same info applies.\n\n"
+            "---------- Forwarded message ---------\nFrom: Marcus <m@example.org>\nDate: Tue, Nov 17, 2026 at 8:14 PM\n"
+            "Subject: Couples counseling\nTo: <info@example.com>\n\n\nMy partner and I want couples counseling. We have Aetna.\n\n"
+            "On Mon, Nov 16, 2026 someone wrote:\n> an older message\n")
+    message = parse_email(b"From: m@example.org\nSubject: Fwd: Couples counseling\n\n" + body.encode())
+    assert message.fresh_text == ("I sent the message below to another practice; same info applies.\n\n"
+                                  "My partner and I want couples counseling. We have Aetna.")
+
+
 def test_malformed_address_headers_leave_the_rest_readable() -> None:
     raw = b"From: \"unterminated <a@example.org\nReply-To: <<>>@@\nTo: ,,,\nSubject: hi\n\nbody\n"
     message = parse_email(raw)

@@ -42,6 +42,10 @@ def age(text: str, on: date | None = None) -> int | None:
     ("I'm looking for individual therapy for each of them. Elijah is 14 and has been angry. Naomi is 9.", 9),
     ("Our son's 2nd grade teacher asked us to get him evaluated. He's eight.", 8),
     ("Grandkids? They're 8 and 5. I'll be 65 in March.", 64),  # "they're 8 and 5": children, not a referred couple
+    ("Mi hija Daniela tiene dieciséis años y la veo muy triste.", 16),
+    ("Tengo treinta y cinco años.", 35),
+    ("I'm referring one of our 8th graders. Aaliyah turned 13 in October.", 13),
+    ("We're a family of five - my two (8 and 15) and his daughter who is 12.", 8),
     # the writer's own children beside the one to be seen
     ("We are foster parents of a boy who just turned 13. He's settled in with our own kids (6 and 8).", 13),
     ("I'm writing on behalf of my father. He's seventy-eight. My own kids are 9 and 12 and miss him.", 78),

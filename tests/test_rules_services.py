@@ -33,6 +33,12 @@ ROWS = [
     ("Looking for individual therapy for my son, 16.", NEW, ("teen",)),  # the teen's own sessions
     ("My son just turned 18 and is a senior in high school. He's been depressed and agreed to see someone.", NEW, ("individual",)),
     ("Do you have a men's group? I'd also want to see someone 1-on-1.", NEW, ("individual", "group")),
+    ("¿Tienen grupos de apoyo para mujeres?", NEW, ("group",)),
+    ("im asking for my niece, she is 7 and I have custody of her now. do yall see little kids?", NEW, ("child",)),
+    ("My husband and I want marriage counseling. I'd also like to see someone on my own for anxiety.", NEW, ("individual", "couples")),
+    ("My wife suggested couples counseling, but I'm not looking for that right now. Just individual sessions for me.", NEW, ("individual",)),
+    ("Our son is 9. The school counselor recommended a formal ADHD evaluation. We're not looking for counseling, just the testing.", NEW,
+     ("assessment",)),
     ("Do you offer EMDR?", NEW, ("individual", "emdr")),
     ("I need medication management.", NEW, ("medication",)),
     ("Can you prescribe for my ADHD?", NEW, ("medication",)),

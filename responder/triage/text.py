@@ -25,6 +25,10 @@ _QUOTE_HEADERS = re.compile(
     re.IGNORECASE | re.MULTILINE | re.VERBOSE,
 )
 _SIGNATURE = re.compile(r"^-- ?$", re.MULTILINE)
+# A forward, unlike a reply, carries what the sender wants read: "I sent the message below to
+# another practice", "my wife asked me to send this along". Its header block is set aside.
+_FORWARD = re.compile(r"^\s*(?:Begin\s+forwarded\s+message:|-{2,}\s*(?:Forwarded\s+message|Mensaje\s+reenviado)\s*-{2,})", re.I | re.M)
+_FORWARDED_HEADERS = re.compile(r"\A(?:[ \t]*(?:(?:From|De|Date|Fecha|Sent|Enviado|Subject|Asunto|To|Para|Cc|Reply-To):.*)?\n)*", re.I)
 
 
 # A line break inside a sentence (hard-wrapped mail: "He is\n52."): the next line goes on in
@@ -70,8 +74,12 @@ def html_to_text(html: str) -> str:
 
 def fresh_text(text: str) -> str:
     """The part of a message its sender wrote this time: no quoted lines, earlier messages or
-    signature, so an old message in the thread cannot decide how this one is read."""
+    signature, so an old message in the thread cannot decide how this one is read; but a message
+    forwarded is read with the note around it."""
     cut = _QUOTE_HEADERS.search(text)
+    if cut and _FORWARD.match(text, cut.start()):
+        forwarded = text[cut.end():].split("\n", 1)[-1]
+        return "\n\n".join(filter(None, (fresh_text(text[: cut.start()]), fresh_text(_FORWARDED_HEADERS.sub("", forwarded, count=1)))))
     if cut:
         text = text[: cut.start()]
     signature = _SIGNATURE.search(text)

@@ -32,6 +32,8 @@ _AGE = rule("age", RuleKind.AGE, "an age in years", r"""
   | \b(?:and\ i|we)\ are\ (?:both\ )?(\d{1,2})(?:\ and\ (\d{1,2}))?\b""" + _NOT_YEARS + r"""     # "my husband and I are 66 and 69"
   | \bthey(?:['’]re|\ are)\ (?:both\ )?(1[89]|[2-9]\d)(?:\ and\ (1[89]|[2-9]\d))?\b""" + _NOT_YEARS + r"""     # a referred couple, "They're 29 and 31", not "they're 8 and 5"
   | (?:\band\ |^|[.!?;]\ +)(?-i:[A-Z])[a-z]+\ is\ (\d{1,2})\b""" + _NOT_YEARS + r"""     # "I am 70 and Carol is 67", "Naomi is 9."
+  | \b(?:(?-i:[A-Z])[a-z]+|he|she)\ turned\ (\d{1,2})\b""" + _NOT_YEARS + r"""     # "Aaliyah turned 13 in October"
+  | \b(?:my|our|his|her)\ (?:two|three|four)\s*\((\d{1,2})(?:,?\ (?:and\ )?(\d{1,2}))?(?:,?\ and\ (\d{1,2}))?\)     # "my two (8 and 15)"
   | \b(?:yo\ )?tengo\ (\d{1,2})\ y\ (?:ella|[eé]l)\ (?:tiene\ )?(\d{1,2})\b     # "yo tengo 52 y ella 49"
   | \b(?-i:Mr|Mrs|Ms|Miss)\.?\ (?-i:[A-Z])[\w'-]+\ is\ (\d{1,2})\b""" + _NOT_YEARS + r"""     # "Mr. Hollister is 39"
   | \b(?:kids|children|sons|daughters|boys|girls)\ (?:are\ |,\ )(?:ages\ )?(\d{1,2})\ and\ (\d{1,2})\b""" + _NOT_YEARS + r"""
@@ -197,8 +199,19 @@ _CHILD_WORDS = {**_UNITS, "ten": 10, "eleven": 11, "twelve": 12}
 _CHILD_AGE_WORDS = re.compile(r"\b((?:he|she)(?:['’]s|\ is)\ |turned\ |turns\ |turning\ |aged?\ )(" + "|".join(_CHILD_WORDS) + r")\b", re.I)
 
 
+# Spanish ages in words, read only before "años": "tiene dieciséis años", "treinta y cinco años".
+_ES_UNITS = {"un": 1, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8, "nueve": 9}
+_ES_WORDS = {**_ES_UNITS, "diez": 10, "once": 11, "doce": 12, "trece": 13, "catorce": 14, "quince": 15, "dieciséis": 16,
+             "dieciseis": 16, "diecisiete": 17, "dieciocho": 18, "diecinueve": 19, "veinte": 20, "veintiuno": 21, "veintiún": 21,
+             "veintidós": 22, "veintidos": 22, "veintitrés": 23, "veintitres": 23, "veinticuatro": 24, "veinticinco": 25,
+             "veintiséis": 26, "veintiseis": 26, "veintisiete": 27, "veintiocho": 28, "veintinueve": 29}
+_ES_TENS = {"treinta": 30, "cuarenta": 40, "cincuenta": 50, "sesenta": 60, "setenta": 70, "ochenta": 80, "noventa": 90}
+_ES_AGE_WORDS = re.compile(r"\b(?:(" + "|".join(_ES_TENS) + r")(?:\ y\ (" + "|".join(_ES_UNITS) + r"))?|(" + "|".join(_ES_WORDS) + r"))(?=\ años\b)", re.I)
+
+
 def in_figures(text: str) -> str:
-    """Ages written in words as figures: "I'm forty-one" reads as "I'm 41", "he's eight" as "he's 8"."""
+    """Ages written in words as figures: "I'm forty-one" reads as "I'm 41", "he's eight" as "he's 8",
+    "tiene dieciséis años" as "tiene 16 años"."""
     def figure(m: re.Match[str]) -> str:
         tens, unit, teen = m.groups()
         return str(_TEENS[teen.lower()] if teen else _TENS[tens.lower()] + (_UNITS[unit.lower()] if unit else 0))
@@ -206,7 +219,10 @@ def in_figures(text: str) -> str:
     def child(m: re.Match[str]) -> str:
         before, word = m.groups()
         return f"{before}{_CHILD_WORDS[word.lower()]}"
-    return _CHILD_AGE_WORDS.sub(child, _NUMBER_WORDS.sub(figure, text))
+    def spanish(m: re.Match[str]) -> str:
+        tens, unit, word = m.groups()
+        return str(_ES_WORDS[word.lower()] if word else _ES_TENS[tens.lower()] + (_ES_UNITS[unit.lower()] if unit else 0))
+    return _ES_AGE_WORDS.sub(spanish, _CHILD_AGE_WORDS.sub(child, _NUMBER_WORDS.sub(figure, text)))
 
 
 def sent_on(message: Inbound) -> date | None:

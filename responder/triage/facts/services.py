@@ -47,7 +47,7 @@ _SERVICE_RULES = (
       | \b(?:any|run|offer|have|your)\ (?:\w+\ )?groups\b | \bgroups\?
       | \b(?:anxiety|depression|grief|bereavement|recovery|sobriety|adult|young\ adults?|vets?|healthcare\ workers?|postpartum|trauma)\ groups?\b
       | \ba\ group\ (?:would|might|could|is|for)\b | \bthe\ idea\ of\ a\ group\b
-      | \bgrupo\b
+      | \bgrupos?\b
       | \b(?:dui|anger\ management|alcohol\ education|parenting|batterers?['’]?\ intervention)\ (?:class|classes|program|course)\b     # a class is a group
     """),
     rule("emdr", RuleKind.SERVICE, "asks for EMDR", r"""
@@ -84,7 +84,8 @@ _SERVICE_RULES = (
       | \bevaluaci[oó]n\ (?:psicol[oó]gica|neuropsicol[oó]gica|de\ (?:tdah|autismo))\b | \bpruebas\ (?:psicol[oó]gicas|de\ (?:tdah|autismo))\b     # Spanish
     """),
     rule("court", RuleKind.SERVICE, "asks for court work", r"""
-        (?<!\bin\ )\bcourt\b(?![- ]appointed) | \bcustody\b     # not a lawyer's panic "in court", nor a court-appointed guardian | \bforensic\b | \bguardian\ ad\ litem\b
+        (?<!\bin\ )\bcourt\b(?![- ]appointed)     # not a lawyer's panic "in court", nor a court-appointed guardian
+      | \bcustody\b(?!\ of\ (?:her|him|them|my|our|the|his)\b)     # not a guardian's "I have custody of her now"
       | \blegal\ (?:case|proceedings|matter)\b
       | \b(?:the|a)\ judge\b | \bjudge\ (?:ordered|said|required|wants)\b
       | \bprobation\b | \bdiversion\b | \bparenting\ (?:plan\ )?evaluation\b
@@ -105,6 +106,7 @@ _INDIVIDUAL_TOO = rule("individual_too", RuleKind.SERVICE, "asks for individual 
     \bindividual(?:ly)?\ (?:therapy|counsel\w*|sessions?|work|appointments?)\b | \bone[- ]on[- ]one\b | \b1[- ]on[- ]1\b | \bterapia\ individual\b
   | \b(?:therapy|sessions?|counsel\w*|a\ therapist)\ (?:just\ )?for\ (?:me|myself)\b(?!\s*(?:and\b|&|,|\+))     # not "for me and my wife"
   | \bsessions?\ on\ my\ own\b | \bmy\ own\ (?:sessions?|therapist|therapy|counsel\w*)\b
+  | \b(?:see|talk\ to)\ someone\ (?:on\ my\ own|for\ myself|myself)\b     # "I'd also like to see someone on my own"
 """)
 # A parent asking for someone of their own, beside their child's therapist.
 _PARENT_TOO = rule("parent_too", RuleKind.SERVICE, "the parent asks for themselves too", r"""
@@ -198,7 +200,7 @@ _ASKS_TO_BE_SEEN = rule("asks_to_be_seen", RuleKind.SERVICE, "asks to be seen", 
 """)
 # Therapy itself named, not the name of an office or a practice.
 _THERAPY_WANTED = rule("therapy_named", RuleKind.SERVICE, "therapy named", r"""
-    \b(?:therapy|therapist|counsel(?:ing|or))\b(?!\ (?:office|practice|center|centre|services))
+    (?<!\bschool\ )(?<!\bguidance\ )\b(?:therapy|therapist|counsel(?:ing|or))\b(?!\ (?:office|practice|center|centre|services))     # not "the school counselor recommended"
 """)
 # Just before therapy named: declined ("I don't need therapy") or had ("I already have a therapist").
 _NOT_WANTED = rule("therapy_not_wanted", RuleKind.DISCOUNT, "therapy declined or had", r"""
@@ -311,7 +313,8 @@ def _present(service: Rule, text: str) -> bool:
     """A service is asked for in some sentence that does not put it in the past."""
     for sentence in SENTENCE.findall(text):
         match = service.pattern.search(sentence)
-        if match and not _HAD_IT_BEFORE.pattern.search(sentence[: match.start()]) and not _HAS_ENDED.pattern.match(sentence, match.end(), match.end() + 25):
+        if (match and not _HAD_IT_BEFORE.pattern.search(sentence[: match.start()]) and not _HAS_ENDED.pattern.match(sentence, match.end(), match.end() + 25)
+                and not _DECLINED_AFTER.pattern.match(sentence, match.end(), match.end() + 60)):
             return True
     return False
 
@@ -328,6 +331,11 @@ _HAD_IT_BEFORE = rule("had_it_before", RuleKind.DISCOUNT, "had it before, or doe
 # Just after a service named: it is over ("the court case was finished").
 _HAS_ENDED = rule("has_ended", RuleKind.DISCOUNT, "over", r"""
     \s* (?:is|was|has\ been|are)\ (?:complete|completed|done|finished)\b
+""")
+# Just after a service named: someone else's idea, declined ("My wife suggested couples counseling,
+# but I'm not looking for that right now").
+_DECLINED_AFTER = rule("declined_after", RuleKind.DISCOUNT, "declined", r"""
+    [^.]{0,15}?,?\ but\ (?:i'?m|i\ am|we'?re|we\ are)\ not\ (?:looking\ for|interested\ in|ready\ for|up\ for)\ (?:that|it|this|those)\b
 """)
 # Just before a service named: what something else is measured against, or not wanted.
 _COMPARED_OR_DECLINED = rule("compared_or_declined", RuleKind.DISCOUNT, "compared with, or declined", r"""
