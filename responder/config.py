@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .model import Action, Role
+from .model import Action, MailAuth, OAuthProvider, Role
 from .storage import seal
 
 SERVICES = ("individual", "couples", "family", "child", "teen", "group", "emdr", "medication", "assessment", "court")
@@ -234,10 +234,16 @@ class Imap(_Model):
     port: int = 993
     ssl: bool = True
     username: str
-    password: str
+    password: str | None = None  # with auth: password
+    auth: MailAuth = MailAuth.PASSWORD
     folder: str = "INBOX"
     idle: bool = True
     poll_seconds: float = Field(60, gt=0)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> Imap:
+        _one_way_in(self.auth, self.password, needs_password=True)
+        return self
 
 
 class Smtp(_Model):
@@ -246,7 +252,55 @@ class Smtp(_Model):
     security: Literal["starttls", "ssl", "none"] = "starttls"
     username: str | None = None
     password: str | None = None
+    auth: MailAuth = MailAuth.PASSWORD
     timeout_seconds: float = Field(30, gt=0)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> Smtp:
+        _one_way_in(self.auth, self.password, needs_password=False)
+        if self.auth == MailAuth.OAUTH2 and not self.username:
+            raise ValueError("username: required with auth: oauth2 (the account the token is for)")
+        return self
+
+
+def _one_way_in(auth: MailAuth, password: str | None, needs_password: bool) -> None:
+    if auth == MailAuth.PASSWORD and needs_password and password is None:
+        raise ValueError("password: required with auth: password (or set auth: oauth2 and email.oauth2)")
+    if auth == MailAuth.OAUTH2 and password is not None:
+        raise ValueError("password: not used with auth: oauth2; remove it (the tokens are in email.oauth2)")
+
+
+# The scopes each provider's mail needs, when email.oauth2.scopes does not say (msal adds
+# offline_access itself; Google's one scope covers IMAP and SMTP).
+DEFAULT_SCOPES = {
+    OAuthProvider.MICROSOFT: ("https://outlook.office.com/IMAP.AccessAsUser.All", "https://outlook.office.com/SMTP.Send"),
+    OAuthProvider.GOOGLE: ("https://mail.google.com/",),
+    OAuthProvider.GENERIC: (),
+}
+
+
+class OAuth2(_Model):
+    """The mail account's tokens, for every `auth: oauth2` in email.imap and email.smtp."""
+
+    provider: OAuthProvider
+    client_id: str = Field(min_length=1)
+    client_secret: str | None = None  # a public client (device code, a desktop app) has none
+    tenant: str = "organizations"  # microsoft: the directory, e.g. harborlight.onmicrosoft.com
+    token_url: str | None = None  # generic: required; others: overrides the provider's
+    refresh_token: str | None = None  # else the one `responder connect` stored
+    scopes: list[str] | None = None  # else DEFAULT_SCOPES for the provider
+
+    @model_validator(mode="after")
+    def _token_url(self) -> OAuth2:
+        if self.provider == OAuthProvider.GENERIC and not self.token_url:
+            raise ValueError("token_url: required with provider: generic")
+        if self.token_url and urlsplit(self.token_url).scheme not in ("https", "http"):
+            raise ValueError(f"token_url: expected an https URL, got {self.token_url!r}")
+        return self
+
+    @property
+    def scope_list(self) -> tuple[str, ...]:
+        return tuple(self.scopes) if self.scopes is not None else DEFAULT_SCOPES[self.provider]
 
 
 class Maildir(_Model):
@@ -260,6 +314,7 @@ class Maildir(_Model):
 class Email(_Model):
     imap: Imap | None = None
     smtp: Smtp | None = None
+    oauth2: OAuth2 | None = None
     maildir: Maildir | None = None
     # Larger mail (attachments, mostly) is recorded from its headers and left for a person:
     # never downloaded whole, parsed or answered.
@@ -269,6 +324,9 @@ class Email(_Model):
     def _one_transport(self) -> Email:
         if self.smtp is not None and self.maildir is not None and self.maildir.outbox is not None:
             raise ValueError("email.smtp and email.maildir.outbox are both set: choose one way to send mail")
+        for name, server in (("imap", self.imap), ("smtp", self.smtp)):
+            if server is not None and server.auth == MailAuth.OAUTH2 and self.oauth2 is None:
+                raise ValueError(f"email.{name}.auth is oauth2 but email.oauth2 is not set: give the provider and client_id")
         return self
 
 

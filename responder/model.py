@@ -94,6 +94,21 @@ class ConversationOutcome(StrEnum):
     CLOSED = "closed"
 
 
+class MailAuth(StrEnum):
+    """How responder signs in to IMAP and SMTP (email.imap.auth, email.smtp.auth)."""
+
+    PASSWORD = "password"
+    OAUTH2 = "oauth2"  # an access token from email.oauth2: Microsoft 365, Google Workspace
+
+
+class OAuthProvider(StrEnum):
+    """Whose tokens email.oauth2 holds: each is refreshed by its own library (integrations/oauth2)."""
+
+    MICROSOFT = "microsoft"  # msal
+    GOOGLE = "google"  # google-auth
+    GENERIC = "generic"  # RFC 6749 refresh to email.oauth2.token_url
+
+
 class Role(StrEnum):
     """What a clinician signed in to the page may see (web.clinicians[].role)."""
 

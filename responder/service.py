@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from .approval import Approvals
 from .calendars.keeper import Calendars
-from .config import Config
+from .config import Config, Imap, Smtp
 from .delivery import Delivery, Summary
 from .inbox import Inbox
 from .integrations.base import Source, Transport
@@ -17,11 +17,12 @@ from .integrations.imap.drafts import ImapDrafts
 from .integrations.imap.source import ImapSource
 from .integrations.maildir.source import MaildirSource
 from .integrations.maildir.transport import MaildirTransport
+from .integrations.oauth2.tokens import Tokens, tokens_for
 from .integrations.smtp.transport import SmtpTransport
 from .integrations.twilio.source import TwilioSource
 from .integrations.twilio.transport import TwilioTransport
 from .metrics import Metrics
-from .model import Channel
+from .model import Channel, MailAuth
 from .pipeline import Pipeline
 from .replying.compose import Composer
 from .storage.store import Store, utcnow
@@ -63,13 +64,14 @@ class Service:
         self.composer = Composer(config)
         self.calendars = Calendars(config)
         self.pipeline = Pipeline(config, self.store, self.composer, self.calendars)
-        self.sources = _sources(config, self.pipeline, self.store)
+        self.tokens = _tokens(config, self.store)
+        self.sources = _sources(config, self.pipeline, self.store, self.tokens)
         self.metrics = Metrics(self.store, self.calendars)
-        self.delivery = Delivery(self.store, _transports(config, self.store), on_sent=self.metrics.sent)
+        self.delivery = Delivery(self.store, _transports(config, self.store, self.tokens), on_sent=self.metrics.sent)
         self.approvals = Approvals(config, self.store, self.composer)
         self.inbox = Inbox(config, self.store, self.composer)
         imap = config.email.imap if config.email is not None else None
-        self.mail_drafts = ImapDrafts(imap) if config.approval.imap_drafts and imap is not None else None
+        self.mail_drafts = ImapDrafts(imap, _tokens_of(imap, self.tokens)) if config.approval.imap_drafts and imap is not None else None
         self.health = Health()
 
     def poll_source(self, source: Source) -> int:
@@ -147,12 +149,25 @@ class Service:
         self.store.engine.dispose()
 
 
-def _sources(config: Config, pipeline: Pipeline, store: Store) -> list[Source]:
+def _tokens(config: Config, store: Store) -> dict[str, Tokens]:
+    """Each OAuth2 account's tokens, one keeper per username that IMAP and SMTP share."""
+    email = config.email
+    if email is None or email.oauth2 is None:
+        return {}
+    accounts = {server.username for server in (email.imap, email.smtp) if server is not None and server.auth == MailAuth.OAUTH2 and server.username}
+    return {account: tokens_for(account, email.oauth2, store) for account in sorted(accounts)}
+
+
+def _tokens_of(server: Imap | Smtp, tokens: dict[str, Tokens]) -> Tokens | None:
+    return tokens[server.username] if server.auth == MailAuth.OAUTH2 and server.username else None
+
+
+def _sources(config: Config, pipeline: Pipeline, store: Store, tokens: dict[str, Tokens]) -> list[Source]:
     window = timedelta(hours=config.replies.first_run_window_hours)
     email = config.email
     sources: list[Source] = []
     if email is not None and email.imap is not None:
-        sources.append(ImapSource(email.imap, pipeline, store, window, email.max_message_bytes))
+        sources.append(ImapSource(email.imap, pipeline, store, window, email.max_message_bytes, _tokens_of(email.imap, tokens)))
     if email is not None and email.maildir is not None and email.maildir.inbox is not None:
         sources.append(MaildirSource(email.maildir.inbox, pipeline, store, email.maildir.poll_seconds, window, email.max_message_bytes))
     if config.sms is not None and config.sms.poll:
@@ -160,13 +175,13 @@ def _sources(config: Config, pipeline: Pipeline, store: Store) -> list[Source]:
     return sources
 
 
-def _transports(config: Config, store: Store) -> dict[str, Transport]:
+def _transports(config: Config, store: Store, tokens: dict[str, Tokens]) -> dict[str, Transport]:
     transports: dict[str, Transport] = {}
     email = config.email
     if email is not None and email.maildir is not None and email.maildir.outbox is not None:
         transports[Channel.EMAIL] = MaildirTransport(email.maildir.outbox)
     elif email is not None and email.smtp is not None:
-        transports[Channel.EMAIL] = SmtpTransport(email.smtp, config.practice.email)
+        transports[Channel.EMAIL] = SmtpTransport(email.smtp, config.practice.email, _tokens_of(email.smtp, tokens))
     elif email is not None:
         log.warning("no email.smtp and no email.maildir.outbox: email replies are recorded but not sent")
     if config.sms is not None:

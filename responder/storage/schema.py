@@ -166,6 +166,19 @@ cursors = Table(
     Column("first_run_at", DateTime, nullable=False),
 )
 
+# A mail account's OAuth2 refresh token (issue 14): from `responder connect`, or the one in the
+# configuration, and each one the provider rotated it to since (migration 0007).
+oauth_tokens = Table(
+    "oauth_tokens", metadata,
+    Column("id", Integer, primary_key=True),  # `responder reseal` walks sealed tables by id
+    Column("account", String(320), nullable=False),  # the mailbox's username
+    Column("refresh_token", SealedText, nullable=False),
+    # sha256 of the configuration's refresh_token this row started from: a new one there wins
+    Column("seeded_from", String(64)),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("account", name="uq_oauth_tokens_account"),
+)
+
 optouts = Table(
     "optouts", metadata,
     Column("number", String(32), primary_key=True),  # a phone number that texted STOP (or that Twilio reports unsubscribed)

@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from ..model import Channel, ConversationOutcome, DraftEvent, DraftState, Kind, MailCopy, ReplyState, Status
 from . import seal
 from .fairlock import FairLock
-from .schema import conversations, cursors, draft_events, drafts, messages, metadata, optouts, outbox, referrals
+from .schema import conversations, cursors, draft_events, drafts, messages, metadata, oauth_tokens, optouts, outbox, referrals
 
 # The statements run for every message, built once: building one, with its values, cost more
 # than running it.
@@ -113,6 +113,14 @@ class Tallies:
     received: list[tuple[str, str, int]]  # channel, category, count
     outcomes: list[tuple[str, str, str, int]]  # channel, category, replied/drafted/skipped/failed, count
     outbox_depth: dict[str, int]  # held, pending, sending
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    """An account's refresh token, and the configured one it started from, if any."""
+
+    refresh_token: str
+    seeded_from: str | None  # sha256 of the configuration's refresh_token it came from
 
 
 @dataclass(frozen=True)
@@ -466,6 +474,21 @@ class Store:
     def advance(self, source: str, position: int, uidvalidity: int | None = None) -> None:
         with self.transaction() as conn:
             conn.execute(update(cursors).where(cursors.c.source == source).values(uidvalidity=uidvalidity, position=position))
+
+    # -- OAuth2 refresh tokens -----------------------------------------------------------------
+
+    def refresh_token(self, account: str) -> StoredToken | None:
+        with self.transaction() as conn:
+            row = conn.execute(select(oauth_tokens.c.refresh_token, oauth_tokens.c.seeded_from)
+                               .where(oauth_tokens.c.account == account)).first()
+        return None if row is None else StoredToken(row.refresh_token, row.seeded_from)
+
+    def keep_refresh_token(self, account: str, token: str, seeded_from: str | None) -> None:
+        """Store ``token`` as the account's, replacing any before it (a sign-in, a rotation)."""
+        values = {"refresh_token": token, "seeded_from": seeded_from, "updated_at": utcnow()}
+        with self.transaction() as conn:
+            if not conn.execute(update(oauth_tokens).where(oauth_tokens.c.account == account).values(values)).rowcount:
+                conn.execute(insert(oauth_tokens).values(account=account, **values))
 
     # -- SMS opt-outs --------------------------------------------------------------------------
 

@@ -81,7 +81,7 @@ default_internal_user = dovecot
 
 # Tests log in with plaintext passwords over loopback, with and without TLS.
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth_mechanisms}
 # A failed login would otherwise answer after 2 s, and anvil's per-IP penalty doubles that
 # up to 15 s on each further failure: tests of wrong passwords must stay fast. (Dovecot
 # still flushes failures on a 0.5 s timer, so a wrong password takes up to 0.5 s.)
@@ -102,7 +102,7 @@ passdb {{
   driver = passwd-file
   args = scheme=PLAIN {root}/users
 }}
-userdb {{
+{oauth_passdb}userdb {{
   driver = static
   args = uid={uid} gid={gid} home={root}/mail/%n
 }}
@@ -126,6 +126,26 @@ service imap-login {{
 """
 
 
+# OAuth2 logins (XOAUTH2, OAUTHBEARER): each token is checked at the token server's RFC 7662
+# introspection endpoint, on every login (auth_cache_size stays 0, so a revoked token is refused
+# at once). Dovecot never checks a session again once it is in: IDLE outlives its token.
+_OAUTH_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/dovecot-oauth2.conf.ext
+}}
+"""
+_OAUTH_ARGS = """\
+introspection_url = {introspection_url}
+introspection_mode = post
+username_attribute = username
+active_attribute = active
+active_value = true
+timeout_msecs = 5000
+"""
+
+
 class Dovecot:
     """One Dovecot instance with one mailbox user; start()/stop() it at will, ports stay fixed."""
 
@@ -134,9 +154,11 @@ class Dovecot:
     def __init__(self, tls: TlsFiles, *, user: str = "intake@practice.test",
                  password: str = "intake-password", root: Path | str | None = None,
                  start_timeout: float = 10.0, special_use: bool = True,
-                 prefix: str = "") -> None:
+                 prefix: str = "", introspection_url: str | None = None) -> None:
         """`special_use=False` makes a server that flags no folder (and creates none but
-        INBOX); `prefix="INBOX."` puts every other folder under INBOX, as Courier does."""
+        INBOX); `prefix="INBOX."` puts every other folder under INBOX, as Courier does;
+        `introspection_url` lets the user in with OAuth2 tokens that endpoint says are active."""
+        self.introspection_url = introspection_url
         self.binary = _find_dovecot()
         self.special_use = special_use
         self.prefix = prefix
@@ -337,7 +359,13 @@ class Dovecot:
             port=self.port, ssl_port=self.ssl_port,
             namespace=_NAMESPACE.format(prefix=self.prefix,
                                         special=_SPECIAL_USE if self.special_use else ""),
+            oauth_mechanisms=" xoauth2 oauthbearer" if self.introspection_url else "",
+            oauth_passdb=_OAUTH_PASSDB.format(root=self.root) if self.introspection_url else "",
         ))
+        if self.introspection_url:
+            oauth_args = self.root / "dovecot-oauth2.conf.ext"
+            oauth_args.write_text(_OAUTH_ARGS.format(introspection_url=self.introspection_url))
+            oauth_args.chmod(0o644)  # read by the auth process
         users = self.root / "users"
         users.write_text(f"{self.user}:{{PLAIN}}{self.password}\n")
         # The auth process reads it as the dovecot user; the password is a test throwaway.

@@ -8,19 +8,22 @@ what it accepted and can be told to refuse, to test retries (4xx) and give-ups (
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import email.policy
+import json
 import ssl
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,30 @@ class _Handler:
         return "250 2.0.0 OK: queued"
 
 
+class _OAuthHandler(_Handler):
+    """The same, for a server that takes only AUTH XOAUTH2 (Microsoft's and Google's SMTP):
+    a token the sink's validator refuses gets XOAUTH2's error challenge, then 535."""
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:  # noqa: N802 - aiosmtpd finds it by name
+        if len(args) == 2:
+            blob = base64.b64decode(args[1])
+        else:
+            answer = await server.challenge_auth("")
+            if answer is MISSING:
+                return AuthResult(success=False, handled=True)
+            blob = bytes(answer)
+        fields = dict(part.split("=", 1) for part in blob.decode(errors="replace").split("\x01") if "=" in part)
+        user, token = fields.get("user", ""), fields.get("auth", "").removeprefix("Bearer ")
+        ok = self.sink.oauth is not None and self.sink.oauth(user, token)
+        with self.sink._changed:
+            self.sink.auth_attempts.append((user, ok))
+        if ok:
+            return AuthResult(success=True, auth_data=LoginPassword(user.encode(), b""))
+        if await server.challenge_auth(json.dumps({"status": "401", "schemes": "bearer"})) is MISSING:
+            return AuthResult(success=False, handled=True)
+        return AuthResult(success=False, handled=False, message="535 5.7.8 Username and Password not accepted")
+
+
 class _Controller(Controller):
     """Controller bound to port 0: the kernel picks a free port, so parallel sinks never clash.
 
@@ -82,19 +109,21 @@ class SmtpSink:
 
     tls=(cert_file, key_file) offers STARTTLS; with implicit_tls=True the same certificate
     is used for TLS from the first byte instead (SMTPS, port-465 style). auth=(user,
-    password) requires AUTH PLAIN/LOGIN before MAIL FROM, also allowed without TLS.
+    password) requires AUTH PLAIN/LOGIN before MAIL FROM, also allowed without TLS;
+    oauth=validator requires AUTH XOAUTH2 instead, with a token validator(user, token) accepts.
     """
 
     host = "127.0.0.1"
 
     def __init__(self, *, tls: tuple[Path | str, Path | str] | None = None,
                  implicit_tls: bool = False, auth: tuple[str, str] | None = None,
-                 require_starttls: bool = False) -> None:
+                 require_starttls: bool = False, oauth: Callable[[str, str], bool] | None = None) -> None:
         if implicit_tls and tls is None:
             raise ValueError("implicit_tls needs tls=(cert_file, key_file)")
         self.tls = tls
         self.implicit_tls = implicit_tls
         self.auth = auth
+        self.oauth = oauth
         self.require_starttls = require_starttls
         self.messages: list[ReceivedMessage] = []
         self.auth_attempts: list[tuple[str, bool]] = []
@@ -117,7 +146,7 @@ class SmtpSink:
             return
         # server_hostname names the server in its greeting; without it aiosmtpd calls
         # socket.getfqdn(), a DNS lookup that can hang on a machine without a resolver.
-        controller = _Controller(_Handler(self), hostname=self.host, port=0,
+        controller = _Controller((_OAuthHandler if self.oauth else _Handler)(self), hostname=self.host, port=0,
                                  server_hostname="localhost", **self._controller_options())
         controller.start()
         self._controller = controller
@@ -178,6 +207,8 @@ class SmtpSink:
         if self.auth is not None:
             options.update(authenticator=self._authenticate, auth_required=True,
                            auth_require_tls=False)
+        if self.oauth is not None:
+            options.update(auth_required=True, auth_require_tls=False, auth_exclude_mechanism=["PLAIN", "LOGIN"])
         return options
 
     def _authenticate(self, server: SMTP, session: Session, envelope: Envelope,

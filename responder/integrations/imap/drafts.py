@@ -29,6 +29,7 @@ from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError
 
 from ...config import Imap
+from ..oauth2.tokens import Tokens
 from .session import connect, logout
 
 DRAFT_FLAGS = (b"\\Draft", b"\\Seen")  # \Seen: a draft is the practice's own, never "unread"
@@ -55,8 +56,9 @@ class Folders:
 class ImapDrafts:
     """Copies of drafted replies in the mailbox's Drafts folder."""
 
-    def __init__(self, settings: Imap) -> None:
+    def __init__(self, settings: Imap, tokens: Tokens | None = None) -> None:
         self.settings = settings
+        self.tokens = tokens  # auth: oauth2
         self._client: IMAPClient | None = None
         self._folders: Folders | None = None
         self._lock = threading.Lock()
@@ -113,7 +115,7 @@ class ImapDrafts:
 
     def check(self) -> str:
         """Log in on a connection of its own, find both folders, and say which they are."""
-        client = connect(self.settings)
+        client = connect(self.settings, self.tokens)
         try:
             return describe(_discover_folders(client))
         finally:
@@ -150,7 +152,7 @@ class ImapDrafts:
 
     def _session(self) -> IMAPClient:
         if self._client is None:
-            self._client = connect(self.settings)
+            self._client = connect(self.settings, self.tokens)
         return self._client
 
     def _drop(self) -> None:

@@ -7,25 +7,46 @@ from __future__ import annotations
 import ssl
 
 from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
 
 from ...config import Imap
+from ..oauth2.tokens import Tokens
 
 TIMEOUT_SECONDS = 30
 
 
-def connect(settings: Imap) -> IMAPClient:
+def connect(settings: Imap, tokens: Tokens | None = None) -> IMAPClient:
+    """A signed-in connection: with the password, or with an access token from ``tokens``
+    (auth: oauth2), refreshed and tried once more if the server refuses the first."""
     context = ssl.create_default_context()
     client = IMAPClient(settings.host, port=settings.port, ssl=settings.ssl,
                         ssl_context=context if settings.ssl else None, timeout=TIMEOUT_SECONDS)
     try:
         if not settings.ssl and b"STARTTLS" in client.capabilities():
             client.starttls(context)
-        client.login(settings.username, settings.password)
+        if tokens is None:
+            client.login(settings.username, settings.password)
+        else:
+            _token_login(client, settings.username, tokens)
     except BaseException:
         logout(client)
         raise
     client.normalise_times = False  # INTERNALDATE with its zone, not as naive local time
     return client
+
+
+def _token_login(client: IMAPClient, username: str, tokens: Tokens) -> None:
+    """XOAUTH2 (Microsoft's and Google's), or OAUTHBEARER (RFC 7628) where only that is offered."""
+    bearer_only = b"AUTH=XOAUTH2" not in client.capabilities() and b"AUTH=OAUTHBEARER" in client.capabilities()
+    login = client.oauthbearer_login if bearer_only else client.oauth2_login
+    token = tokens.access_token()
+    try:
+        login(username, token)
+    except LoginError as error:
+        if "AUTHENTICATIONFAILED" not in str(error):
+            raise
+        tokens.refused(token)
+        login(username, tokens.access_token())
 
 
 def logout(client: IMAPClient) -> None:

@@ -29,18 +29,22 @@ from ...model import Status
 from ...pipeline import Pipeline
 from ...storage.store import Store
 from ...triage.parse import header_block
+from ..oauth2.tokens import SignInNeeded, Tokens, TokenUnavailable
 from .session import connect, logout
 
 log = logging.getLogger(__name__)
 
 FETCH_BATCH = 50
 IDLE_RENEW_SECONDS = 300  # re-issue IDLE well inside the 29 minutes after which servers may drop it
-NETWORK_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError)
+# What the server or the token endpoint may do to a connection: each is tried again, with backoff.
+NETWORK_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError, SignInNeeded, TokenUnavailable)
 
 
 class ImapSource:
-    def __init__(self, settings: Imap, pipeline: Pipeline, store: Store, window: timedelta, max_bytes: int) -> None:
+    def __init__(self, settings: Imap, pipeline: Pipeline, store: Store, window: timedelta, max_bytes: int,
+                 tokens: Tokens | None = None) -> None:
         self.settings = settings
+        self.tokens = tokens  # auth: oauth2
         self.max_bytes = max_bytes
         self.pipeline = pipeline
         self.store = store
@@ -54,14 +58,14 @@ class ImapSource:
         with self._lock:
             try:
                 if self._client is None:
-                    self._client = connect(self.settings)
+                    self._client = connect(self.settings, self.tokens)
                 return self._fetch_new(self._client)
             except NETWORK_ERRORS:
                 self._drop()
                 raise
 
     def check(self) -> str:
-        client = connect(self.settings)
+        client = connect(self.settings, self.tokens)
         try:
             info = client.select_folder(self.settings.folder, readonly=True)
             idle = "offers IDLE" if b"IDLE" in client.capabilities() else "no IDLE: polling"
@@ -81,7 +85,7 @@ class ImapSource:
         while not stop.is_set():
             client = None
             try:
-                client = connect(self.settings)
+                client = connect(self.settings, self.tokens)
                 if b"IDLE" not in client.capabilities():
                     log.info("%s offers no IDLE: polling every %ss", self.settings.host, self.poll_seconds)
                     return

@@ -1,24 +1,27 @@
-"""Sending over SMTP: STARTTLS, implicit TLS or plain; AUTH only when credentials are set."""
+"""Sending over SMTP: STARTTLS, implicit TLS or plain; AUTH only when credentials are set: a
+password, or an OAuth2 access token (AUTH XOAUTH2)."""
 
 from __future__ import annotations
 
 import smtplib
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
 from ...config import Smtp
 from ..base import ConnectionLost, PermanentError, TransientError
+from ..oauth2.tokens import SignInNeeded, Tokens, TokenUnavailable
 
 
 class SmtpTransport:
     name = "smtp"
 
-    def __init__(self, settings: Smtp, envelope_from: str) -> None:
+    def __init__(self, settings: Smtp, envelope_from: str, tokens: Tokens | None = None) -> None:
         self.settings = settings
         self.envelope_from = envelope_from
+        self.tokens = tokens  # auth: oauth2
 
     @contextmanager
     def session(self) -> Iterator[_SmtpSession]:
@@ -27,6 +30,8 @@ class SmtpTransport:
         except smtplib.SMTPAuthenticationError as error:
             # Wrong credentials are the operator's to fix; the replies wait rather than fail.
             raise TransientError(f"SMTP login refused: {error.smtp_code}") from None
+        except (SignInNeeded, TokenUnavailable) as error:
+            raise TransientError(f"SMTP sign-in: {error}") from None
         except (OSError, smtplib.SMTPException) as error:
             raise TransientError(f"SMTP connection failed: {_describe(error)}") from None
         try:
@@ -56,12 +61,32 @@ class SmtpTransport:
             if s.security == "starttls":
                 client.starttls(context=context)
                 client.ehlo()
-            if s.username and s.password is not None:
+            if self.tokens is not None and s.username:
+                _token_login(client, s.username, self.tokens)
+            elif s.username and s.password is not None:
                 client.login(s.username, s.password)
         except BaseException:
             client.close()
             raise
         return client
+
+
+def _token_login(client: smtplib.SMTP, username: str, tokens: Tokens) -> None:
+    """AUTH XOAUTH2 with an access token; refreshed and tried once more if the server refuses it."""
+    token = tokens.access_token()
+    try:
+        client.auth("XOAUTH2", _xoauth2(username, token))
+    except smtplib.SMTPAuthenticationError:
+        tokens.refused(token)
+        client.auth("XOAUTH2", _xoauth2(username, tokens.access_token()))
+
+
+def _xoauth2(username: str, token: str) -> Callable[[bytes | None], str]:
+    """smtplib's authobject: the initial response first; to the server's error challenge (a 334
+    with a JSON reason), the empty line XOAUTH2 wants before the server's 535."""
+    def answer(challenge: bytes | None = None) -> str:
+        return f"user={username}\x01auth=Bearer {token}\x01\x01" if challenge is None else ""
+    return answer
 
 
 class _SmtpSession:

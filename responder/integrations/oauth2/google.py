@@ -1,0 +1,36 @@
+"""Google Workspace: Google's own library (google-auth) refreshes the token."""
+
+from __future__ import annotations
+
+from datetime import timezone
+
+import google.auth.exceptions
+import google.auth.transport.requests
+import google.oauth2.credentials
+
+from ...config import OAuth2
+from .tokens import Granted, Refresher, SignInNeeded, TokenUnavailable
+
+TOKEN_URL = "https://oauth2.googleapis.com/token"
+
+
+def refresher(settings: OAuth2) -> Refresher:
+    request = google.auth.transport.requests.Request()
+
+    def refresh(refresh_token: str) -> Granted:
+        credentials = google.oauth2.credentials.Credentials(
+            token=None, refresh_token=refresh_token, token_uri=settings.token_url or TOKEN_URL,
+            client_id=settings.client_id, client_secret=settings.client_secret, scopes=list(settings.scope_list))
+        try:
+            credentials.refresh(request)
+        except google.auth.exceptions.RefreshError as error:
+            details = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], dict) else {}
+            if not error.retryable:
+                raise SignInNeeded(str(details.get("error", "refused"))) from None
+            raise TokenUnavailable("Google's token endpoint failed") from None
+        except google.auth.exceptions.GoogleAuthError as error:
+            raise TokenUnavailable(f"Google's token endpoint failed: {type(error).__name__}") from None
+        assert credentials.token is not None and credentials.expiry is not None
+        rotated = credentials.refresh_token if credentials.refresh_token != refresh_token else None
+        return Granted(credentials.token, credentials.expiry.replace(tzinfo=timezone.utc), rotated)
+    return refresh

@@ -1,0 +1,55 @@
+"""Microsoft 365: Microsoft's own library (msal) refreshes the token for the delegated scopes.
+
+msal remembers a refused request for a minute by its exact body (its throttling cache), which
+would hide a token restored at the provider: responder keeps no such cache.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import msal
+import requests
+
+from ...config import OAuth2
+from .tokens import Granted, Refresher, SignInNeeded, TokenUnavailable
+
+_AUTHORITY = "https://login.microsoftonline.com/"
+_TOKEN_PATH = "/oauth2/v2.0/token"
+
+
+class _NoHttpCache(dict[Any, Any]):
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+
+def application(settings: OAuth2) -> msal.ClientApplication:
+    """A confidential client when a secret is configured, else a public one (device code)."""
+    # token_url, when set, names the token endpoint; msal wants the authority it belongs to.
+    authority = settings.token_url.removesuffix(_TOKEN_PATH) if settings.token_url else _AUTHORITY + settings.tenant
+    own_authority = settings.token_url is not None  # not Microsoft's: no instance discovery
+    common: dict[str, Any] = {"authority": authority, "http_cache": _NoHttpCache(), "instance_discovery": not own_authority}
+    if settings.client_secret:
+        return msal.ConfidentialClientApplication(settings.client_id, client_credential=settings.client_secret, **common)
+    return msal.PublicClientApplication(settings.client_id, **common)
+
+
+def refresher(settings: OAuth2) -> Refresher:
+    app: msal.ClientApplication | None = None
+
+    def refresh(refresh_token: str) -> Granted:
+        nonlocal app
+        try:
+            app = app or application(settings)
+            result = app.acquire_token_by_refresh_token(refresh_token, scopes=list(settings.scope_list))
+        except (requests.RequestException, msal.exceptions.MsalServiceError, ValueError) as error:
+            raise TokenUnavailable(f"Microsoft's token endpoint failed: {type(error).__name__}") from None
+        if "access_token" not in result:
+            error = str(result.get("error", "no token"))
+            if error in ("invalid_grant", "invalid_client", "unauthorized_client", "interaction_required"):
+                raise SignInNeeded(error)
+            raise TokenUnavailable(f"Microsoft's token endpoint answered {error}")
+        lifetime = float(result.get("expires_in", 3600))
+        return Granted(result["access_token"], datetime.now(timezone.utc) + timedelta(seconds=lifetime), result.get("refresh_token"))
+    return refresh

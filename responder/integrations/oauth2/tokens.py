@@ -1,0 +1,131 @@
+"""An account's access tokens: refreshed before they expire and once more after a refusal, the
+refresh token kept sealed in the store as the provider rotates it.
+
+IMAP's watcher, the Drafts folder and SMTP's delivery each ask for a token from their own
+threads, so one lock guards the refresh. A refresh the provider refuses (``invalid_grant``: the
+token revoked, expired, or rotated away) is no passing fault: only a new sign-in (``responder
+connect``) or a new ``refresh_token`` in the configuration mends it, so it is tried again at most
+every minute, and the store is read again each time, so a token stored by ``connect`` in another
+process is picked up without a restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+from ...config import OAuth2
+from ...model import OAuthProvider
+from ...storage.store import Store
+
+# A token is refreshed once this much of its life is left (a quarter of it, for short-lived ones).
+_MARGIN = timedelta(seconds=60)
+_FIRST_RETRY, _LAST_RETRY = 1.0, 60.0  # seconds between refreshes once the provider refuses
+
+
+class SignInNeeded(Exception):
+    """The provider will not give a token for what responder holds: run `responder connect`."""
+
+
+class TokenUnavailable(Exception):
+    """The token endpoint could not be reached or failed: try again later."""
+
+
+@dataclass(frozen=True)
+class Granted:
+    access_token: str
+    expires_at: datetime  # aware, UTC
+    refresh_token: str | None = None  # a new one, when the provider rotated it
+
+
+class Refresher(Protocol):
+    def __call__(self, refresh_token: str) -> Granted: ...
+
+
+class Tokens:
+    """One mail account's access tokens (``account`` is its username)."""
+
+    def __init__(self, account: str, settings: OAuth2, store: Store, refresher: Refresher,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.account = account
+        self.settings = settings
+        self.store = store
+        self.refresher = refresher
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._current: Granted | None = None
+        self._renew_at = datetime.min.replace(tzinfo=timezone.utc)
+        self._refused_at: float | None = None
+        self._wait = _FIRST_RETRY
+        self.failure: str | None = None  # why no token can be had, while that lasts (for /healthz)
+
+    def access_token(self) -> str:
+        """A token with some life left, refreshed first if it has little."""
+        with self._lock:
+            if self._current is None or datetime.now(timezone.utc) >= self._renew_at:
+                self._refresh()
+            assert self._current is not None
+            return self._current.access_token
+
+    def refused(self, token: str) -> None:
+        """The server refused ``token`` (revoked, expired early): the next call refreshes."""
+        with self._lock:
+            if self._current is not None and self._current.access_token == token:
+                self._current = None
+
+    def _refresh(self) -> None:
+        if self._refused_at is not None and self.clock() - self._refused_at < self._wait:
+            raise SignInNeeded(self.failure or "the provider refused the refresh token")
+        refresh_token, seeded_from = self._refresh_token()
+        try:
+            granted = self.refresher(refresh_token)
+        except SignInNeeded as error:
+            self._wait = _FIRST_RETRY if self._refused_at is None else min(self._wait * 2, _LAST_RETRY)
+            self._refused_at = self.clock()
+            self.failure = f"{self.settings.provider} refused the refresh token ({error}): run `responder connect`"
+            raise SignInNeeded(self.failure) from None
+        if granted.refresh_token and granted.refresh_token != refresh_token:
+            self.store.keep_refresh_token(self.account, granted.refresh_token, seeded_from)
+        life = max(granted.expires_at - datetime.now(timezone.utc), timedelta(0))
+        self._renew_at = granted.expires_at - min(_MARGIN, life / 4)
+        self._current, self._refused_at, self._wait, self.failure = granted, None, _FIRST_RETRY, None
+
+    def _refresh_token(self) -> tuple[str, str | None]:
+        """The store's token, unless the configuration names a newer one; and the configured token
+        (as a digest) that the store's descends from."""
+        configured, seed = self.settings.refresh_token, _seed(self.settings)
+        stored = self.store.refresh_token(self.account)
+        if stored is not None and (seed is None or stored.seeded_from == seed):
+            return stored.refresh_token, stored.seeded_from
+        if configured:
+            return configured, seed
+        self.failure = "no refresh token yet: run `responder connect`"
+        raise SignInNeeded(self.failure)
+
+
+
+def signed_in(store: Store, account: str, settings: OAuth2, refresh_token: str) -> None:
+    """Keep the refresh token a sign-in (`responder connect`) gave: it is used from the next
+    refresh on, by every process, over the configured one it replaces."""
+    store.keep_refresh_token(account, refresh_token, _seed(settings))
+
+
+def _seed(settings: OAuth2) -> str | None:
+    """The configured refresh token, as a digest: what the stored one descends from."""
+    return hashlib.sha256(settings.refresh_token.encode()).hexdigest() if settings.refresh_token else None
+
+
+def tokens_for(account: str, settings: OAuth2, store: Store) -> Tokens:
+    """The account's tokens, refreshed by its provider's library (imported only when used)."""
+    if settings.provider == OAuthProvider.MICROSOFT:
+        from .microsoft import refresher
+    elif settings.provider == OAuthProvider.GOOGLE:
+        from .google import refresher
+    else:
+        from .generic import refresher
+    return Tokens(account, settings, store, refresher(settings))

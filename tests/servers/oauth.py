@@ -1,0 +1,170 @@
+"""A stand-in for a provider's OAuth2 token endpoint, on loopback: Microsoft's and Google's are
+unreachable from here, and they speak the same RFC 6749 refresh (and RFC 7662 introspection,
+which Dovecot's oauth2 passdb asks). The access tokens it issues are what the test Dovecot and
+the test SMTP server accept, for as long as the tokens live (short, so tests cross expiries).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+from .tls import TlsFiles
+
+
+@dataclass
+class _Access:
+    user: str
+    expires: float
+
+
+class TokenServer:
+    """POST /token (grant_type=refresh_token) and POST /introspect, on 127.0.0.1."""
+
+    host = "127.0.0.1"
+
+    def __init__(self, lifetime: float = 20.0, rotate: bool = False, tls: TlsFiles | None = None) -> None:
+        self.lifetime = lifetime  # seconds each access token lives
+        self.rotate = rotate  # each refresh replaces the refresh token with a new one
+        self.refreshes = 0  # successful refresh grants
+        self.refusals = 0  # refused ones (invalid_grant)
+        self.forms: list[dict[str, str]] = []  # every token request's form, in order
+        self._refresh: dict[str, str] = {}  # refresh token -> user
+        self._access: dict[str, _Access] = {}
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer((self.host, 0), self._handler())
+        if tls is not None:  # msal takes only an https authority
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(tls.cert_file), str(tls.key_file))
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self._scheme = "https" if tls else "http"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"{self._scheme}://{self.host}:{self._server.server_address[1]}"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/token"
+
+    @property
+    def introspection_url(self) -> str:
+        return f"{self.base_url}/introspect"
+
+    def microsoft_token_url(self, tenant: str) -> str:
+        """Where Microsoft's token endpoint sits for a tenant: msal finds it from the tenant's
+        OpenID configuration, which this server serves beside it."""
+        return f"{self.base_url}/{tenant}/oauth2/v2.0/token"
+
+    def start(self) -> TokenServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- what tests use ------------------------------------------------------------------
+
+    def refresh_token_for(self, user: str) -> str:
+        """A new refresh token for ``user``, as a sign-in gives."""
+        token = "rt-" + secrets.token_urlsafe(16)
+        with self._lock:
+            self._refresh[token] = user
+        return token
+
+    def revoke(self, refresh_token: str | None = None) -> None:
+        """Revoke one refresh token, or every one (a password change), with the access tokens."""
+        with self._lock:
+            for token in [refresh_token] if refresh_token else list(self._refresh):
+                self._refresh.pop(token, None)
+            if refresh_token is None:
+                self._access.clear()
+
+    def forget_access_tokens(self) -> None:
+        """Refuse every access token issued so far, as a provider does that revokes them early."""
+        with self._lock:
+            self._access.clear()
+
+    def valid(self, user: str, token: str) -> bool:
+        with self._lock:
+            access = self._access.get(token)
+            return access is not None and access.user.lower() == user.lower() and access.expires > time.time()
+
+    def active_refresh_tokens(self) -> list[str]:
+        with self._lock:
+            return list(self._refresh)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _grant(self, form: dict[str, str]) -> tuple[int, dict[str, object]]:
+        with self._lock:
+            self.forms.append(form)
+        if form.get("grant_type") != "refresh_token":
+            return 400, {"error": "unsupported_grant_type"}
+        with self._lock:
+            user = self._refresh.get(form.get("refresh_token", ""))
+            if user is None:
+                self.refusals += 1
+                return 400, {"error": "invalid_grant", "error_description": "the refresh token is revoked or expired"}
+            access = "at-" + secrets.token_urlsafe(16)
+            self._access[access] = _Access(user, time.time() + self.lifetime)
+            self.refreshes += 1
+            body: dict[str, object] = {"access_token": access, "token_type": "Bearer", "expires_in": self.lifetime}
+            if self.rotate:
+                del self._refresh[form["refresh_token"]]
+                rotated = "rt-" + secrets.token_urlsafe(16)
+                self._refresh[rotated] = user
+                body["refresh_token"] = rotated
+        return 200, body
+
+    def _introspect(self, form: dict[str, str]) -> tuple[int, dict[str, object]]:
+        with self._lock:
+            access = self._access.get(form.get("token", ""))
+            if access is None or access.expires <= time.time():
+                return 200, {"active": False}
+            return 200, {"active": True, "username": access.user, "token_type": "Bearer", "exp": int(access.expires)}
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # Dovecot keeps its connection alive
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                length = int(self.headers.get("Content-Length", 0))
+                form = {key: values[0] for key, values in parse_qs(self.rfile.read(length).decode()).items()}
+                if self.path == "/token" or self.path.endswith("/oauth2/v2.0/token"):
+                    self._answer(*server._grant(form))
+                elif self.path == "/introspect":
+                    self._answer(*server._introspect(form))
+                else:
+                    self._answer(404, {"error": "not_found"})
+
+            def do_GET(self) -> None:  # noqa: N802 - msal reads the tenant's OpenID configuration
+                tenant, _, rest = self.path.strip("/").partition("/")
+                if rest != "v2.0/.well-known/openid-configuration":
+                    return self._answer(404, {"error": "not_found"})
+                base = f"{server.base_url}/{tenant}"
+                self._answer(200, {"authorization_endpoint": f"{base}/oauth2/v2.0/authorize", "token_endpoint": f"{base}/oauth2/v2.0/token",
+                                   "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode", "issuer": f"{base}/v2.0"})
+
+            def _answer(self, status: int, body: dict[str, object]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet
+                pass
+
+        return Handler

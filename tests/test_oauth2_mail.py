@@ -1,0 +1,233 @@
+"""Mail accounts that take no password (Microsoft 365, Google Workspace): responder signs in to a
+real Dovecot (its oauth2 passdb) and an SMTP server that takes only AUTH XOAUTH2, with access
+tokens from a stand-in token endpoint that lives a few seconds, so every test crosses expiries."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from servers.dovecot import Dovecot
+from servers.oauth import TokenServer
+from servers.smtp import SmtpSink
+from servers.tls import TlsFiles
+from support import inquiry, migrated, responder, write_config
+
+from responder.config import OAuth2, load
+from responder.integrations.oauth2.generic import refresher
+from responder.integrations.oauth2.tokens import SignInNeeded, Tokens, signed_in, tokens_for
+from responder.service import Service
+from responder.storage import migrate
+from responder.storage.store import Store
+
+LIFETIME = 3.0  # seconds an access token lives at the stand-in
+
+
+@pytest.fixture
+def tokens() -> Iterator[TokenServer]:
+    server = TokenServer(lifetime=LIFETIME, rotate=True).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(tls_files: TlsFiles, tokens: TokenServer) -> Iterator[Dovecot]:
+    server = Dovecot(tls_files, introspection_url=tokens.introspection_url)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def outgoing(tokens: TokenServer) -> Iterator[SmtpSink]:
+    with SmtpSink(oauth=tokens.valid) as sink:
+        yield sink
+
+
+@pytest.fixture(autouse=True)
+def trusted(tls_files: TlsFiles, monkeypatch: pytest.MonkeyPatch) -> None:
+    """responder, run in this process, trusts the test servers' certificate."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_files.ca_file))
+
+
+def new_store(folder: Path) -> Store:
+    url = f"sqlite:///{folder / 'tokens.db'}"
+    migrate.upgrade(url)
+    return Store(url)
+
+
+def oauth2_of(service: Service) -> OAuth2:
+    assert service.config.email is not None and service.config.email.oauth2 is not None
+    return service.config.email.oauth2
+
+
+def oauth_config(folder: Path, mailbox: Dovecot, outgoing: SmtpSink, tokens: TokenServer, **oauth2: Any) -> Path:
+    return write_config(folder, email={
+        "imap": {"host": mailbox.host, "port": mailbox.ssl_port, "username": mailbox.user, "auth": "oauth2"},
+        "smtp": {"host": outgoing.host, "port": outgoing.port, "security": "none", "username": mailbox.user, "auth": "oauth2"},
+        "oauth2": {"provider": "generic", "client_id": "responder-test", "client_secret": "s3cret",
+                   "token_url": tokens.token_url, **oauth2},
+    })
+
+
+def test_replies_flow_across_token_expiries_and_a_rotated_refresh_token_is_kept(
+        tmp_path: Path, mailbox: Dovecot, outgoing: SmtpSink, tokens: TokenServer) -> None:
+    first_refresh_token = tokens.refresh_token_for(mailbox.user)
+    config = oauth_config(tmp_path, mailbox, outgoing, tokens, refresh_token=first_refresh_token)
+    service = Service(migrated(load(config)))
+    try:
+        for n in range(3):
+            mailbox.deliver(inquiry(sender=f"person{n}@example.org"))
+            round_ = service.run_once()
+            assert round_.source_errors == {} and round_.delivery.sent == 1, round_
+            time.sleep(LIFETIME + 0.5)  # the token dies before the next round
+    finally:
+        service.close()
+    assert sorted(m.rcpt_tos[0] for m in outgoing.wait_for(3)) == [f"person{n}@example.org" for n in range(3)]
+    assert tokens.refreshes == 3 and tokens.refusals == 0
+    assert outgoing.auth_attempts == [(mailbox.user, True)] * 3
+    # Each refresh rotated the refresh token: the store holds the live one, the configured one is dead.
+    stored = Store(load(config).storage.url).refresh_token(mailbox.user)
+    assert stored is not None and tokens.active_refresh_tokens() == [stored.refresh_token] != [first_refresh_token]
+
+
+def test_a_token_the_server_refuses_is_refreshed_and_tried_once_more(
+        tmp_path: Path, mailbox: Dovecot, outgoing: SmtpSink, tokens: TokenServer) -> None:
+    tokens.lifetime = 3600
+    config = oauth_config(tmp_path, mailbox, outgoing, tokens, refresh_token=tokens.refresh_token_for(mailbox.user))
+    mailbox.deliver(inquiry(sender="first@example.org"))
+    service = Service(migrated(load(config)))
+    try:
+        assert service.run_once().delivery.sent == 1
+        tokens.forget_access_tokens()  # revoked early, as a conditional-access policy does
+        mailbox.deliver(inquiry(sender="second@example.org"))
+        round_ = service.run_once()
+    finally:
+        service.close()
+    assert round_.source_errors == {} and round_.delivery.sent == 1
+    assert tokens.refreshes == 2, "one refresh at the start, one after the refusal: IMAP and SMTP share the token"
+
+
+def test_a_revoked_refresh_token_fails_the_mailbox_until_a_new_one_is_stored(
+        tmp_path: Path, mailbox: Dovecot, outgoing: SmtpSink, tokens: TokenServer) -> None:
+    config = oauth_config(tmp_path, mailbox, outgoing, tokens, refresh_token=tokens.refresh_token_for(mailbox.user))
+    service = Service(migrated(load(config)))
+    try:
+        assert service.run_once().source_errors == {}
+        tokens.revoke()  # a password change: every token of the account is gone
+        mailbox.stop()  # an open session outlives its token (Dovecot checks a token at login only)
+        mailbox.start()
+        time.sleep(LIFETIME + 0.5)
+        mailbox.deliver(inquiry(sender="waiting@example.org"))
+        assert "socket error" in "".join(service.run_once().source_errors.values())  # the old session is gone
+        failed = service.run_once()
+        [why] = failed.source_errors.values()
+        assert "refused the refresh token (invalid_grant)" in why and "responder connect" in why
+        assert tokens.refusals == 1
+        assert outgoing.messages == [], "nothing is sent, nothing is lost: the mail waits in the mailbox"
+        # A new sign-in is stored (as `responder connect` does, from its own process): no restart needed.
+        signed_in(Store(service.config.storage.url), mailbox.user, oauth2_of(service), tokens.refresh_token_for(mailbox.user))
+        time.sleep(1.1)  # the first wait after a refusal
+        recovered = service.run_once()
+    finally:
+        service.close()
+    assert recovered.source_errors == {} and recovered.new_messages == 1 and recovered.delivery.sent == 1
+    assert [m.rcpt_tos for m in outgoing.wait_for(1)] == [["waiting@example.org"]]
+
+
+def test_a_new_refresh_token_in_the_configuration_wins_over_the_stored_one(tmp_path: Path, tokens: TokenServer) -> None:
+    """The store keeps the rotations of the configured token; a different configured token is a
+    new sign-in, written there by hand, and is used instead."""
+    store = new_store(tmp_path)
+    settings = load(write_config(tmp_path, email={"oauth2": {"provider": "generic", "client_id": "c", "token_url": tokens.token_url,
+                                                             "refresh_token": tokens.refresh_token_for("u@x.test")}})).email.oauth2
+    assert settings is not None
+    keeper = Tokens("u@x.test", settings, store, refresher(settings))
+    keeper.access_token()
+    rotated = store.refresh_token("u@x.test")
+    assert rotated is not None and rotated.refresh_token != settings.refresh_token
+
+    newer = settings.model_copy(update={"refresh_token": tokens.refresh_token_for("u@x.test")})
+    Tokens("u@x.test", newer, store, refresher(newer)).access_token()
+    kept = store.refresh_token("u@x.test")
+    assert kept is not None and kept.refresh_token not in (rotated.refresh_token, newer.refresh_token)
+    assert tokens.active_refresh_tokens() == [rotated.refresh_token, kept.refresh_token]
+
+
+def test_no_refresh_token_anywhere_says_to_run_connect(tmp_path: Path, tokens: TokenServer) -> None:
+    store = new_store(tmp_path)
+    settings = load(write_config(tmp_path, email={"oauth2": {"provider": "generic", "client_id": "c", "token_url": tokens.token_url}})).email.oauth2
+    assert settings is not None
+    with pytest.raises(SignInNeeded, match="responder connect"):
+        Tokens("u@x.test", settings, store, refresher(settings)).access_token()
+
+
+@pytest.mark.parametrize(("email", "error"), [
+    ({"imap": {"host": "h", "username": "u", "auth": "oauth2"}}, "email.imap.auth is oauth2 but email.oauth2 is not set"),
+    ({"imap": {"host": "h", "username": "u", "password": "p", "auth": "oauth2"},
+      "oauth2": {"provider": "google", "client_id": "c"}}, "password: not used with auth: oauth2"),
+    ({"imap": {"host": "h", "username": "u"}}, "password: required with auth: password"),
+    ({"smtp": {"host": "h", "auth": "oauth2"}, "oauth2": {"provider": "google", "client_id": "c"}}, "username: required with auth: oauth2"),
+    ({"oauth2": {"provider": "generic", "client_id": "c"}}, "token_url: required with provider: generic"),
+    ({"oauth2": {"provider": "yahoo", "client_id": "c"}}, "email.oauth2.provider"),
+])
+def test_a_broken_oauth2_configuration_names_the_key(tmp_path: Path, email: dict[str, Any], error: str) -> None:
+    result = responder(write_config(tmp_path, email=email), "check")
+    assert result.returncode == 2 and error in result.stderr, result.stderr
+
+
+# -- each provider's own library, against a stand-in of its token endpoint ---------------------
+
+def test_microsoft_tokens_come_through_msal_with_the_mail_scopes(tmp_path: Path, tls_files: TlsFiles,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_files.ca_file))  # msal (requests) trusts the stand-in
+    microsoft = TokenServer(lifetime=3600, rotate=True, tls=tls_files).start()
+    try:
+        first = microsoft.refresh_token_for("intake@practice.test")
+        settings = oauth2_settings(tmp_path, provider="microsoft", client_id="app-1", tenant="harborlight.onmicrosoft.com",
+                                   token_url=microsoft.microsoft_token_url("harborlight.onmicrosoft.com"), refresh_token=first)
+        store = new_store(tmp_path)
+        keeper = tokens_for("intake@practice.test", settings, store)
+        assert microsoft.valid("intake@practice.test", keeper.access_token())
+        [form] = microsoft.forms
+        assert form["grant_type"] == "refresh_token" and form["client_id"] == "app-1" and "client_secret" not in form  # a public client
+        assert set(form["scope"].split()) >= {"https://outlook.office.com/IMAP.AccessAsUser.All", "https://outlook.office.com/SMTP.Send",
+                                              "offline_access"}
+        rotated = store.refresh_token("intake@practice.test")
+        assert rotated is not None and microsoft.active_refresh_tokens() == [rotated.refresh_token]
+        # Refused, then a new sign-in: the next try goes out at once (no msal throttling cache).
+        microsoft.revoke()
+        keeper.refused(keeper.access_token())
+        with pytest.raises(SignInNeeded, match="invalid_grant"):
+            keeper.access_token()
+        signed_in(store, "intake@practice.test", settings, microsoft.refresh_token_for("intake@practice.test"))
+        time.sleep(1.1)
+        assert microsoft.valid("intake@practice.test", keeper.access_token())
+    finally:
+        microsoft.stop()
+
+
+def test_google_tokens_come_through_google_auth_with_the_mail_scope(tmp_path: Path) -> None:
+    google = TokenServer(lifetime=3600).start()
+    try:
+        settings = oauth2_settings(tmp_path, provider="google", client_id="cid.apps.googleusercontent.com", client_secret="g-secret",
+                                   token_url=google.token_url, refresh_token=google.refresh_token_for("intake@practice.test"))
+        keeper = tokens_for("intake@practice.test", settings, new_store(tmp_path))
+        assert google.valid("intake@practice.test", keeper.access_token())
+        [form] = google.forms
+        assert form["scope"] == "https://mail.google.com/" and form["client_secret"] == "g-secret"
+        google.revoke()
+        keeper.refused(keeper.access_token())
+        with pytest.raises(SignInNeeded, match="invalid_grant"):
+            keeper.access_token()
+    finally:
+        google.stop()
+
+
+def oauth2_settings(folder: Path, **oauth2: Any) -> OAuth2:
+    settings = load(write_config(folder, email={"oauth2": oauth2})).email
+    assert settings is not None and settings.oauth2 is not None
+    return settings.oauth2
