@@ -21,7 +21,7 @@ from . import logs
 from .calendars.keeper import Calendars
 from .config import Config, ConfigError
 from .inbox import Viewer
-from .model import Action, Channel, Classification, ConversationOutcome, ConversationStatus, DraftState, Kind, Role
+from .model import Action, Channel, Classification, ConversationOutcome, ConversationStatus, DraftState, Kind, MailAuth, OAuthProvider, Role
 from .replying.compose import Composer
 from .replying.offers import NO_OFFERS, Offers
 from .replying.policy import decide
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-# serve and poll bring the store's schema up to this release at start. These commands use the store
+# serve, poll and connect bring the store's schema up to this release at start. These commands use the store
 # as it is and change no schema: a store missing or behind stops them, saying to run `responder
 # migrate`. The others do not open the store (check only reports on it).
 _STORE_AS_IT_IS = ("drafts", "conversations", "report", "reseal")
@@ -89,7 +89,7 @@ _STORE_AS_IT_IS = ("drafts", "conversations", "report", "reseal")
 def _store_ready(config: Config, command: str) -> None:
     from .storage import migrate
 
-    if command in ("serve", "poll"):
+    if command in ("serve", "poll", "connect"):
         migrate.upgrade(config.storage.url, config.storage.lock_timeout_seconds)
     elif command in _STORE_AS_IT_IS and (problem := migrate.problem(config.storage.url)):
         raise StoreError(problem)
@@ -200,6 +200,9 @@ def _parser() -> argparse.ArgumentParser:
 
     reseal = commands.add_parser("reseal", help="seal every stored message and reply under the newest storage.encryption_key")
     reseal.set_defaults(run=_reseal)
+
+    connect = commands.add_parser("connect", help="sign in to the mailbox's provider (email.oauth2) and store the refresh token sealed")
+    connect.set_defaults(run=_connect)
     return parser
 
 
@@ -662,6 +665,36 @@ def _reseal(config: Config, args: argparse.Namespace) -> int:
     finally:
         store.engine.dispose()
     print(f"{changed} row(s) sealed under the newest key; nothing is stored in the clear or under an older key")
+    return 0
+
+
+def _connect(config: Config, args: argparse.Namespace) -> int:
+    """The interactive sign-in (device code for Microsoft, the loopback browser flow for Google);
+    the refresh token it gives is stored sealed, and a first access token proves it."""
+    from .integrations.oauth2 import google, microsoft
+    from .integrations.oauth2.tokens import SignInNeeded, TokenUnavailable, signed_in, tokens_for
+    from .storage.store import Store
+
+    email_settings = config.email
+    settings = email_settings.oauth2 if email_settings is not None else None
+    servers = (email_settings.imap, email_settings.smtp) if email_settings is not None else ()
+    account = next((s.username for s in servers if s is not None and s.auth == MailAuth.OAUTH2 and s.username), None)
+    if settings is None or account is None:
+        print("responder: connect signs in for email.oauth2, and no email.imap or email.smtp has auth: oauth2", file=sys.stderr)
+        return 2
+    if settings.provider == OAuthProvider.GENERIC:
+        print("responder: provider generic has no sign-in here: put the account's refresh token in email.oauth2.refresh_token", file=sys.stderr)
+        return 2
+    try:
+        refresh_token = microsoft.sign_in(settings, print) if settings.provider == OAuthProvider.MICROSOFT else google.sign_in(settings)
+        store = Store(config.storage.url, config.storage.lock_timeout_seconds, config.storage.encryption_key)
+        signed_in(store, account, settings, refresh_token)
+        tokens_for(account, settings, store).access_token()
+    except (SignInNeeded, TokenUnavailable) as error:
+        print(f"responder: the sign-in failed: {error}", file=sys.stderr)
+        return 1
+    sealed = "sealed" if config.storage.encryption_key else "unsealed (set storage.encryption_key to seal it)"
+    print(f"ok   signed in to {settings.provider} for {account}; the refresh token is stored, {sealed}")
     return 0
 
 

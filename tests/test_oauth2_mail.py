@@ -4,10 +4,16 @@ tokens from a stand-in token endpoint that lives a few seconds, so every test cr
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from urllib.request import urlopen
 
 import pytest
 from servers.dovecot import Dovecot
@@ -21,6 +27,7 @@ from responder.integrations.oauth2.generic import refresher
 from responder.integrations.oauth2.tokens import SignInNeeded, Tokens, signed_in, tokens_for
 from responder.service import Service
 from responder.storage import migrate
+from responder.storage.seal import new_key
 from responder.storage.store import Store
 
 LIFETIME = 3.0  # seconds an access token lives at the stand-in
@@ -231,3 +238,61 @@ def oauth2_settings(folder: Path, **oauth2: Any) -> OAuth2:
     settings = load(write_config(folder, email={"oauth2": oauth2})).email
     assert settings is not None and settings.oauth2 is not None
     return settings.oauth2
+
+
+# -- responder connect: the interactive sign-in --------------------------------------------------
+
+def test_connect_signs_in_to_microsoft_with_a_device_code_and_stores_the_token_sealed(tmp_path: Path, tls_files: TlsFiles) -> None:
+    microsoft = TokenServer(lifetime=3600, tls=tls_files).start()
+    try:
+        microsoft.sign_in_as("intake@practice.test")
+        config = write_config(tmp_path, storage={"url": "sqlite:///responder.db", "encryption_key": "${KEY}"}, email={
+            "imap": {"host": "127.0.0.1", "username": "intake@practice.test", "auth": "oauth2"},
+            "oauth2": {"provider": "microsoft", "client_id": "app-1", "tenant": "harborlight.onmicrosoft.com",
+                       "token_url": microsoft.microsoft_token_url("harborlight.onmicrosoft.com")}})
+        key = new_key()
+        result = responder(config, "connect", env={"REQUESTS_CA_BUNDLE": str(tls_files.ca_file), "KEY": key})
+        assert result.returncode == 0, result.stderr
+        assert "enter the code RSPD-0001" in result.stdout
+        assert "ok   signed in to microsoft for intake@practice.test; the refresh token is stored, sealed" in result.stdout
+        asked, signed, refreshed = microsoft.forms  # the device code, the sign-in, the proof that the token works
+        assert "https://outlook.office.com/IMAP.AccessAsUser.All" in asked["scope"].split() and asked["client_id"] == "app-1"
+        assert signed["grant_type"] == "urn:ietf:params:oauth:grant-type:device_code" and refreshed["grant_type"] == "refresh_token"
+        with sqlite3.connect(tmp_path / "responder.db") as db:
+            [(stored,)] = db.execute("SELECT refresh_token FROM oauth_tokens WHERE account = 'intake@practice.test'").fetchall()
+        assert not stored.startswith("rt-"), "sealed, never in the clear"
+        assert len(microsoft.active_refresh_tokens()) == 1 and "rt-" not in result.stdout + result.stderr
+    finally:
+        microsoft.stop()
+
+
+def test_connect_signs_in_to_google_in_a_browser_sent_back_to_this_machine(tmp_path: Path, tls_files: TlsFiles) -> None:
+    google = TokenServer(lifetime=3600, tls=tls_files).start()
+    try:
+        config = write_config(tmp_path, email={
+            "smtp": {"host": "127.0.0.1", "username": "intake@practice.test", "auth": "oauth2"},
+            "oauth2": {"provider": "google", "client_id": "cid.apps.googleusercontent.com", "client_secret": "g-secret",
+                       "token_url": google.token_url}})
+        process = subprocess.Popen([sys.executable, "-m", "responder", "--config", str(config), "connect"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, env={**os.environ, "REQUESTS_CA_BUNDLE": str(tls_files.ca_file)})
+        assert process.stdout is not None
+        address = next(line.strip() for line in process.stdout if line.startswith("https://"))
+        asked = parse_qs(urlsplit(address).query)
+        assert asked["scope"] == ["https://mail.google.com/"] and asked["access_type"] == ["offline"]
+        # The person signs in; Google sends the browser back to the loopback address with a code.
+        code = google.sign_in_as("intake@practice.test")
+        back = f"{asked['redirect_uri'][0]}?state={asked['state'][0]}&code={code}&scope=https://mail.google.com/"
+        assert b"you may close this window" in urlopen(back, timeout=10).read()
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 0, err
+        assert "ok   signed in to google for intake@practice.test" in out
+        assert len(google.active_refresh_tokens()) == 1
+    finally:
+        google.stop()
+
+
+def test_connect_says_what_to_do_for_a_generic_provider(tmp_path: Path, tokens: TokenServer) -> None:
+    config = write_config(tmp_path, email={"imap": {"host": "127.0.0.1", "username": "u@x.test", "auth": "oauth2"},
+                                           "oauth2": {"provider": "generic", "client_id": "c", "token_url": tokens.token_url}})
+    result = responder(config, "connect")
+    assert result.returncode == 2 and "email.oauth2.refresh_token" in result.stderr

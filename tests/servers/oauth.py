@@ -34,8 +34,11 @@ class TokenServer:
         self.rotate = rotate  # each refresh replaces the refresh token with a new one
         self.refreshes = 0  # successful refresh grants
         self.refusals = 0  # refused ones (invalid_grant)
-        self.forms: list[dict[str, str]] = []  # every token request's form, in order
+        self.forms: list[dict[str, str]] = []  # every token and device-code request's form, in order
         self._refresh: dict[str, str] = {}  # refresh token -> user
+        self._codes: dict[str, str] = {}  # authorization code -> user
+        self._devices: dict[str, str] = {}  # device code -> user
+        self._signing_in: str | None = None
         self._access: dict[str, _Access] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((self.host, 0), self._handler())
@@ -104,26 +107,64 @@ class TokenServer:
 
     # -- internals -----------------------------------------------------------------------
 
+    def sign_in_as(self, user: str) -> str:
+        """The person who signs in next, at the device page or in the browser: returns the code
+        the browser brings back (a device code needs none: it is approved as it is asked)."""
+        code = "code-" + secrets.token_urlsafe(8)
+        with self._lock:
+            self._signing_in = user
+            self._codes[code] = user
+        return code
+
     def _grant(self, form: dict[str, str]) -> tuple[int, dict[str, object]]:
         with self._lock:
             self.forms.append(form)
-        if form.get("grant_type") != "refresh_token":
-            return 400, {"error": "unsupported_grant_type"}
-        with self._lock:
-            user = self._refresh.get(form.get("refresh_token", ""))
-            if user is None:
-                self.refusals += 1
-                return 400, {"error": "invalid_grant", "error_description": "the refresh token is revoked or expired"}
-            access = "at-" + secrets.token_urlsafe(16)
-            self._access[access] = _Access(user, time.time() + self.lifetime)
-            self.refreshes += 1
-            body: dict[str, object] = {"access_token": access, "token_type": "Bearer", "expires_in": self.lifetime}
-            if self.rotate:
+            grant = form.get("grant_type")
+            if grant == "refresh_token":
+                user = self._refresh.get(form.get("refresh_token", ""))
+                if user is None:
+                    self.refusals += 1
+                    return 400, {"error": "invalid_grant", "error_description": "the refresh token is revoked or expired"}
+                self.refreshes += 1
+                if not self.rotate:
+                    return 200, self._tokens(user, with_refresh=False)
                 del self._refresh[form["refresh_token"]]
-                rotated = "rt-" + secrets.token_urlsafe(16)
-                self._refresh[rotated] = user
-                body["refresh_token"] = rotated
-        return 200, body
+            elif grant == "urn:ietf:params:oauth:grant-type:device_code":
+                user = self._devices.pop(form.get("device_code", ""), None)
+                if user is None:
+                    return 400, {"error": "expired_token"}
+            elif grant == "authorization_code":
+                user = self._codes.pop(form.get("code", ""), None)
+                if user is None:
+                    return 400, {"error": "invalid_grant"}
+            else:
+                return 400, {"error": "unsupported_grant_type"}
+            return 200, self._tokens(user, with_refresh=True, scope=form.get("scope"))
+
+    def _tokens(self, user: str, with_refresh: bool, scope: str | None = None) -> dict[str, object]:
+        """A new access token (and refresh token) for ``user``; the caller holds the lock."""
+        access = "at-" + secrets.token_urlsafe(16)
+        self._access[access] = _Access(user, time.time() + self.lifetime)
+        body: dict[str, object] = {"access_token": access, "token_type": "Bearer", "expires_in": self.lifetime}
+        if scope:
+            body["scope"] = scope
+        if with_refresh:
+            refresh = "rt-" + secrets.token_urlsafe(16)
+            self._refresh[refresh] = user
+            body["refresh_token"] = refresh
+        return body
+
+    def _device(self, form: dict[str, str]) -> tuple[int, dict[str, object]]:
+        """RFC 8628's device authorization, approved at once for the person signing in."""
+        with self._lock:
+            self.forms.append(form)
+            if self._signing_in is None:
+                return 400, {"error": "invalid_request", "error_description": "nobody is signing in"}
+            device = "dc-" + secrets.token_urlsafe(16)
+            self._devices[device] = self._signing_in
+        page = f"{self.base_url}/device"
+        return 200, {"device_code": device, "user_code": "RSPD-0001", "verification_uri": page, "expires_in": 900, "interval": 1,
+                     "message": f"To sign in, use a web browser to open the page {page} and enter the code RSPD-0001 to authenticate."}
 
     def _introspect(self, form: dict[str, str]) -> tuple[int, dict[str, object]]:
         with self._lock:
@@ -143,6 +184,8 @@ class TokenServer:
                 form = {key: values[0] for key, values in parse_qs(self.rfile.read(length).decode()).items()}
                 if self.path == "/token" or self.path.endswith("/oauth2/v2.0/token"):
                     self._answer(*server._grant(form))
+                elif self.path.endswith("/oauth2/v2.0/devicecode"):
+                    self._answer(*server._device(form))
                 elif self.path == "/introspect":
                     self._answer(*server._introspect(form))
                 else:

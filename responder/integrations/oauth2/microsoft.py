@@ -1,4 +1,5 @@
-"""Microsoft 365: Microsoft's own library (msal) refreshes the token for the delegated scopes.
+"""Microsoft 365: Microsoft's own library (msal) signs in with a device code, for a person at a
+terminal, and refreshes the token for the delegated scopes.
 
 msal remembers a refused request for a minute by its exact body (its throttling cache), which
 would hide a token restored at the provider: responder keeps no such cache.
@@ -6,6 +7,7 @@ would hide a token restored at the provider: responder keeps no such cache.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -53,3 +55,17 @@ def refresher(settings: OAuth2) -> Refresher:
         lifetime = float(result.get("expires_in", 3600))
         return Granted(result["access_token"], datetime.now(timezone.utc) + timedelta(seconds=lifetime), result.get("refresh_token"))
     return refresh
+
+
+def sign_in(settings: OAuth2, say: Callable[[str], None]) -> str:
+    """The device-code sign-in: ``say`` tells the person where to enter which code; returns the
+    refresh token once they have signed in there (or raises SignInNeeded)."""
+    app = application(settings)
+    flow = app.initiate_device_flow(scopes=list(settings.scope_list))
+    if "user_code" not in flow:
+        raise SignInNeeded(str(flow.get("error_description") or flow.get("error") or "no device code"))
+    say(flow["message"])
+    result = app.acquire_token_by_device_flow(flow)
+    if "refresh_token" not in result:
+        raise SignInNeeded(str(result.get("error_description") or result.get("error") or "no refresh token"))
+    return str(result["refresh_token"])
