@@ -322,7 +322,8 @@ def _check(config: Config, args: argparse.Namespace) -> int:
     passed = not problems
     passed = _check_store(config) and passed
     with Service(config) as service:
-        targets = [*((s.name, s) for s in service.sources), *((f"{c} transport", t) for c, t in service.delivery.transports.items())]
+        targets = [*((f"oauth2 {account}", keeper) for account, keeper in service.tokens.items()),
+                   *((s.name, s) for s in service.sources), *((f"{c} transport", t) for c, t in service.delivery.transports.items())]
         if service.mail_drafts is not None:
             targets.append(("imap drafts", service.mail_drafts))
         for name, target in targets:

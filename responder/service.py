@@ -6,6 +6,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 from .approval import Approvals
 from .calendars.keeper import Calendars
@@ -57,6 +58,9 @@ class Round:
     source_errors: dict[str, str]
 
 
+_REFUSED = "oauth2-refused:"  # the notice, once per account while the provider refuses its token
+
+
 class Service:
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -64,7 +68,7 @@ class Service:
         self.composer = Composer(config)
         self.calendars = Calendars(config)
         self.pipeline = Pipeline(config, self.store, self.composer, self.calendars)
-        self.tokens = _tokens(config, self.store)
+        self.tokens = self._tokens()
         self.sources = _sources(config, self.pipeline, self.store, self.tokens)
         self.metrics = Metrics(self.store, self.calendars)
         self.delivery = Delivery(self.store, _transports(config, self.store, self.tokens), on_sent=self.metrics.sent)
@@ -73,6 +77,37 @@ class Service:
         imap = config.email.imap if config.email is not None else None
         self.mail_drafts = ImapDrafts(imap, _tokens_of(imap, self.tokens)) if config.approval.imap_drafts and imap is not None else None
         self.health = Health()
+
+    def _tokens(self) -> dict[str, Tokens]:
+        """Each OAuth2 account's tokens, one keeper per username that IMAP and SMTP share."""
+        email = self.config.email
+        if email is None or email.oauth2 is None:
+            return {}
+        accounts = {s.username for s in (email.imap, email.smtp) if s is not None and s.auth == MailAuth.OAUTH2 and s.username}
+        return {account: tokens_for(account, email.oauth2, self.store, on_refused=partial(self._sign_in_refused, account),
+                                    on_recovered=partial(self.store.clear_notice, _REFUSED + account))
+                for account in sorted(accounts)}
+
+    def _sign_in_refused(self, account: str, why: str) -> None:
+        """Tell practice.notify once while it lasts, by the routes that still work: a text, and
+        email unless it would go out through the refused account itself."""
+        if not self.store.claim_notice(_REFUSED + account):
+            return
+        transports = self.delivery.transports
+        mail = transports.get(Channel.EMAIL)
+        by_email = mail is not None and not (isinstance(mail, SmtpTransport) and mail.tokens is self.tokens.get(account))
+        notices = self.composer.sign_in_notices(account, why, by_email=by_email, by_text=Channel.SMS in transports)
+        sent = 0
+        for notice in notices:
+            try:
+                with transports[notice.channel].session() as session:
+                    session.send(notice.to, notice.raw)
+                sent += 1
+            except Exception as error:  # noqa: BLE001 - the next refusal tries again
+                log.warning("the sign-in notice by %s failed: %s", notice.channel, type(error).__name__)
+        if not sent:
+            log.warning("no route to tell practice.notify that %s cannot sign in; /healthz shows it", account.partition("@")[2] or "the mailbox")
+            self.store.clear_notice(_REFUSED + account)
 
     def poll_source(self, source: Source) -> int:
         """Fetch from one source, keeping its health; raises what the source raised."""
@@ -149,13 +184,6 @@ class Service:
         self.store.engine.dispose()
 
 
-def _tokens(config: Config, store: Store) -> dict[str, Tokens]:
-    """Each OAuth2 account's tokens, one keeper per username that IMAP and SMTP share."""
-    email = config.email
-    if email is None or email.oauth2 is None:
-        return {}
-    accounts = {server.username for server in (email.imap, email.smtp) if server is not None and server.auth == MailAuth.OAUTH2 and server.username}
-    return {account: tokens_for(account, email.oauth2, store) for account in sorted(accounts)}
 
 
 def _tokens_of(server: Imap | Smtp, tokens: dict[str, Tokens]) -> Tokens | None:

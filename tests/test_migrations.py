@@ -95,7 +95,7 @@ def test_a_store_made_by_ae602ba_migrates_with_nothing_lost(tmp_path: Path, back
     conversations, identities = after.pop("conversations"), after.pop("identities")
     joined = {row["id"]: row.pop("conversation_id") for row in after["messages"]}
     assert after.pop("access_log") == [] and {row.pop("author") for row in after["outbox"]} == {None}
-    assert after.pop("oauth_tokens") == []  # 0007: no account has signed in with OAuth2 yet
+    assert after.pop("oauth_tokens") == [] and after.pop("notices_sent") == []  # 0007: no account has signed in with OAuth2 yet
     assert {row.pop("text") for row in after["messages"]} == {None}  # kept from 0005 on; older rows are read from raw
     # Every table, row and value as it was; the changes: the model's reading moved out of the
     # reasons into evidence, in order, the other reasons kept in order (0002); each person's
@@ -139,7 +139,7 @@ def test_a_store_made_by_ae602ba_migrates_with_nothing_lost(tmp_path: Path, back
     assert again_rows.pop("conversations") == conversations and again_rows.pop("identities") == identities
     assert {row["id"]: row.pop("conversation_id") for row in again_rows["messages"]} == joined
     assert again_rows.pop("access_log") == [] and {row.pop("author") for row in again_rows["outbox"]} == {None}
-    assert again_rows.pop("oauth_tokens") == []
+    assert again_rows.pop("oauth_tokens") == [] and again_rows.pop("notices_sent") == []
     assert {row.pop("text") for row in again_rows["messages"]} == {None}
     assert schema(url, postgres) == shape and again_rows == {**after, "alembic_version": [{"version_num": HEAD}]}
 

@@ -296,3 +296,55 @@ def test_connect_says_what_to_do_for_a_generic_provider(tmp_path: Path, tokens: 
                                            "oauth2": {"provider": "generic", "client_id": "c", "token_url": tokens.token_url}})
     result = responder(config, "connect")
     assert result.returncode == 2 and "email.oauth2.refresh_token" in result.stderr
+
+
+def test_check_reports_the_flow_the_scopes_and_whether_a_token_could_be_had(
+        tmp_path: Path, mailbox: Dovecot, outgoing: SmtpSink, tokens: TokenServer, tls_files: TlsFiles) -> None:
+    config = oauth_config(tmp_path, mailbox, outgoing, tokens, refresh_token=tokens.refresh_token_for(mailbox.user), scopes=["mail"])
+    responder(config, "migrate", check=True)
+    env = {"SSL_CERT_FILE": str(tls_files.ca_file)}
+    result = responder(config, "check", env=env)
+    assert result.returncode == 0, result.stdout
+    assert (f"ok   OAuth2 generic for {mailbox.user}: refresh-token flow, confidential client, at 127.0.0.1:"
+            in result.stdout) and "scopes mail; refresh token from the configuration; an access token was had" in result.stdout
+    assert "ok   IMAP 127.0.0.1" in result.stdout and "ok   SMTP" in result.stdout
+    tokens.revoke()
+    refused = responder(config, "check", env=env)
+    assert refused.returncode == 1
+    assert "FAIL oauth2 intake@practice.test: SignInNeeded: generic refused the refresh token (invalid_grant): run `responder connect`" in refused.stdout
+    assert "rt-" not in result.stdout + refused.stdout, "no token is ever printed"
+
+
+def test_a_refused_sign_in_is_told_to_practice_notify_once_by_a_route_that_still_works(
+        tmp_path: Path, mailbox: Dovecot, smtp: SmtpSink, tokens: TokenServer) -> None:
+    """IMAP signs in with tokens; replies and notices go out through another SMTP account."""
+    config = write_config(tmp_path, email={
+        "imap": {"host": mailbox.host, "port": mailbox.ssl_port, "username": mailbox.user, "auth": "oauth2"},
+        "smtp": {"host": smtp.host, "port": smtp.port, "security": "none"},
+        "oauth2": {"provider": "generic", "client_id": "c", "token_url": tokens.token_url,
+                   "refresh_token": tokens.refresh_token_for(mailbox.user)}})
+    service = Service(migrated(load(config)))
+    notify = service.config.practice.notify.email
+    try:
+        assert service.run_once().source_errors == {}
+        tokens.revoke()
+        mailbox.stop()
+        mailbox.start()
+        service.run_once()  # the old session is gone
+        for _ in range(3):  # refused, then refused again after each wait
+            assert "responder connect" in "".join(service.run_once().source_errors.values())
+            time.sleep(1.1)
+        [notice] = smtp.wait_for(1)
+        assert tokens.refusals >= 2 and notice.rcpt_tos == [notify]
+        assert notice.message["Subject"] == f"responder cannot sign in to {mailbox.user}"
+        body = notice.message.get_content()
+        assert "refused the refresh token (invalid_grant)" in body and "`responder connect`" in body and "nothing is lost" in body
+        assert "rt-" not in body and "at-" not in body
+        # Signed in again: no notice is owed any more, and a later refusal is told again.
+        signed_in(Store(service.config.storage.url), mailbox.user, oauth2_of(service), tokens.refresh_token_for(mailbox.user))
+        time.sleep(1.1)
+        assert service.run_once().source_errors == {}
+        assert service.store.claim_notice("oauth2-refused:" + mailbox.user), "recovery cleared it"
+    finally:
+        service.close()
+    assert len(smtp.messages) == 1

@@ -163,6 +163,20 @@ class Composer:
             found += [self._text(Kind.TASK, to, body) for to in numbers]
         return found
 
+    def sign_in_notices(self, account: str, why: str, by_email: bool, by_text: bool) -> list[Outgoing]:
+        """Tell practice.notify that the mailbox can no longer sign in, what to do, and that
+        nothing is lost; by the routes that still work (the caller knows which)."""
+        notify = self.config.practice.notify
+        text = (f"responder cannot sign in to the mailbox {account}: {why}. New mail waits in the mailbox and replies "
+                "owed wait in responder's outbox: nothing is lost. Run `responder connect` on the server to sign in again; "
+                "responder picks the new sign-in up by itself.")
+        found: list[Outgoing] = []
+        if by_email and notify.email:
+            found.append(self._email(Kind.NOTICE, notify.email, f"responder cannot sign in to {account}", text, {}, auto_submitted="auto-generated"))
+        if by_text and notify.sms:
+            found.append(self._text(Kind.NOTICE, notify.sms, f"responder cannot sign in to the mailbox {account}. Run `responder connect` on the server."))
+        return found
+
     def fallback(self, inbound: Inbound, classification: Classification) -> Outgoing:
         """The neutral acknowledgement sent when no clinician approved a draft in time."""
         return self._to_person(Kind.FALLBACK, Name.FALLBACK, inbound, classification, first_text=False)

@@ -179,6 +179,14 @@ oauth_tokens = Table(
     UniqueConstraint("account", name="uq_oauth_tokens_account"),
 )
 
+# Notices about responder itself sent once while a fault lasts, by name ("oauth2-refused:<account>"),
+# so a restart or the next refusal does not send them again (migration 0007).
+notices_sent = Table(
+    "notices_sent", metadata,
+    Column("name", String(400), primary_key=True),
+    Column("sent_at", DateTime, nullable=False),
+)
+
 optouts = Table(
     "optouts", metadata,
     Column("number", String(32), primary_key=True),  # a phone number that texted STOP (or that Twilio reports unsubscribed)

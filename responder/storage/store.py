@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from ..model import Channel, ConversationOutcome, DraftEvent, DraftState, Kind, MailCopy, ReplyState, Status
 from . import seal
 from .fairlock import FairLock
-from .schema import conversations, cursors, draft_events, drafts, messages, metadata, oauth_tokens, optouts, outbox, referrals
+from .schema import conversations, cursors, draft_events, drafts, messages, metadata, notices_sent, oauth_tokens, optouts, outbox, referrals
 
 # The statements run for every message, built once: building one, with its values, cost more
 # than running it.
@@ -489,6 +489,19 @@ class Store:
         with self.transaction() as conn:
             if not conn.execute(update(oauth_tokens).where(oauth_tokens.c.account == account).values(values)).rowcount:
                 conn.execute(insert(oauth_tokens).values(account=account, **values))
+
+    def claim_notice(self, name: str) -> bool:
+        """True for the one caller that is to send the notice ``name``, until it is cleared."""
+        try:
+            with self.transaction() as conn:
+                conn.execute(insert(notices_sent).values(name=name, sent_at=utcnow()))
+        except IntegrityError:
+            return False
+        return True
+
+    def clear_notice(self, name: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(notices_sent.delete().where(notices_sent.c.name == name))
 
     # -- SMS opt-outs --------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from ...config import OAuth2
 from ...model import OAuthProvider
@@ -51,8 +52,13 @@ class Tokens:
     """One mail account's access tokens (``account`` is its username)."""
 
     def __init__(self, account: str, settings: OAuth2, store: Store, refresher: Refresher,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, on_refused: Callable[[str], None] = lambda why: None,
+                 on_recovered: Callable[[], None] = lambda: None) -> None:
+        """``on_refused`` hears why, each time the provider refuses the refresh token;
+        ``on_recovered``, when a token is had again after that."""
         self.account = account
+        self.on_refused = on_refused
+        self.on_recovered = on_recovered
         self.settings = settings
         self.store = store
         self.refresher = refresher
@@ -63,6 +69,7 @@ class Tokens:
         self._refused_at: float | None = None
         self._wait = _FIRST_RETRY
         self.failure: str | None = None  # why no token can be had, while that lasts (for /healthz)
+        self._source = "nowhere yet"  # where the refresh token in use came from
 
     def access_token(self) -> str:
         """A token with some life left, refreshed first if it has little."""
@@ -71,6 +78,18 @@ class Tokens:
                 self._refresh()
             assert self._current is not None
             return self._current.access_token
+
+    def check(self) -> str:
+        """For `responder check`: which flow and scopes, whose refresh token, and that a token could be had."""
+        with self._lock:
+            self._current = None
+            self._refresh()
+        settings = self.settings
+        client = "confidential client" if settings.client_secret else "public client"
+        where = urlsplit(settings.token_url).netloc if settings.token_url else f"{settings.provider}'s token endpoint"
+        scopes = " ".join(settings.scope_list) or "(none asked)"
+        return (f"OAuth2 {settings.provider} for {self.account}: refresh-token flow, {client}, at {where}; scopes {scopes};"
+                f" refresh token from {self._source}; an access token was had")
 
     def refused(self, token: str) -> None:
         """The server refused ``token`` (revoked, expired early): the next call refreshes."""
@@ -88,12 +107,16 @@ class Tokens:
             self._wait = _FIRST_RETRY if self._refused_at is None else min(self._wait * 2, _LAST_RETRY)
             self._refused_at = self.clock()
             self.failure = f"{self.settings.provider} refused the refresh token ({error}): run `responder connect`"
+            self.on_refused(self.failure)
             raise SignInNeeded(self.failure) from None
         if granted.refresh_token and granted.refresh_token != refresh_token:
             self.store.keep_refresh_token(self.account, granted.refresh_token, seeded_from)
         life = max(granted.expires_at - datetime.now(timezone.utc), timedelta(0))
         self._renew_at = granted.expires_at - min(_MARGIN, life / 4)
+        recovered = self._refused_at is not None
         self._current, self._refused_at, self._wait, self.failure = granted, None, _FIRST_RETRY, None
+        if recovered:
+            self.on_recovered()
 
     def _refresh_token(self) -> tuple[str, str | None]:
         """The store's token, unless the configuration names a newer one; and the configured token
@@ -101,8 +124,10 @@ class Tokens:
         configured, seed = self.settings.refresh_token, _seed(self.settings)
         stored = self.store.refresh_token(self.account)
         if stored is not None and (seed is None or stored.seeded_from == seed):
+            self._source = "the store (`responder connect`, or the provider's rotation)"
             return stored.refresh_token, stored.seeded_from
         if configured:
+            self._source = "the configuration"
             return configured, seed
         self.failure = "no refresh token yet: run `responder connect`"
         raise SignInNeeded(self.failure)
@@ -120,12 +145,13 @@ def _seed(settings: OAuth2) -> str | None:
     return hashlib.sha256(settings.refresh_token.encode()).hexdigest() if settings.refresh_token else None
 
 
-def tokens_for(account: str, settings: OAuth2, store: Store) -> Tokens:
-    """The account's tokens, refreshed by its provider's library (imported only when used)."""
+def tokens_for(account: str, settings: OAuth2, store: Store, **hooks: Callable[..., None]) -> Tokens:
+    """The account's tokens, refreshed by its provider's library (imported only when used);
+    ``hooks`` are Tokens' on_refused and on_recovered."""
     if settings.provider == OAuthProvider.MICROSOFT:
         from .microsoft import refresher
     elif settings.provider == OAuthProvider.GOOGLE:
         from .google import refresher
     else:
         from .generic import refresher
-    return Tokens(account, settings, store, refresher(settings))
+    return Tokens(account, settings, store, refresher(settings), **hooks)

@@ -1,8 +1,9 @@
-"""oauth_tokens: a mail account's OAuth2 refresh token, sealed.
+"""oauth_tokens: a mail account's OAuth2 refresh token, sealed; notices_sent: notices sent once.
 
 Revision 0007, after 0006. Microsoft 365 and Google Workspace take no password from IMAP or SMTP
 (issue 14): responder signs in with an access token, which it gets from a refresh token kept
-here, sealed like the messages. The downgrade drops the table.
+here, sealed like the messages. When the provider refuses that token, practice.notify is told
+once, and notices_sent remembers it until a token is had again. The downgrade drops both tables.
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime, nullable=False),
         sa.UniqueConstraint("account", name="uq_oauth_tokens_account"),
     )
+    op.create_table(
+        "notices_sent",
+        sa.Column("name", sa.String(400), primary_key=True),
+        sa.Column("sent_at", sa.DateTime, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("notices_sent")
     op.drop_table("oauth_tokens")
