@@ -97,7 +97,7 @@ class ImapSource:
                 self._idle(client, stop, ring)
             except NETWORK_ERRORS as error:
                 failures += 1
-                report(f"IDLE: {type(error).__name__}")
+                report(f"IDLE: {type(error).__name__}: {error}"[:300])  # a refused sign-in says what to do
                 delay = backoff(failures)
                 log.warning("IMAP IDLE on %s lost (%s); reconnecting in %ss", self.settings.host, type(error).__name__, delay)
                 stop.wait(delay)
