@@ -21,7 +21,7 @@ from . import logs
 from .calendars.keeper import Calendars
 from .config import Config, ConfigError
 from .inbox import Viewer
-from .model import Action, Channel, Classification, ConversationOutcome, ConversationStatus, DraftState, Kind, MailAuth, OAuthProvider, Role
+from .model import Action, Channel, Classification, ConversationOutcome, ConversationStatus, DraftState, Kind, MailAuth, OAuthFlow, OAuthProvider, Role
 from .replying.compose import Composer
 from .replying.offers import NO_OFFERS, Offers
 from .replying.policy import decide
@@ -686,9 +686,17 @@ def _connect(config: Config, args: argparse.Namespace) -> int:
     if settings.provider == OAuthProvider.GENERIC:
         print("responder: provider generic has no sign-in here: put the account's refresh token in email.oauth2.refresh_token", file=sys.stderr)
         return 2
+    store = Store(config.storage.url, config.storage.lock_timeout_seconds, config.storage.encryption_key)
+    if settings.flow == OAuthFlow.APP_ONLY:
+        try:
+            tokens_for(account, settings, store).access_token()
+        except (SignInNeeded, TokenUnavailable) as error:
+            print(f"responder: no token with the app's own credential: {error}", file=sys.stderr)
+            return 1
+        print(f"ok   {settings.provider} app-only: a token for {account} was had with the app's own credential; nobody needs to sign in")
+        return 0
     try:
         refresh_token = microsoft.sign_in(settings, print) if settings.provider == OAuthProvider.MICROSOFT else google.sign_in(settings)
-        store = Store(config.storage.url, config.storage.lock_timeout_seconds, config.storage.encryption_key)
         signed_in(store, account, settings, refresh_token)
         tokens_for(account, settings, store).access_token()
     except (SignInNeeded, TokenUnavailable) as error:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .model import Action, MailAuth, OAuthProvider, Role
+from .model import Action, MailAuth, OAuthFlow, OAuthProvider, Role
 from .storage import seal
 
 SERVICES = ("individual", "couples", "family", "child", "teen", "group", "emdr", "medication", "assessment", "court")
@@ -288,7 +288,9 @@ class OAuth2(_Model):
     tenant: str = "organizations"  # microsoft: the directory, e.g. harborlight.onmicrosoft.com
     token_url: str | None = None  # generic: required; others: overrides the provider's
     refresh_token: str | None = None  # else the one `responder connect` stored
-    scopes: list[str] | None = None  # else DEFAULT_SCOPES for the provider
+    scopes: list[str] | None = None  # else the provider's mail scopes for the flow
+    flow: OAuthFlow = OAuthFlow.DELEGATED
+    service_account_file: Path | None = None  # google, flow app_only: the service account's JSON key
 
     @model_validator(mode="after")
     def _token_url(self) -> OAuth2:
@@ -296,11 +298,24 @@ class OAuth2(_Model):
             raise ValueError("token_url: required with provider: generic")
         if self.token_url and urlsplit(self.token_url).scheme not in ("https", "http"):
             raise ValueError(f"token_url: expected an https URL, got {self.token_url!r}")
+        if self.flow == OAuthFlow.APP_ONLY:
+            if self.provider == OAuthProvider.MICROSOFT and not self.client_secret:
+                raise ValueError("client_secret: required with flow: app_only (the app's own credential)")
+            if self.provider == OAuthProvider.MICROSOFT and self.tenant in ("organizations", "common", "consumers"):
+                raise ValueError("tenant: flow app_only needs the practice's own directory, e.g. harborlight.onmicrosoft.com")
+            if self.provider == OAuthProvider.GOOGLE and self.service_account_file is None:
+                raise ValueError("service_account_file: required with flow: app_only (the service account's JSON key)")
+            if self.provider == OAuthProvider.GENERIC:
+                raise ValueError("flow: app_only is for microsoft and google; a generic provider refreshes a refresh_token")
         return self
 
     @property
     def scope_list(self) -> tuple[str, ...]:
-        return tuple(self.scopes) if self.scopes is not None else DEFAULT_SCOPES[self.provider]
+        if self.scopes is not None:
+            return tuple(self.scopes)
+        if self.flow == OAuthFlow.APP_ONLY and self.provider == OAuthProvider.MICROSOFT:
+            return ("https://outlook.office365.com/.default",)  # IMAP.AccessAsApp and SMTP.SendAsApp, as granted
+        return DEFAULT_SCOPES[self.provider]
 
 
 class Maildir(_Model):
@@ -562,12 +577,16 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     updates: dict[str, Any] = {"storage": config.storage.model_copy(update={"url": _sqlite_url(config.storage.url, base)})}
     if config.templates is not None:
         updates["templates"] = base / config.templates
-    if config.email is not None and config.email.maildir is not None:
-        maildir = config.email.maildir
-        updates["email"] = config.email.model_copy(update={"maildir": maildir.model_copy(update={
-            "inbox": None if maildir.inbox is None else base / maildir.inbox,
-            "outbox": None if maildir.outbox is None else base / maildir.outbox,
+    email = config.email
+    if email is not None and email.maildir is not None:
+        email = email.model_copy(update={"maildir": email.maildir.model_copy(update={
+            "inbox": None if email.maildir.inbox is None else base / email.maildir.inbox,
+            "outbox": None if email.maildir.outbox is None else base / email.maildir.outbox,
         })})
+    if email is not None and email.oauth2 is not None and email.oauth2.service_account_file is not None:
+        email = email.model_copy(update={"oauth2": email.oauth2.model_copy(update={"service_account_file": base / email.oauth2.service_account_file})})
+    if email is not None:
+        updates["email"] = email
     return config.model_copy(update=updates)
 
 

@@ -109,6 +109,13 @@ class OAuthProvider(StrEnum):
     GENERIC = "generic"  # RFC 6749 refresh to email.oauth2.token_url
 
 
+class OAuthFlow(StrEnum):
+    """Whose authority the token carries (email.oauth2.flow)."""
+
+    DELEGATED = "delegated"  # the mailbox's own sign-in (`responder connect`), kept as a refresh token
+    APP_ONLY = "app_only"  # an administrator's app: Microsoft's client credentials, Google's service account
+
+
 class Role(StrEnum):
     """What a clinician signed in to the page may see (web.clinicians[].role)."""
 

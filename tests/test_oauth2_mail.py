@@ -4,6 +4,7 @@ tokens from a stand-in token endpoint that lives a few seconds, so every test cr
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -180,6 +181,12 @@ def test_no_refresh_token_anywhere_says_to_run_connect(tmp_path: Path, tokens: T
     ({"smtp": {"host": "h", "auth": "oauth2"}, "oauth2": {"provider": "google", "client_id": "c"}}, "username: required with auth: oauth2"),
     ({"oauth2": {"provider": "generic", "client_id": "c"}}, "token_url: required with provider: generic"),
     ({"oauth2": {"provider": "yahoo", "client_id": "c"}}, "email.oauth2.provider"),
+    ({"oauth2": {"provider": "microsoft", "client_id": "c", "tenant": "x.onmicrosoft.com", "flow": "app_only"}},
+     "client_secret: required with flow: app_only"),
+    ({"oauth2": {"provider": "microsoft", "client_id": "c", "client_secret": "s", "flow": "app_only"}},
+     "tenant: flow app_only needs the practice's own directory"),
+    ({"oauth2": {"provider": "google", "client_id": "c", "flow": "app_only"}}, "service_account_file: required with flow: app_only"),
+    ({"oauth2": {"provider": "generic", "client_id": "c", "token_url": "https://x", "flow": "app_only"}}, "flow: app_only is for microsoft and google"),
 ])
 def test_a_broken_oauth2_configuration_names_the_key(tmp_path: Path, email: dict[str, Any], error: str) -> None:
     result = responder(write_config(tmp_path, email=email), "check")
@@ -348,3 +355,46 @@ def test_a_refused_sign_in_is_told_to_practice_notify_once_by_a_route_that_still
     finally:
         service.close()
     assert len(smtp.messages) == 1
+
+
+# -- an administrator's app-only setup --------------------------------------------------------
+
+def test_microsoft_app_only_gets_tokens_with_the_apps_own_secret(tmp_path: Path, tls_files: TlsFiles,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_files.ca_file))
+    microsoft = TokenServer(lifetime=3600, tls=tls_files).start()
+    try:
+        microsoft.grant_app("app-2", "app-secret", "intake@practice.test")
+        settings = oauth2_settings(tmp_path, provider="microsoft", client_id="app-2", client_secret="app-secret", flow="app_only",
+                                   tenant="harborlight.onmicrosoft.com", token_url=microsoft.microsoft_token_url("harborlight.onmicrosoft.com"))
+        store = new_store(tmp_path)
+        keeper = tokens_for("intake@practice.test", settings, store)
+        assert microsoft.valid("intake@practice.test", keeper.access_token())
+        [form] = microsoft.forms
+        assert form["grant_type"] == "client_credentials" and form["scope"] == "https://outlook.office365.com/.default"
+        assert store.refresh_token("intake@practice.test") is None, "app-only keeps no refresh token"
+        assert "app-only flow" in keeper.check()
+    finally:
+        microsoft.stop()
+
+
+def test_google_app_only_acts_for_the_mailbox_through_a_service_account(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    google = TokenServer(lifetime=3600).start()
+    try:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+        service_account = "responder@practice-mail.iam.gserviceaccount.com"
+        (tmp_path / "sa.json").write_text(json.dumps({"type": "service_account", "client_email": service_account, "private_key": pem,
+                                                      "private_key_id": "k1", "token_uri": "https://oauth2.googleapis.com/token"}))
+        google.trust_service_account(service_account)
+        settings = oauth2_settings(tmp_path, provider="google", client_id="1234567890", flow="app_only",
+                                   service_account_file="sa.json", token_url=google.token_url)
+        keeper = tokens_for("intake@practice.test", settings, new_store(tmp_path))
+        assert google.valid("intake@practice.test", keeper.access_token())
+        [claims] = google.assertions
+        assert claims["sub"] == "intake@practice.test" and claims["scope"] == "https://mail.google.com/"
+    finally:
+        google.stop()

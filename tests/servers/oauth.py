@@ -6,6 +6,7 @@ the test SMTP server accept, for as long as the tokens live (short, so tests cro
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import ssl
@@ -39,6 +40,9 @@ class TokenServer:
         self._codes: dict[str, str] = {}  # authorization code -> user
         self._devices: dict[str, str] = {}  # device code -> user
         self._signing_in: str | None = None
+        self._apps: dict[tuple[str, str], str] = {}  # (client id, secret) -> the mailbox it may act for
+        self._service_accounts: set[str] = set()
+        self.assertions: list[dict[str, object]] = []  # the claims of each service account's JWT
         self._access: dict[str, _Access] = {}
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((self.host, 0), self._handler())
@@ -107,6 +111,16 @@ class TokenServer:
 
     # -- internals -----------------------------------------------------------------------
 
+    def grant_app(self, client_id: str, secret: str, mailbox: str) -> None:
+        """An administrator's app-only registration, allowed into ``mailbox``."""
+        with self._lock:
+            self._apps[client_id, secret] = mailbox
+
+    def trust_service_account(self, email: str) -> None:
+        """A service account with domain-wide delegation (its JWT's signature is not checked here)."""
+        with self._lock:
+            self._service_accounts.add(email)
+
     def sign_in_as(self, user: str) -> str:
         """The person who signs in next, at the device page or in the browser: returns the code
         the browser brings back (a device code needs none: it is approved as it is asked)."""
@@ -133,6 +147,19 @@ class TokenServer:
                 user = self._devices.pop(form.get("device_code", ""), None)
                 if user is None:
                     return 400, {"error": "expired_token"}
+            elif grant == "client_credentials":  # an app's own credential: its tokens act for the mailboxes it was granted
+                user = self._apps.get((form.get("client_id", ""), form.get("client_secret", "")))
+                if user is None:
+                    self.refusals += 1
+                    return 401, {"error": "invalid_client"}
+                return 200, self._tokens(user, with_refresh=False)
+            elif grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":  # a Google service account, for its subject
+                claims = json.loads(base64.urlsafe_b64decode(form.get("assertion", "..").split(".")[1] + "=="))
+                if claims.get("iss") not in self._service_accounts:
+                    self.refusals += 1
+                    return 400, {"error": "invalid_grant"}
+                self.assertions.append(claims)
+                return 200, self._tokens(claims["sub"], with_refresh=False)
             elif grant == "authorization_code":
                 user = self._codes.pop(form.get("code", ""), None)
                 if user is None:

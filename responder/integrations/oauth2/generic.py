@@ -17,7 +17,8 @@ _REFUSALS = frozenset({"invalid_grant", "invalid_client", "unauthorized_client",
 def refresher(settings: OAuth2) -> Refresher:
     assert settings.token_url is not None  # config requires it for generic
 
-    def refresh(refresh_token: str) -> Granted:
+    def refresh(refresh_token: str | None) -> Granted:
+        assert refresh_token is not None  # a generic provider has no app-only flow (config)
         form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": settings.client_id}
         if settings.client_secret:
             form["client_secret"] = settings.client_secret

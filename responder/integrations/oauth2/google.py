@@ -1,13 +1,17 @@
 """Google Workspace: Google's own libraries sign in with the loopback browser flow
-(google-auth-oauthlib; Google refuses the device flow for mail) and refresh the token (google-auth)."""
+(google-auth-oauthlib; Google refuses the device flow for mail) and refresh the token (google-auth);
+or, for a Workspace administrator, a service account acts for the mailbox (domain-wide delegation)."""
 
 from __future__ import annotations
 
+import json
 from datetime import timezone
 
+import google.auth.credentials
 import google.auth.exceptions
 import google.auth.transport.requests
 import google.oauth2.credentials
+import google.oauth2.service_account
 
 from ...config import OAuth2
 from .tokens import Granted, Refresher, SignInNeeded, TokenUnavailable
@@ -16,13 +20,17 @@ TOKEN_URL = "https://oauth2.googleapis.com/token"
 AUTH_URL = "https://accounts.google.com/o/oauth2/auth"
 
 
-def refresher(settings: OAuth2) -> Refresher:
+def refresher(settings: OAuth2, account: str) -> Refresher:
     request = google.auth.transport.requests.Request()
 
-    def refresh(refresh_token: str) -> Granted:
-        credentials = google.oauth2.credentials.Credentials(
-            token=None, refresh_token=refresh_token, token_uri=settings.token_url or TOKEN_URL,
-            client_id=settings.client_id, client_secret=settings.client_secret, scopes=list(settings.scope_list))
+    def refresh(refresh_token: str | None) -> Granted:
+        credentials: google.auth.credentials.Credentials
+        if refresh_token is None:  # app-only: the service account, acting for the mailbox (domain-wide delegation)
+            credentials = _service_account(settings, account)
+        else:
+            credentials = google.oauth2.credentials.Credentials(
+                token=None, refresh_token=refresh_token, token_uri=settings.token_url or TOKEN_URL,
+                client_id=settings.client_id, client_secret=settings.client_secret, scopes=list(settings.scope_list))
         try:
             credentials.refresh(request)
         except google.auth.exceptions.RefreshError as error:
@@ -33,9 +41,24 @@ def refresher(settings: OAuth2) -> Refresher:
         except google.auth.exceptions.GoogleAuthError as error:
             raise TokenUnavailable(f"Google's token endpoint failed: {type(error).__name__}") from None
         assert credentials.token is not None and credentials.expiry is not None
-        rotated = credentials.refresh_token if credentials.refresh_token != refresh_token else None
+        rotated = getattr(credentials, "refresh_token", None)
+        rotated = rotated if rotated != refresh_token else None
         return Granted(credentials.token, credentials.expiry.replace(tzinfo=timezone.utc), rotated)
     return refresh
+
+
+def _service_account(settings: OAuth2, account: str) -> google.auth.credentials.Credentials:
+    assert settings.service_account_file is not None  # config requires it for app_only
+    try:
+        info = json.loads(settings.service_account_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise SignInNeeded(f"email.oauth2.service_account_file cannot be read: {type(error).__name__}") from None
+    if settings.token_url:
+        info["token_uri"] = settings.token_url
+    try:
+        return google.oauth2.service_account.Credentials.from_service_account_info(info, scopes=list(settings.scope_list), subject=account)
+    except (ValueError, KeyError) as error:
+        raise SignInNeeded(f"email.oauth2.service_account_file is not a service account key: {error}") from None
 
 
 def sign_in(settings: OAuth2) -> str:

@@ -1,5 +1,6 @@
 """Microsoft 365: Microsoft's own library (msal) signs in with a device code, for a person at a
-terminal, and refreshes the token for the delegated scopes.
+terminal, and refreshes the token for the delegated scopes; or, for an administrator's app-only
+setup, gets tokens with the app's own secret (client credentials).
 
 msal remembers a refused request for a minute by its exact body (its throttling cache), which
 would hide a token restored at the provider: responder keeps no such cache.
@@ -40,11 +41,15 @@ def application(settings: OAuth2) -> msal.ClientApplication:
 def refresher(settings: OAuth2) -> Refresher:
     app: msal.ClientApplication | None = None
 
-    def refresh(refresh_token: str) -> Granted:
+    def refresh(refresh_token: str | None) -> Granted:
         nonlocal app
         try:
             app = app or application(settings)
-            result = app.acquire_token_by_refresh_token(refresh_token, scopes=list(settings.scope_list))
+            if refresh_token is None:  # app-only: the client credentials grant, with the app's secret
+                assert isinstance(app, msal.ConfidentialClientApplication)
+                result = app.acquire_token_for_client(scopes=list(settings.scope_list))
+            else:
+                result = app.acquire_token_by_refresh_token(refresh_token, scopes=list(settings.scope_list))
         except (requests.RequestException, msal.exceptions.MsalServiceError, ValueError) as error:
             raise TokenUnavailable(f"Microsoft's token endpoint failed: {type(error).__name__}") from None
         if "access_token" not in result:

@@ -21,7 +21,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from ...config import OAuth2
-from ...model import OAuthProvider
+from ...model import OAuthFlow, OAuthProvider
 from ...storage.store import Store
 
 # A token is refreshed once this much of its life is left (a quarter of it, for short-lived ones).
@@ -45,7 +45,9 @@ class Granted:
 
 
 class Refresher(Protocol):
-    def __call__(self, refresh_token: str) -> Granted: ...
+    """A new access token: from ``refresh_token`` (delegated), or from the app's own credential (app-only: None)."""
+
+    def __call__(self, refresh_token: str | None) -> Granted: ...
 
 
 class Tokens:
@@ -88,6 +90,8 @@ class Tokens:
         client = "confidential client" if settings.client_secret else "public client"
         where = urlsplit(settings.token_url).netloc if settings.token_url else f"{settings.provider}'s token endpoint"
         scopes = " ".join(settings.scope_list) or "(none asked)"
+        if settings.flow == OAuthFlow.APP_ONLY:
+            return f"OAuth2 {settings.provider} for {self.account}: app-only flow at {where}; scopes {scopes}; an access token was had"
         return (f"OAuth2 {settings.provider} for {self.account}: refresh-token flow, {client}, at {where}; scopes {scopes};"
                 f" refresh token from {self._source}; an access token was had")
 
@@ -100,16 +104,17 @@ class Tokens:
     def _refresh(self) -> None:
         if self._refused_at is not None and self.clock() - self._refused_at < self._wait:
             raise SignInNeeded(self.failure or "the provider refused the refresh token")
-        refresh_token, seeded_from = self._refresh_token()
+        refresh_token, seeded_from = self._refresh_token() if self.settings.flow == OAuthFlow.DELEGATED else (None, None)
         try:
             granted = self.refresher(refresh_token)
         except SignInNeeded as error:
             self._wait = _FIRST_RETRY if self._refused_at is None else min(self._wait * 2, _LAST_RETRY)
             self._refused_at = self.clock()
-            self.failure = f"{self.settings.provider} refused the refresh token ({error}): run `responder connect`"
+            self.failure = (f"{self.settings.provider} refused the refresh token ({error}): run `responder connect`"
+                            if refresh_token is not None else f"{self.settings.provider} refused the app's credential ({error})")
             self.on_refused(self.failure)
             raise SignInNeeded(self.failure) from None
-        if granted.refresh_token and granted.refresh_token != refresh_token:
+        if refresh_token is not None and granted.refresh_token and granted.refresh_token != refresh_token:
             self.store.keep_refresh_token(self.account, granted.refresh_token, seeded_from)
         life = max(granted.expires_at - datetime.now(timezone.utc), timedelta(0))
         self._renew_at = granted.expires_at - min(_MARGIN, life / 4)
@@ -149,9 +154,12 @@ def tokens_for(account: str, settings: OAuth2, store: Store, **hooks: Callable[.
     """The account's tokens, refreshed by its provider's library (imported only when used);
     ``hooks`` are Tokens' on_refused and on_recovered."""
     if settings.provider == OAuthProvider.MICROSOFT:
-        from .microsoft import refresher
+        from . import microsoft
+        refresh = microsoft.refresher(settings)
     elif settings.provider == OAuthProvider.GOOGLE:
-        from .google import refresher
+        from . import google
+        refresh = google.refresher(settings, account)
     else:
-        from .generic import refresher
-    return Tokens(account, settings, store, refresher(settings), **hooks)
+        from . import generic
+        refresh = generic.refresher(settings)
+    return Tokens(account, settings, store, refresh, **hooks)
