@@ -398,3 +398,24 @@ def test_google_app_only_acts_for_the_mailbox_through_a_service_account(tmp_path
         assert claims["sub"] == "intake@practice.test" and claims["scope"] == "https://mail.google.com/"
     finally:
         google.stop()
+
+
+def test_a_refresh_token_another_process_just_rotated_is_followed_not_reported(tmp_path: Path, tokens: TokenServer) -> None:
+    """serve and a cron poll share the account: one rotates the token while the other refreshes
+    with the old one. The loser finds the successor in the store; nobody is told of a refusal."""
+    store = new_store(tmp_path)
+    settings = oauth2_settings(tmp_path, provider="generic", client_id="c", token_url=tokens.token_url,
+                               refresh_token=tokens.refresh_token_for("u@x.test"))
+    first = Tokens("u@x.test", settings, store, refresher(settings))
+    real = refresher(settings)
+
+    def racing(refresh_token: str | None) -> Any:
+        first.access_token()  # the other process rotates the token meanwhile
+        return real(refresh_token)
+
+    refusals: list[str] = []
+    second = Tokens("u@x.test", settings, store, racing, on_refused=refusals.append)
+    assert tokens.valid("u@x.test", second.access_token())
+    assert refusals == [] and tokens.refusals == 1
+    stored = store.refresh_token("u@x.test")
+    assert stored is not None and tokens.active_refresh_tokens() == [stored.refresh_token]

@@ -4,9 +4,9 @@ refresh token kept sealed in the store as the provider rotates it.
 IMAP's watcher, the Drafts folder and SMTP's delivery each ask for a token from their own
 threads, so one lock guards the refresh. A refresh the provider refuses (``invalid_grant``: the
 token revoked, expired, or rotated away) is no passing fault: only a new sign-in (``responder
-connect``) or a new ``refresh_token`` in the configuration mends it, so it is tried again at most
-every minute, and the store is read again each time, so a token stored by ``connect`` in another
-process is picked up without a restart.
+connect``) or a new ``refresh_token`` in the configuration mends it, so it is tried again with
+backoff up to a minute, and the store is read again each time, so a token stored by ``connect``
+in another process is picked up without a restart.
 """
 
 from __future__ import annotations
@@ -54,8 +54,7 @@ class Tokens:
     """One mail account's access tokens (``account`` is its username)."""
 
     def __init__(self, account: str, settings: OAuth2, store: Store, refresher: Refresher,
-                 clock: Callable[[], float] = time.monotonic, on_refused: Callable[[str], None] = lambda why: None,
-                 on_recovered: Callable[[], None] = lambda: None) -> None:
+                 on_refused: Callable[[str], None] = lambda why: None, on_recovered: Callable[[], None] = lambda: None) -> None:
         """``on_refused`` hears why, each time the provider refuses the refresh token;
         ``on_recovered``, when a token is had again after that."""
         self.account = account
@@ -64,13 +63,12 @@ class Tokens:
         self.settings = settings
         self.store = store
         self.refresher = refresher
-        self.clock = clock
         self._lock = threading.Lock()
         self._current: Granted | None = None
         self._renew_at = datetime.min.replace(tzinfo=timezone.utc)
         self._refused_at: float | None = None
         self._wait = _FIRST_RETRY
-        self.failure: str | None = None  # why no token can be had, while that lasts (for /healthz)
+        self.failure: str | None = None  # why no token can be had, said again while the wait lasts
         self._source = "nowhere yet"  # where the refresh token in use came from
 
     def access_token(self) -> str:
@@ -102,14 +100,21 @@ class Tokens:
                 self._current = None
 
     def _refresh(self) -> None:
-        if self._refused_at is not None and self.clock() - self._refused_at < self._wait:
+        if self._refused_at is not None and time.monotonic() - self._refused_at < self._wait:
             raise SignInNeeded(self.failure or "the provider refused the refresh token")
         refresh_token, seeded_from = self._refresh_token() if self.settings.flow == OAuthFlow.DELEGATED else (None, None)
         try:
-            granted = self.refresher(refresh_token)
+            try:
+                granted = self.refresher(refresh_token)
+            except SignInNeeded:
+                # Another process (serve beside a cron poll) may have just rotated it: its successor is in the store.
+                if refresh_token is None or (newer := self._refresh_token())[0] == refresh_token:
+                    raise
+                refresh_token, seeded_from = newer
+                granted = self.refresher(refresh_token)
         except SignInNeeded as error:
             self._wait = _FIRST_RETRY if self._refused_at is None else min(self._wait * 2, _LAST_RETRY)
-            self._refused_at = self.clock()
+            self._refused_at = time.monotonic()
             self.failure = (f"{self.settings.provider} refused the refresh token ({error}): run `responder connect`"
                             if refresh_token is not None else f"{self.settings.provider} refused the app's credential ({error})")
             self.on_refused(self.failure)
@@ -136,7 +141,6 @@ class Tokens:
             return configured, seed
         self.failure = "no refresh token yet: run `responder connect`"
         raise SignInNeeded(self.failure)
-
 
 
 def signed_in(store: Store, account: str, settings: OAuth2, refresh_token: str) -> None:
