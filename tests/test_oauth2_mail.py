@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 from urllib.request import urlopen
 
 import pytest
+from imapclient import IMAPClient
 from servers.dovecot import Dovecot
 from servers.oauth import TokenServer
 from servers.smtp import SmtpSink
@@ -24,6 +25,8 @@ from servers.tls import TlsFiles
 from support import inquiry, migrated, responder, write_config
 
 from responder.config import OAuth2, load
+from responder.integrations.imap.drafts import ImapDrafts
+from responder.integrations.imap.session import connect, logout
 from responder.integrations.oauth2.generic import refresher
 from responder.integrations.oauth2.tokens import SignInNeeded, Tokens, signed_in, tokens_for
 from responder.service import Service
@@ -419,3 +422,33 @@ def test_a_refresh_token_another_process_just_rotated_is_followed_not_reported(t
     assert refusals == [] and tokens.refusals == 1
     stored = store.refresh_token("u@x.test")
     assert stored is not None and tokens.active_refresh_tokens() == [stored.refresh_token]
+
+
+
+def test_a_server_that_offers_only_oauthbearer_is_signed_in_to_with_it_and_drafts_go_to_its_drafts_folder(
+        tmp_path: Path, tls_files: TlsFiles, tokens: TokenServer) -> None:
+    """RFC 7628's OAUTHBEARER where XOAUTH2 is not offered; and the Drafts folder (issue 4's
+    drafts kept in the mailbox) signs in the same way."""
+    server = Dovecot(tls_files, introspection_url=tokens.introspection_url, oauth_mechanisms="oauthbearer")
+    server.start()
+    try:
+        settings = load(write_config(tmp_path, email={
+            "imap": {"host": server.host, "port": server.ssl_port, "username": server.user, "auth": "oauth2"},
+            "oauth2": {"provider": "generic", "client_id": "c", "token_url": tokens.token_url,
+                       "refresh_token": tokens.refresh_token_for(server.user)}})).email
+        assert settings is not None and settings.imap is not None and settings.oauth2 is not None
+        anonymous = IMAPClient(server.host, server.port, ssl=False, timeout=10)
+        offered = anonymous.capabilities()
+        anonymous.shutdown()
+        assert b"AUTH=OAUTHBEARER" in offered and b"AUTH=XOAUTH2" not in offered
+        keeper = Tokens(server.user, settings.oauth2, new_store(tmp_path), refresher(settings.oauth2))
+        logout(connect(settings.imap, keeper))  # signed in: by OAUTHBEARER, the one mechanism offered for tokens
+        drafts = ImapDrafts(settings.imap, keeper)
+        try:
+            drafts.place(inquiry(sender="intake@practice.test", subject="Re: a draft reply"))
+        finally:
+            drafts.close()
+        assert len(server.messages("Drafts")) == 1
+        assert tokens.refreshes == 1, "one token served both connections"
+    finally:
+        server.stop()

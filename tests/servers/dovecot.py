@@ -132,7 +132,7 @@ service imap-login {{
 _OAUTH_PASSDB = """\
 passdb {{
   driver = oauth2
-  mechanisms = xoauth2 oauthbearer
+  mechanisms = {mechanisms}
   args = {root}/dovecot-oauth2.conf.ext
 }}
 """
@@ -154,11 +154,14 @@ class Dovecot:
     def __init__(self, tls: TlsFiles, *, user: str = "intake@practice.test",
                  password: str = "intake-password", root: Path | str | None = None,
                  start_timeout: float = 10.0, special_use: bool = True,
-                 prefix: str = "", introspection_url: str | None = None) -> None:
+                 prefix: str = "", introspection_url: str | None = None,
+                 oauth_mechanisms: str = "xoauth2 oauthbearer") -> None:
         """`special_use=False` makes a server that flags no folder (and creates none but
         INBOX); `prefix="INBOX."` puts every other folder under INBOX, as Courier does;
-        `introspection_url` lets the user in with OAuth2 tokens that endpoint says are active."""
+        `introspection_url` lets the user in with OAuth2 tokens that endpoint says are active,
+        by `oauth_mechanisms`."""
         self.introspection_url = introspection_url
+        self.oauth_mechanisms = oauth_mechanisms
         self.binary = _find_dovecot()
         self.special_use = special_use
         self.prefix = prefix
@@ -359,8 +362,8 @@ class Dovecot:
             port=self.port, ssl_port=self.ssl_port,
             namespace=_NAMESPACE.format(prefix=self.prefix,
                                         special=_SPECIAL_USE if self.special_use else ""),
-            oauth_mechanisms=" xoauth2 oauthbearer" if self.introspection_url else "",
-            oauth_passdb=_OAUTH_PASSDB.format(root=self.root) if self.introspection_url else "",
+            oauth_mechanisms=f" {self.oauth_mechanisms}" if self.introspection_url else "",
+            oauth_passdb=_OAUTH_PASSDB.format(root=self.root, mechanisms=self.oauth_mechanisms) if self.introspection_url else "",
         ))
         if self.introspection_url:
             oauth_args = self.root / "dovecot-oauth2.conf.ext"
