@@ -116,3 +116,10 @@ def test_classify_asks_the_shipped_model_about_services_and_ages(config: Config)
     assert any(reason.startswith("model: does not ask for child") for reason in postpartum.reasons), postpartum.reasons
     typed = classify(parse_file(CORPUS / "training" / "blind23" / "052-granddaughter-types-for-80yo.eml"), config)
     assert typed.facts.age == 80
+
+
+def test_digits_of_other_scripts_are_read_and_superscripts_are_no_number() -> None:
+    """Found by the hostile-input test: "¹" passes str.isdigit but is no decimal int() reads."""
+    from responder.triage.learned import age_candidates
+
+    assert [value for value, _ in age_candidates("she is ¹² and he is ٣", [], "email")] == [3]

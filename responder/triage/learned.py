@@ -71,7 +71,7 @@ def age_candidates(figures: str, born: Iterable[int], channel: str) -> list[tupl
     tokens = _TOKEN.findall(figures.lower())
     found = []
     for i, token in enumerate(tokens):
-        if not (token.isdigit() and len(token) <= 2 and 1 <= int(token) <= 99) or tokens[i + 1: i + 2] and tokens[i + 1] in _NOT_AN_AGE:
+        if not (token.isdecimal() and len(token) <= 2 and 1 <= int(token) <= 99) or tokens[i + 1: i + 2] and tokens[i + 1] in _NOT_AN_AGE:
             continue  # "2nd grade", "3 months old" are no ages
         value = int(token)
         features = {f"b:{_span_of_life(value)}": 1, f"ch:{channel}": 1}
