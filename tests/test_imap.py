@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from servers.dovecot import Dovecot
 from servers.smtp import SmtpSink
-from support import CORPUS, inquiry, responder, write_config
+from support import CORPUS, eventually, inquiry, responder, write_config
 
 
 @pytest.fixture
@@ -136,3 +137,28 @@ def test_a_message_over_the_size_limit_is_recorded_from_its_header_and_not_read(
         status, reasons, raw = db.execute("SELECT status, reasons, raw FROM messages WHERE key = '<large-1@example.org>'").fetchone()
     assert status == "too_large" and "max_message_bytes" in reasons
     assert len(raw) < 1000 and b"Subject: Scans of my forms" in raw, "only the header was fetched and kept"
+
+
+def test_the_idle_bell_rings_once_it_waits_for_what_came_before(tmp_path: Path, dovecot: Dovecot, smtp: SmtpSink, env: dict[str, str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """IDLE tells only of mail that arrives once it waits: a message that came between serve's
+    first poll and the bell's connection would otherwise wait for the next poll (a minute)."""
+    import threading
+
+    from responder.config import load
+    from responder.integrations.imap.source import ImapSource
+
+    monkeypatch.setenv("SSL_CERT_FILE", env["SSL_CERT_FILE"])
+    monkeypatch.setenv("IMAP_PASSWORD", env["IMAP_PASSWORD"])
+    settings = load(mail_config(tmp_path, dovecot, smtp)).email
+    assert settings is not None and settings.imap is not None
+    source = ImapSource(settings.imap, None, None, timedelta(hours=24), 1 << 20)  # type: ignore[arg-type]  # the bell fetches nothing
+    rings: list[float] = []
+    stop = threading.Event()
+    bell = threading.Thread(target=source.watch, args=(stop, lambda: rings.append(time.monotonic())))
+    bell.start()
+    try:
+        eventually(lambda: rings, timeout=10, message="a ring as soon as IDLE waits")
+    finally:
+        stop.set()
+        bell.join(timeout=10)

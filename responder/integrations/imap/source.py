@@ -90,8 +90,10 @@ class ImapSource:
                     log.info("%s offers no IDLE: polling every %ss", self.settings.host, self.poll_seconds)
                     return
                 client.select_folder(self.settings.folder, readonly=True)
+                # IDLE tells only of mail that arrives once it waits: what came since the last
+                # poll (at start, or while the server was away) is fetched now.
+                ring()
                 if failures:
-                    ring()  # what arrived while the server was away
                     report(None)
                 failures = 0
                 self._idle(client, stop, ring)
