@@ -98,9 +98,14 @@ def _reply_to(message: Inbound, own_addresses: frozenset[str] | set[str]) -> tup
     relay_domain = message.sender.partition("@")[2]
     for address in message.reply_to:
         address = address.lower()
-        if address not in own_addresses and not is_no_reply(address) and not (relay_domain and address.endswith("@" + relay_domain)):
+        if _someone_elses(address, relay_domain, own_addresses):
             return address, _REPLY_TO_HEADER
     return None
+
+
+def _someone_elses(address: str, relay_domain: str, own_addresses: frozenset[str] | set[str]) -> bool:
+    """Neither the practice's, nor nobody's (no-reply), nor the relay's own."""
+    return address not in own_addresses and not is_no_reply(address) and not (relay_domain and address.endswith("@" + relay_domain))
 
 
 def _address(body: str, sender: str, own_addresses: frozenset[str] | set[str]) -> tuple[str, Rule] | None:
@@ -114,7 +119,6 @@ def _address(body: str, sender: str, own_addresses: frozenset[str] | set[str]) -
         if not match:
             continue
         address = match.group(0).lower().rstrip(".")
-        if address in own_addresses or is_no_reply(address) or (relay_domain and address.endswith("@" + relay_domain)):
-            continue
-        return address, found_by
+        if _someone_elses(address, relay_domain, own_addresses):
+            return address, found_by
     return None

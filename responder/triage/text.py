@@ -19,15 +19,14 @@ _QUOTE_HEADERS = re.compile(
       | -{2,}\s*Mensaje\s+original\s*-{2,}
       | _{10,}\s*$                                    # Outlook's rule before the quoted header block
       | From:\s.+\s*$(?=\n\s*(Sent|Date|De|Enviado):) # Outlook's quoted header block
-      | Begin\s+forwarded\s+message:
-      | -{2,}\s*Forwarded\s+message\s*-{2,}
+      | (?P<forward>Begin\s+forwarded\s+message: | -{2,}\s*Forwarded\s+message\s*-{2,})
     )""",
     re.IGNORECASE | re.MULTILINE | re.VERBOSE,
 )
 _SIGNATURE = re.compile(r"^-- ?$", re.MULTILINE)
-# A forward, unlike a reply, carries what the sender wants read: "I sent the message below to
-# another practice", "my wife asked me to send this along". Its header block is set aside.
-_FORWARD = re.compile(r"^\s*(?:Begin\s+forwarded\s+message:|-{2,}\s*(?:Forwarded\s+message|Mensaje\s+reenviado)\s*-{2,})", re.I | re.M)
+# A forward (the quote header's `forward` group), unlike a reply, carries what the sender wants
+# read: "I sent the message below to another practice", "my wife asked me to send this along".
+# Its header block is set aside.
 _FORWARDED_HEADERS = re.compile(r"\A(?:[ \t]*(?:(?:From|De|Date|Fecha|Sent|Enviado|Subject|Asunto|To|Para|Cc|Reply-To):.*)?\n)*", re.I)
 
 
@@ -77,7 +76,7 @@ def fresh_text(text: str) -> str:
     signature, so an old message in the thread cannot decide how this one is read; but a message
     forwarded is read with the note around it."""
     cut = _QUOTE_HEADERS.search(text)
-    if cut and _FORWARD.match(text, cut.start()):
+    if cut and cut.group("forward"):
         forwarded = text[cut.end():].split("\n", 1)[-1]
         return "\n\n".join(filter(None, (fresh_text(text[: cut.start()]), fresh_text(_FORWARDED_HEADERS.sub("", forwarded, count=1)))))
     if cut:
