@@ -21,7 +21,7 @@ from . import logs
 from .calendars.keeper import Calendars
 from .config import Config, ConfigError
 from .inbox import Viewer
-from .model import Action, Channel, Classification, ConversationOutcome, ConversationStatus, DraftState, Kind, MailAuth, OAuthFlow, OAuthProvider, Role
+from .model import Action, Channel, Classification, ConversationOutcome, ConversationStatus, DraftState, Kind, OAuthFlow, OAuthProvider, Role
 from .replying.compose import Composer
 from .replying.offers import NO_OFFERS, Offers
 from .replying.policy import decide
@@ -676,10 +676,8 @@ def _connect(config: Config, args: argparse.Namespace) -> int:
     from .integrations.oauth2.tokens import SignInNeeded, TokenUnavailable, signed_in, tokens_for
     from .storage.store import Store
 
-    email_settings = config.email
-    settings = email_settings.oauth2 if email_settings is not None else None
-    servers = (email_settings.imap, email_settings.smtp) if email_settings is not None else ()
-    account = next((s.username for s in servers if s is not None and s.auth == MailAuth.OAUTH2 and s.username), None)
+    settings = config.email.oauth2 if config.email is not None else None
+    account = next(iter(config.email.oauth2_accounts), None) if config.email is not None else None
     if settings is None or account is None:
         print("responder: connect signs in for email.oauth2, and no email.imap or email.smtp has auth: oauth2", file=sys.stderr)
         return 2

@@ -335,6 +335,12 @@ class Email(_Model):
     # never downloaded whole, parsed or answered.
     max_message_bytes: int = Field(25 * 1024 * 1024, gt=0)
 
+    @property
+    def oauth2_accounts(self) -> list[str]:
+        """The usernames that sign in with email.oauth2 (IMAP's first, then SMTP's if another)."""
+        servers = (self.imap, self.smtp)
+        return list(dict.fromkeys(s.username for s in servers if s is not None and s.auth == MailAuth.OAUTH2 and s.username))
+
     @model_validator(mode="after")
     def _one_transport(self) -> Email:
         if self.smtp is not None and self.maildir is not None and self.maildir.outbox is not None:

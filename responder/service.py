@@ -83,10 +83,9 @@ class Service:
         email = self.config.email
         if email is None or email.oauth2 is None:
             return {}
-        accounts = {s.username for s in (email.imap, email.smtp) if s is not None and s.auth == MailAuth.OAUTH2 and s.username}
         return {account: tokens_for(account, email.oauth2, self.store, on_refused=partial(self._sign_in_refused, account),
                                     on_recovered=partial(self.store.clear_notice, _REFUSED + account))
-                for account in sorted(accounts)}
+                for account in email.oauth2_accounts}
 
     def _sign_in_refused(self, account: str, why: str) -> None:
         """Tell practice.notify once while it lasts, by the routes that still work: a text, and
