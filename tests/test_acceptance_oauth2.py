@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import yaml
 from servers.dovecot import Dovecot
 from servers.oauth import TokenServer
@@ -29,23 +27,10 @@ LIFETIME = 20.0
 NOTIFY_PHONE = "+15550100099"
 
 
-@pytest.fixture
-def tokens() -> Iterator[TokenServer]:
-    server = TokenServer(lifetime=LIFETIME, rotate=True).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def mailbox(tls_files: TlsFiles, tokens: TokenServer) -> Iterator[Dovecot]:
-    server = Dovecot(tls_files, introspection_url=tokens.introspection_url)
-    server.start()
-    yield server
-    server.stop()
-
-
 def test_serve_signs_in_with_short_lived_tokens_and_recovers_from_a_revoked_one(
-        tmp_path: Path, mailbox: Dovecot, tokens: TokenServer, twilio_api: TwilioStandIn, tls_files: TlsFiles) -> None:
+        tmp_path: Path, oauth_dovecot: Dovecot, oauth_tokens: TokenServer, twilio_api: TwilioStandIn, tls_files: TlsFiles) -> None:
+    mailbox, tokens = oauth_dovecot, oauth_tokens
+    assert tokens.lifetime == LIFETIME
     port = free_port()
     with SmtpSink(oauth=tokens.valid) as outgoing:
         config = write_config(tmp_path, server={"host": "127.0.0.1", "port": port}, email={

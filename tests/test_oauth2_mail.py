@@ -38,18 +38,14 @@ LIFETIME = 3.0  # seconds an access token lives at the stand-in
 
 
 @pytest.fixture
-def tokens() -> Iterator[TokenServer]:
-    server = TokenServer(lifetime=LIFETIME, rotate=True).start()
-    yield server
-    server.stop()
+def tokens(oauth_tokens: TokenServer) -> TokenServer:
+    oauth_tokens.lifetime = LIFETIME
+    return oauth_tokens
 
 
 @pytest.fixture
-def mailbox(tls_files: TlsFiles, tokens: TokenServer) -> Iterator[Dovecot]:
-    server = Dovecot(tls_files, introspection_url=tokens.introspection_url)
-    server.start()
-    yield server
-    server.stop()
+def mailbox(tokens: TokenServer, oauth_dovecot: Dovecot) -> Dovecot:
+    return oauth_dovecot
 
 
 @pytest.fixture
@@ -451,4 +447,4 @@ def test_a_server_that_offers_only_oauthbearer_is_signed_in_to_with_it_and_draft
         assert len(server.messages("Drafts")) == 1
         assert tokens.refreshes == 1, "one token served both connections"
     finally:
-        server.stop()
+        server.close()

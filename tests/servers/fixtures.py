@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from .dovecot import Dovecot
+from .oauth import TokenServer
 from .postgres import Postgres
 from .radicale import Radicale
 from .smtp import SmtpSink
@@ -43,6 +44,28 @@ def dovecot(dovecot_server: Dovecot) -> Dovecot:
     """The session's Dovecot, running (even if a previous test stopped it) with no mail."""
     dovecot_server.reset()
     return dovecot_server
+
+
+@pytest.fixture
+def oauth_tokens() -> Iterator[TokenServer]:
+    """A stand-in token endpoint of its own: 20-second access tokens, the refresh token rotated
+    at each refresh (a test may shorten `lifetime`)."""
+    server = TokenServer(lifetime=20.0, rotate=True).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def oauth_dovecot(tls_files: TlsFiles, oauth_tokens: TokenServer) -> Iterator[Dovecot]:
+    """A Dovecot of its own that lets its user in with the tokens `oauth_tokens` says are active."""
+    server = Dovecot(tls_files, introspection_url=oauth_tokens.introspection_url)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.close()
 
 
 @pytest.fixture
