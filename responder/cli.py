@@ -670,8 +670,9 @@ def _reseal(config: Config, args: argparse.Namespace) -> int:
 
 
 def _connect(config: Config, args: argparse.Namespace) -> int:
-    """The interactive sign-in (device code for Microsoft, the loopback browser flow for Google);
-    the refresh token it gives is stored sealed, and a first access token proves it."""
+    """The interactive sign-in (for Microsoft a device code, or a browser for an app with a secret;
+    for Google the loopback browser flow); the refresh token it gives is stored sealed, and a
+    first access token proves it."""
     from .integrations.oauth2 import google, microsoft
     from .integrations.oauth2.tokens import SignInNeeded, TokenUnavailable, signed_in, tokens_for
     from .storage.store import Store

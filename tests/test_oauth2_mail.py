@@ -9,12 +9,14 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
-from urllib.request import urlopen
+from urllib.error import HTTPError
+from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.request import Request, urlopen
 
 import pytest
 from imapclient import IMAPClient
@@ -22,11 +24,12 @@ from servers.dovecot import Dovecot
 from servers.oauth import TokenServer
 from servers.smtp import SmtpSink
 from servers.tls import TlsFiles
-from support import inquiry, migrated, responder, write_config
+from support import eventually, inquiry, migrated, responder, write_config
 
 from responder.config import OAuth2, load
 from responder.integrations.imap.drafts import ImapDrafts
 from responder.integrations.imap.session import connect, logout
+from responder.integrations.imap.source import ImapSource
 from responder.integrations.oauth2.generic import refresher
 from responder.integrations.oauth2.tokens import SignInNeeded, Tokens, signed_in, tokens_for
 from responder.service import Service
@@ -143,6 +146,41 @@ def test_a_revoked_refresh_token_fails_the_mailbox_until_a_new_one_is_stored(
         service.close()
     assert recovered.source_errors == {} and recovered.new_messages == 1 and recovered.delivery.sent == 1
     assert [m.rcpt_tos for m in outgoing.wait_for(1)] == [["waiting@example.org"]]
+
+
+def test_idle_outlives_its_token_and_a_refresh_that_fails_mid_idle_mends_by_itself(
+        tmp_path: Path, mailbox: Dovecot, outgoing: SmtpSink, tokens: TokenServer) -> None:
+    """IDLE signs in once and outlives its token (Dovecot checks a token at login only). When the
+    server then drops the session while the token endpoint is down, the bell says why and signs in
+    afresh by itself once the endpoint answers; the mail that came meanwhile rings."""
+    config = oauth_config(tmp_path, mailbox, outgoing, tokens, refresh_token=tokens.refresh_token_for(mailbox.user))
+    service = Service(migrated(load(config)))
+    [source] = service.sources
+    assert isinstance(source, ImapSource)
+    stop = threading.Event()
+    rings: list[float] = []
+    reports: list[str | None] = []
+    bell = threading.Thread(target=source.watch, args=(stop, lambda: rings.append(time.monotonic()), reports.append), daemon=True)
+    bell.start()
+    try:
+        eventually(lambda: rings, message="the ring as IDLE starts")
+        time.sleep(LIFETIME + 0.5)  # the token IDLE signed in with dies; the session lives on
+        mailbox.deliver(inquiry(sender="late@example.org"))
+        eventually(lambda: len(rings) >= 2, message="news in IDLE after its token died")
+        assert reports == [] and tokens.refreshes == 1
+        tokens.down = True
+        mailbox.restart()  # the session ends: signing in again needs a new token, and none can be had
+        eventually(lambda: any("token endpoint answered 503" in str(report) for report in reports), message="the failed sign-in reported")
+        mailbox.deliver(inquiry(sender="meanwhile@example.org"))
+        rung = len(rings)
+        tokens.down = False
+        eventually(lambda: reports[-1] is None, timeout=20, message="IDLE back, without a restart")
+        eventually(lambda: len(rings) > rung, message="the ring that fetches what came meanwhile")
+    finally:
+        stop.set()
+        bell.join(timeout=10)
+        service.close()
+    assert not bell.is_alive() and tokens.refreshes == 2
 
 
 def test_a_new_refresh_token_in_the_configuration_wins_over_the_stored_one(tmp_path: Path, tokens: TokenServer) -> None:
@@ -268,6 +306,41 @@ def test_connect_signs_in_to_microsoft_with_a_device_code_and_stores_the_token_s
             [(stored,)] = db.execute("SELECT refresh_token FROM oauth_tokens WHERE account = 'intake@practice.test'").fetchall()
         assert not stored.startswith("rt-"), "sealed, never in the clear"
         assert len(microsoft.active_refresh_tokens()) == 1 and "rt-" not in result.stdout + result.stderr
+    finally:
+        microsoft.stop()
+
+
+def test_connect_signs_in_to_microsoft_in_a_browser_when_the_app_has_a_secret(tmp_path: Path, tls_files: TlsFiles) -> None:
+    """A web app registered with a secret (a confidential client) may not use a device code:
+    Microsoft posts the code back to a loopback port instead, checked against the flow's state."""
+    microsoft = TokenServer(lifetime=3600, tls=tls_files).start()
+    try:
+        config = write_config(tmp_path, email={
+            "imap": {"host": "127.0.0.1", "username": "intake@practice.test", "auth": "oauth2"},
+            "oauth2": {"provider": "microsoft", "client_id": "web-app-1", "client_secret": "ms-secret", "tenant": "harborlight.onmicrosoft.com",
+                       "token_url": microsoft.microsoft_token_url("harborlight.onmicrosoft.com")}})
+        process = subprocess.Popen([sys.executable, "-m", "responder", "--config", str(config), "connect"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, env={**os.environ, "REQUESTS_CA_BUNDLE": str(tls_files.ca_file)})
+        assert process.stdout is not None
+        address = next(line.strip() for line in process.stdout if line.startswith("https://"))
+        assert urlsplit(address).path == "/harborlight.onmicrosoft.com/oauth2/v2.0/authorize"
+        asked = parse_qs(urlsplit(address).query)
+        assert asked["response_mode"] == ["form_post"] and asked["client_id"] == ["web-app-1"]
+        assert "https://outlook.office.com/IMAP.AccessAsUser.All" in asked["scope"][0].split()
+        back = asked["redirect_uri"][0]
+        assert urlsplit(back).hostname == "localhost", "Microsoft ignores the port of a localhost address: the app registers http://localhost"
+        # The person signs in; Microsoft's page posts the code back. A post with another state is not taken.
+        code = microsoft.sign_in_as("intake@practice.test")
+        with pytest.raises(HTTPError):
+            urlopen(Request(back, data=urlencode({"code": code, "state": "forged"}).encode()), timeout=10)
+        assert b"Authentication complete" in urlopen(Request(back, data=urlencode({"code": code, "state": asked["state"][0]}).encode()),
+                                                     timeout=10).read()
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 0, err
+        assert "ok   signed in to microsoft for intake@practice.test" in out
+        [signed] = [form for form in microsoft.forms if form["grant_type"] == "authorization_code"]
+        assert signed["client_secret"] == "ms-secret" and signed["redirect_uri"] == back and signed["code_verifier"]
+        assert len(microsoft.active_refresh_tokens()) == 1 and "rt-" not in out + err
     finally:
         microsoft.stop()
 

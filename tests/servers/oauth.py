@@ -35,6 +35,7 @@ class TokenServer:
         self.rotate = rotate  # each refresh replaces the refresh token with a new one
         self.refreshes = 0  # successful refresh grants
         self.refusals = 0  # refused ones (invalid_grant)
+        self.down = False  # while set, the token endpoint answers 503, as in an outage (introspection still answers)
         self.forms: list[dict[str, str]] = []  # every token and device-code request's form, in order
         self._refresh: dict[str, str] = {}  # refresh token -> user
         self._codes: dict[str, str] = {}  # authorization code -> user
@@ -133,6 +134,8 @@ class TokenServer:
     def _grant(self, form: dict[str, str]) -> tuple[int, dict[str, object]]:
         with self._lock:
             self.forms.append(form)
+            if self.down:
+                return 503, {"error": "temporarily_unavailable"}
             grant = form.get("grant_type")
             if grant == "refresh_token":
                 user = self._refresh.get(form.get("refresh_token", ""))

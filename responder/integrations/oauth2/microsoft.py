@@ -1,6 +1,7 @@
-"""Microsoft 365: Microsoft's own library (msal) signs in with a device code, for a person at a
-terminal, and refreshes the token for the delegated scopes; or, for an administrator's app-only
-setup, gets tokens with the app's own secret (client credentials).
+"""Microsoft 365: Microsoft's own library (msal) signs a person in (a device code at a terminal,
+or a browser for an app registered with a secret) and refreshes the token for the delegated
+scopes; or, for an administrator's app-only setup, gets tokens with the app's own secret
+(client credentials).
 
 msal remembers a refused request for a minute by its exact body (its throttling cache), which
 would hide a token restored at the provider: responder keeps no such cache.
@@ -14,12 +15,14 @@ from typing import Any
 
 import msal
 import requests
+from msal.oauth2cli.authcode import AuthCodeReceiver
 
 from ...config import OAuth2
 from .tokens import Granted, Refresher, SignInNeeded, TokenUnavailable
 
 _AUTHORITY = "https://login.microsoftonline.com/"
 _TOKEN_PATH = "/oauth2/v2.0/token"
+SIGN_IN_SECONDS = 600  # how long connect waits for the person to finish signing in
 
 
 class _NoHttpCache(dict[Any, Any]):
@@ -63,14 +66,36 @@ def refresher(settings: OAuth2) -> Refresher:
 
 
 def sign_in(settings: OAuth2, say: Callable[[str], None]) -> str:
-    """The device-code sign-in: ``say`` tells the person where to enter which code; returns the
-    refresh token once they have signed in there (or raises SignInNeeded)."""
+    """A person signs in as the mailbox; ``say`` tells them where. Returns the refresh token once
+    they have (or raises SignInNeeded). A public client (no secret) shows a device code; a
+    confidential one (a web app with a secret: device codes are not for it) gets the browser
+    flow, sent back to this machine."""
     app = application(settings)
-    flow = app.initiate_device_flow(scopes=list(settings.scope_list))
-    if "user_code" not in flow:
-        raise SignInNeeded(str(flow.get("error_description") or flow.get("error") or "no device code"))
-    say(flow["message"])
-    result = app.acquire_token_by_device_flow(flow)
+    if isinstance(app, msal.ConfidentialClientApplication):
+        result = _in_a_browser(app, settings, say)
+    else:
+        flow = app.initiate_device_flow(scopes=list(settings.scope_list))
+        if "user_code" not in flow:
+            raise SignInNeeded(str(flow.get("error_description") or flow.get("error") or "no device code"))
+        say(flow["message"])
+        result = app.acquire_token_by_device_flow(flow)
     if "refresh_token" not in result:
         raise SignInNeeded(str(result.get("error_description") or result.get("error") or "no refresh token"))
     return str(result["refresh_token"])
+
+
+def _in_a_browser(app: msal.ConfidentialClientApplication, settings: OAuth2, say: Callable[[str], None]) -> dict[str, Any]:
+    """The authorization code flow: Microsoft posts the code back (form_post) to msal's own
+    receiver on a loopback port; Microsoft ignores the port of a localhost redirect address, so
+    the app registers just ``http://localhost``."""
+    with AuthCodeReceiver(port=0) as receiver:
+        flow = app.initiate_auth_code_flow(list(settings.scope_list), redirect_uri=f"http://localhost:{receiver.get_port()}",
+                                           response_mode="form_post", prompt="select_account")
+        say(f"Open this address in a browser and sign in as the practice's mailbox:\n{flow['auth_uri']}")
+        response = receiver.get_auth_response(timeout=SIGN_IN_SECONDS, state=flow["state"])
+    if not response:
+        raise SignInNeeded(f"nobody signed in within {SIGN_IN_SECONDS // 60} minutes")
+    try:
+        return dict(app.acquire_token_by_auth_code_flow(flow, response))
+    except ValueError as error:  # msal's check of the state and the flow
+        raise SignInNeeded(str(error)) from None
