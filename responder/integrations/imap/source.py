@@ -1,7 +1,8 @@
 """The practice mailbox over IMAP, with imapclient.
 
 Two connections, each with one job: the fetching one (used by ``poll``, from the scheduler's
-safety-net poll and whenever the bell rings) and the bell, which sits in IDLE and rings on news.
+safety-net poll and whenever the bell rings) and the bell, which sits in IDLE and rings each time
+it starts waiting, news ending a wait.
 Keeping IDLE off the fetching connection means a ring is never lost while a fetch is running:
 the ring just waits for the lock and fetches again.
 
@@ -78,7 +79,7 @@ class ImapSource:
             self._drop()
 
     def watch(self, stop: threading.Event, ring: Callable[[], None], report: Callable[[str | None], None] = lambda failure: None) -> None:
-        """The bell: until ``stop``, wait in IDLE and call ``ring`` when mail arrives. Reconnects
+        """The bell: until ``stop``, wait in IDLE and call ``ring`` when mail may have come. Reconnects
         with backoff (capped at 30 seconds) when the server goes away; never returns for that.
         ``report`` hears each failure, and None once IDLE is back."""
         failures = 0
@@ -90,9 +91,6 @@ class ImapSource:
                     log.info("%s offers no IDLE: polling every %ss", self.settings.host, self.poll_seconds)
                     return
                 client.select_folder(self.settings.folder, readonly=True)
-                # IDLE tells only of mail that arrives once it waits: what came since the last
-                # poll (at start, or while the server was away) is fetched now.
-                ring()
                 if failures:
                     report(None)
                 failures = 0
@@ -110,6 +108,10 @@ class ImapSource:
     def _idle(self, client: IMAPClient, stop: threading.Event, ring: Callable[[], None]) -> None:
         while not stop.is_set():
             client.idle()
+            # IDLE tells only of mail that arrives once it waits (Dovecot does not even tell of
+            # mail that came since this connection's last command): each time it waits, what came
+            # before is fetched, so news only ends the wait and the next one fetches it.
+            ring()
             renew_at = time.monotonic() + IDLE_RENEW_SECONDS
             news = False
             while not stop.is_set() and time.monotonic() < renew_at and not news:
@@ -123,8 +125,6 @@ class ImapSource:
                 if any(r and r[0] == b"BYE" for r in responses):
                     raise IMAPClientError("server said BYE")
             client.idle_done()
-            if news:
-                ring()
 
     def _fetch_new(self, client: IMAPClient) -> int:
         folder = client.select_folder(self.settings.folder, readonly=True)
