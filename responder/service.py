@@ -84,8 +84,13 @@ class Service:
         if email is None or email.oauth2 is None:
             return {}
         return {account: tokens_for(account, email.oauth2, self.store, on_refused=partial(self._sign_in_refused, account),
-                                    on_recovered=partial(self.store.clear_notice, _REFUSED + account))
+                                    on_recovered=partial(self._signed_in_again, account))
                 for account in email.oauth2_accounts}
+
+    def _mails_through(self, account: str) -> bool:
+        """Whether email goes out through the SMTP account that signs in as ``account``."""
+        mail = self.delivery.transports.get(Channel.EMAIL)
+        return isinstance(mail, SmtpTransport) and mail.tokens is self.tokens.get(account)
 
     def _sign_in_refused(self, account: str, why: str) -> None:
         """Tell practice.notify once while it lasts, by the routes that still work: a text, and
@@ -93,8 +98,7 @@ class Service:
         if not self.store.claim_notice(_REFUSED + account):
             return
         transports = self.delivery.transports
-        mail = transports.get(Channel.EMAIL)
-        by_email = mail is not None and not (isinstance(mail, SmtpTransport) and mail.tokens is self.tokens.get(account))
+        by_email = Channel.EMAIL in transports and not self._mails_through(account)
         notices = self.composer.sign_in_notices(account, why, by_email=by_email, by_text=Channel.SMS in transports)
         sent = 0
         for notice in notices:
@@ -107,6 +111,13 @@ class Service:
         if not sent:
             log.warning("no route to tell practice.notify that %s cannot sign in; /healthz shows it", account.partition("@")[2] or "the mailbox")
             self.store.clear_notice(_REFUSED + account)
+
+    def _signed_in_again(self, account: str) -> None:
+        """A token is had again: a later refusal is told anew, and the email that waited on the
+        account goes now rather than at its next retry (up to ten minutes off)."""
+        self.store.clear_notice(_REFUSED + account)
+        if self._mails_through(account) and self.store.retry_now(Channel.EMAIL):
+            log.info("%s signs in again: the email that waited on it is due now", account.partition("@")[2] or "the mailbox")
 
     def poll_source(self, source: Source) -> int:
         """Fetch from one source, keeping its health; raises what the source raised."""

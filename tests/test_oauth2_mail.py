@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError
@@ -24,6 +25,7 @@ from servers.dovecot import Dovecot
 from servers.oauth import TokenServer
 from servers.smtp import SmtpSink
 from servers.tls import TlsFiles
+from sqlalchemy import update
 from support import eventually, inquiry, migrated, responder, write_config
 
 from responder.config import OAuth2, load
@@ -34,8 +36,9 @@ from responder.integrations.oauth2.generic import refresher
 from responder.integrations.oauth2.tokens import SignInNeeded, Tokens, signed_in, tokens_for
 from responder.service import Service
 from responder.storage import migrate
+from responder.storage.schema import outbox
 from responder.storage.seal import new_key
-from responder.storage.store import Store
+from responder.storage.store import Store, utcnow
 
 LIFETIME = 3.0  # seconds an access token lives at the stand-in
 
@@ -146,6 +149,33 @@ def test_a_revoked_refresh_token_fails_the_mailbox_until_a_new_one_is_stored(
         service.close()
     assert recovered.source_errors == {} and recovered.new_messages == 1 and recovered.delivery.sent == 1
     assert [m.rcpt_tos for m in outgoing.wait_for(1)] == [["waiting@example.org"]]
+
+
+def test_a_reply_owed_while_the_sign_in_was_refused_goes_as_soon_as_it_works_again(
+        tmp_path: Path, mailbox: Dovecot, outgoing: SmtpSink, tokens: TokenServer) -> None:
+    """Refused, SMTP keeps the reply in the outbox (it waits, it does not fail); signed in
+    again, it goes at once, not at its next retry."""
+    config = oauth_config(tmp_path, mailbox, outgoing, tokens, refresh_token=tokens.refresh_token_for(mailbox.user))
+    service = Service(migrated(load(config)))
+    try:
+        assert service.run_once().source_errors == {}  # IMAP's session outlives its token
+        tokens.revoke()
+        time.sleep(LIFETIME + 0.5)
+        mailbox.deliver(inquiry(sender="owed@example.org"))
+        refused = service.run_once()
+        assert refused.new_messages == 1 and refused.delivery.retrying == 1 and refused.delivery.failed == 0
+        assert "responder connect" in refused.delivery.errors[0] and outgoing.messages == []
+        with service.store.engine.begin() as conn:  # it has waited a few tries: the next is ten minutes off
+            conn.execute(update(outbox).values(next_attempt_at=utcnow() + timedelta(minutes=10)))
+        signed_in(Store(service.config.storage.url), mailbox.user, oauth2_of(service), tokens.refresh_token_for(mailbox.user))
+        mailbox.restart()  # a password change ends the sessions too: IMAP signs in again, with the new token
+        service.run_once()  # the old session is gone
+        time.sleep(1.1)  # the first wait after a refusal
+        recovered = service.run_once()
+    finally:
+        service.close()
+    assert recovered.source_errors == {} and recovered.delivery.sent == 1
+    assert [m.rcpt_tos for m in outgoing.messages] == [["owed@example.org"]]
 
 
 def test_idle_outlives_its_token_and_a_refresh_that_fails_mid_idle_mends_by_itself(

@@ -316,6 +316,15 @@ class Store:
     def retry_later(self, outbox_id: int, error: str, at: datetime) -> None:
         self._finish(outbox_id, state=ReplyState.PENDING, next_attempt_at=at, claimed_until=None, last_error=error[:1000])
 
+    def retry_now(self, channel: Channel) -> int:
+        """Make what waits for its next retry on ``channel`` due at once (the route works again);
+        returns how many."""
+        now = utcnow()
+        with self.transaction() as conn:
+            return conn.execute(update(outbox).where(outbox.c.channel == channel, outbox.c.state == ReplyState.PENDING,
+                                                     outbox.c.attempts > 0, outbox.c.next_attempt_at > now)
+                                .values(next_attempt_at=now)).rowcount
+
     def _finish(self, outbox_id: int, **values: Any) -> None:
         with self.transaction() as conn:
             conn.execute(update(outbox).where(outbox.c.id == outbox_id, outbox.c.state == ReplyState.SENDING).values(**values))
