@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import config as config_module
 from . import logs
 from .calendars.keeper import Calendars
-from .config import Config, ConfigError
+from .config import Config, ConfigError, OAuth2
 from .inbox import Viewer
 from .model import Action, Channel, Classification, ConversationOutcome, ConversationStatus, DraftState, Kind, OAuthFlow, OAuthProvider, Role
 from .replying.compose import Composer
@@ -27,7 +27,7 @@ from .replying.offers import NO_OFFERS, Offers
 from .replying.policy import decide
 from .replying.templates import TemplateError
 from .storage.seal import SealError, new_key
-from .storage.store import StoreError
+from .storage.store import Store, StoreError
 from .triage.classify import classify
 from .triage.parse import parse_file
 
@@ -655,8 +655,6 @@ def _migrate(config: Config, args: argparse.Namespace) -> int:
 
 
 def _reseal(config: Config, args: argparse.Namespace) -> int:
-    from .storage.store import Store
-
     if config.storage.encryption_key is None:
         print("responder: storage.encryption_key is not set: there is no key to seal with", file=sys.stderr)
         return 1
@@ -671,37 +669,43 @@ def _reseal(config: Config, args: argparse.Namespace) -> int:
 
 def _connect(config: Config, args: argparse.Namespace) -> int:
     """The interactive sign-in (for Microsoft a device code, or a browser for an app with a secret;
-    for Google the loopback browser flow); the refresh token it gives is stored sealed, and a
-    first access token proves it."""
-    from .integrations.oauth2 import google, microsoft
-    from .integrations.oauth2.tokens import SignInNeeded, TokenUnavailable, signed_in, tokens_for
-    from .storage.store import Store
-
+    for Google the loopback browser flow), for each account that signs in with email.oauth2 (IMAP's
+    and SMTP's, when they are two); the refresh token it gives is stored sealed, and a first access
+    token proves it."""
     settings = config.email.oauth2 if config.email is not None else None
-    account = next(iter(config.email.oauth2_accounts), None) if config.email is not None else None
-    if settings is None or account is None:
+    accounts = config.email.oauth2_accounts if config.email is not None else []
+    if settings is None or not accounts:
         print("responder: connect signs in for email.oauth2, and no email.imap or email.smtp has auth: oauth2", file=sys.stderr)
         return 2
     if settings.provider == OAuthProvider.GENERIC:
         print("responder: provider generic has no sign-in here: put the account's refresh token in email.oauth2.refresh_token", file=sys.stderr)
         return 2
     store = Store(config.storage.url, config.storage.lock_timeout_seconds, config.storage.encryption_key)
+    sealed = "sealed" if config.storage.encryption_key else "unsealed (set storage.encryption_key to seal it)"
+    return max(_connect_account(store, account, settings, sealed, several=len(accounts) > 1) for account in accounts)
+
+
+def _connect_account(store: Store, account: str, settings: OAuth2, sealed: str, several: bool) -> int:
+    from .integrations.oauth2 import google, microsoft
+    from .integrations.oauth2.tokens import SignInNeeded, TokenUnavailable, signed_in, tokens_for
+
     if settings.flow == OAuthFlow.APP_ONLY:
         try:
             tokens_for(account, settings, store).access_token()
         except (SignInNeeded, TokenUnavailable) as error:
-            print(f"responder: no token with the app's own credential: {error}", file=sys.stderr)
+            print(f"responder: no token for {account} with the app's own credential: {error}", file=sys.stderr)
             return 1
         print(f"ok   {settings.provider} app-only: a token for {account} was had with the app's own credential; nobody needs to sign in")
         return 0
+    if several:
+        print(f"Now sign in as {account}:")
     try:
         refresh_token = microsoft.sign_in(settings, print) if settings.provider == OAuthProvider.MICROSOFT else google.sign_in(settings)
         signed_in(store, account, settings, refresh_token)
         tokens_for(account, settings, store).access_token()
     except (SignInNeeded, TokenUnavailable) as error:
-        print(f"responder: the sign-in failed: {error}", file=sys.stderr)
+        print(f"responder: the sign-in for {account} failed: {error}", file=sys.stderr)
         return 1
-    sealed = "sealed" if config.storage.encryption_key else "unsealed (set storage.encryption_key to seal it)"
     print(f"ok   signed in to {settings.provider} for {account}; the refresh token is stored, {sealed}")
     return 0
 

@@ -271,7 +271,8 @@ def _one_way_in(auth: MailAuth, password: str | None, needs_password: bool) -> N
 
 
 # The scopes each provider's mail needs, when email.oauth2.scopes does not say (msal adds
-# offline_access itself; Google's one scope covers IMAP and SMTP).
+# offline_access itself, and refuses to be given it; Google's one scope covers IMAP and SMTP).
+_MSAL_ASKS_ITSELF = frozenset({"offline_access", "openid", "profile"})
 DEFAULT_SCOPES = {
     OAuthProvider.MICROSOFT: ("https://outlook.office.com/IMAP.AccessAsUser.All", "https://outlook.office.com/SMTP.Send"),
     OAuthProvider.GOOGLE: ("https://mail.google.com/",),
@@ -298,6 +299,8 @@ class OAuth2(_Model):
             raise ValueError("token_url: required with provider: generic")
         if self.token_url and urlsplit(self.token_url).scheme not in ("https", "http"):
             raise ValueError(f"token_url: expected an https URL, got {self.token_url!r}")
+        if self.provider == OAuthProvider.MICROSOFT and (reserved := sorted(set(self.scopes or ()) & _MSAL_ASKS_ITSELF)):
+            raise ValueError(f"scopes: {', '.join(reserved)} is asked by msal itself: leave it out")
         if self.flow == OAuthFlow.APP_ONLY:
             if self.provider == OAuthProvider.MICROSOFT and not self.client_secret:
                 raise ValueError("client_secret: required with flow: app_only (the app's own credential)")
@@ -348,6 +351,9 @@ class Email(_Model):
         for name, server in (("imap", self.imap), ("smtp", self.smtp)):
             if server is not None and server.auth == MailAuth.OAUTH2 and self.oauth2 is None:
                 raise ValueError(f"email.{name}.auth is oauth2 but email.oauth2 is not set: give the provider and client_id")
+        if self.oauth2 is not None and self.oauth2.refresh_token and len(accounts := self.oauth2_accounts) > 1:
+            raise ValueError(f"email.oauth2.refresh_token is one account's, but email.imap and email.smtp sign in as {' and '.join(accounts)}:"
+                             " leave it out and run `responder connect`, which signs in as each")
         return self
 
 

@@ -61,6 +61,11 @@ class Round:
 _REFUSED = "oauth2-refused:"  # the notice, once per account while the provider refuses its token
 
 
+def _sign_in_of(account: str) -> str:
+    """The name /healthz gives an OAuth2 account's sign-in."""
+    return f"OAuth2 sign-in for {account}"
+
+
 class Service:
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -68,6 +73,7 @@ class Service:
         self.composer = Composer(config)
         self.calendars = Calendars(config)
         self.pipeline = Pipeline(config, self.store, self.composer, self.calendars)
+        self.health = Health()
         self.tokens = self._tokens()
         self.sources = _sources(config, self.pipeline, self.store, self.tokens)
         self.metrics = Metrics(self.store, self.calendars)
@@ -76,7 +82,6 @@ class Service:
         self.inbox = Inbox(config, self.store, self.composer)
         imap = config.email.imap if config.email is not None else None
         self.mail_drafts = ImapDrafts(imap, _tokens_of(imap, self.tokens)) if config.approval.imap_drafts and imap is not None else None
-        self.health = Health()
 
     def _tokens(self) -> dict[str, Tokens]:
         """Each OAuth2 account's tokens, one keeper per username that IMAP and SMTP share."""
@@ -93,8 +98,10 @@ class Service:
         return isinstance(mail, SmtpTransport) and mail.tokens is self.tokens.get(account)
 
     def _sign_in_refused(self, account: str, why: str) -> None:
-        """Tell practice.notify once while it lasts, by the routes that still work: a text, and
+        """Show it on /healthz (an account only SMTP signs in as is no source that would), and
+        tell practice.notify once while it lasts, by the routes that still work: a text, and
         email unless it would go out through the refused account itself."""
+        self.health.fail(_sign_in_of(account), why)
         if not self.store.claim_notice(_REFUSED + account):
             return
         transports = self.delivery.transports
@@ -113,11 +120,13 @@ class Service:
             self.store.clear_notice(_REFUSED + account)
 
     def _signed_in_again(self, account: str) -> None:
-        """A token is had again: a later refusal is told anew, and the email that waited on the
-        account goes now rather than at its next retry (up to ten minutes off)."""
+        """A token is had (first in this process, or again after a failure): a later refusal is
+        told anew, and the email that waited on the account goes now rather than at its next
+        retry (up to ten minutes off)."""
+        self.health.ok(_sign_in_of(account))
         self.store.clear_notice(_REFUSED + account)
         if self._mails_through(account) and self.store.retry_now(Channel.EMAIL):
-            log.info("%s signs in again: the email that waited on it is due now", account.partition("@")[2] or "the mailbox")
+            log.info("%s signs in: the email that waited on it is due now", account.partition("@")[2] or "the mailbox")
 
     def poll_source(self, source: Source) -> int:
         """Fetch from one source, keeping its health; raises what the source raised."""

@@ -33,7 +33,7 @@ from responder.integrations.imap.drafts import ImapDrafts
 from responder.integrations.imap.session import connect, logout
 from responder.integrations.imap.source import ImapSource
 from responder.integrations.oauth2.generic import refresher
-from responder.integrations.oauth2.tokens import SignInNeeded, Tokens, signed_in, tokens_for
+from responder.integrations.oauth2.tokens import SignInNeeded, Tokens, TokenUnavailable, signed_in, tokens_for
 from responder.service import Service
 from responder.storage import migrate
 from responder.storage.schema import outbox
@@ -165,6 +165,7 @@ def test_a_reply_owed_while_the_sign_in_was_refused_goes_as_soon_as_it_works_aga
         refused = service.run_once()
         assert refused.new_messages == 1 and refused.delivery.retrying == 1 and refused.delivery.failed == 0
         assert "responder connect" in refused.delivery.errors[0] and outgoing.messages == []
+        assert "responder connect" in service.health.snapshot()[f"OAuth2 sign-in for {mailbox.user}"], "on /healthz, SMTP's too"
         with service.store.engine.begin() as conn:  # it has waited a few tries: the next is ten minutes off
             conn.execute(update(outbox).values(next_attempt_at=utcnow() + timedelta(minutes=10)))
         signed_in(Store(service.config.storage.url), mailbox.user, oauth2_of(service), tokens.refresh_token_for(mailbox.user))
@@ -174,7 +175,7 @@ def test_a_reply_owed_while_the_sign_in_was_refused_goes_as_soon_as_it_works_aga
         recovered = service.run_once()
     finally:
         service.close()
-    assert recovered.source_errors == {} and recovered.delivery.sent == 1
+    assert recovered.source_errors == {} and recovered.delivery.sent == 1 and service.health.snapshot() == {}
     assert [m.rcpt_tos for m in outgoing.messages] == [["owed@example.org"]]
 
 
@@ -211,6 +212,77 @@ def test_idle_outlives_its_token_and_a_refresh_that_fails_mid_idle_mends_by_itse
         bell.join(timeout=10)
         service.close()
     assert not bell.is_alive() and tokens.refreshes == 2
+
+
+def test_an_outage_of_the_token_endpoint_is_waited_out_with_the_token_in_hand(tmp_path: Path, tokens: TokenServer) -> None:
+    """The refresh due before expiry fails: the token that still lives is used to its end; then
+    the failure is said, with backoff rather than a request (and its timeout) per caller; once
+    the endpoint answers, a token again, and the recovery is told."""
+    tokens.lifetime = 6.0  # renewed at 4.5 s
+    store = new_store(tmp_path)
+    settings = oauth2_settings(tmp_path, provider="generic", client_id="c", token_url=tokens.token_url,
+                               refresh_token=tokens.refresh_token_for("intake@practice.test"))
+    recovered: list[bool] = []
+    keeper = tokens_for("intake@practice.test", settings, store, on_recovered=lambda: recovered.append(True))
+    first = keeper.access_token()
+    assert recovered == [True], "the first token in a process is news too: a notice left from before is cleared"
+    tokens.down = True
+    time.sleep(5.0)  # past the time to renew, short of expiry
+    assert keeper.access_token() == first, "used to its end"
+    asked = len(tokens.forms)
+    time.sleep(1.2)  # now dead
+    with pytest.raises(TokenUnavailable, match="token endpoint answered 503"):
+        keeper.access_token()
+    for _ in range(5):
+        with pytest.raises(TokenUnavailable):
+            keeper.access_token()
+    assert len(tokens.forms) - asked <= 1, "callers within the wait do not each ask"
+    tokens.down = False
+    time.sleep(2.1)  # the waits so far: 1 s, then 2 s
+    assert tokens.valid("intake@practice.test", keeper.access_token()) and recovered == [True, True]
+
+
+def test_a_notice_left_by_an_earlier_run_is_cleared_once_a_token_is_had(
+        tmp_path: Path, mailbox: Dovecot, outgoing: SmtpSink, tokens: TokenServer) -> None:
+    """Refused, told, then signed in again and restarted: the next refusal must be told too."""
+    config = oauth_config(tmp_path, mailbox, outgoing, tokens, refresh_token=tokens.refresh_token_for(mailbox.user))
+    service = Service(migrated(load(config)))
+    try:
+        assert service.store.claim_notice("oauth2-refused:" + mailbox.user)  # as the earlier run left it
+        assert service.run_once().source_errors == {}
+        assert service.store.claim_notice("oauth2-refused:" + mailbox.user), "cleared"
+    finally:
+        service.close()
+
+
+def test_the_idle_bell_outlives_a_failure_nobody_foresaw(tmp_path: Path, mailbox: Dovecot, outgoing: SmtpSink, tokens: TokenServer) -> None:
+    """The bell is serve's fast path: whatever fails as it signs in (here a refresher that
+    breaks once) is reported and retried, never the end of it."""
+    config = oauth_config(tmp_path, mailbox, outgoing, tokens, refresh_token=tokens.refresh_token_for(mailbox.user))
+    settings = load(config).email
+    assert settings is not None and settings.imap is not None and settings.oauth2 is not None
+    calls: list[None] = []
+    honest = refresher(settings.oauth2)
+
+    def breaks_once(refresh_token: str | None) -> Any:
+        calls.append(None)
+        if len(calls) == 1:
+            raise RuntimeError("a bug")
+        return honest(refresh_token)
+
+    keeper = Tokens(mailbox.user, settings.oauth2, new_store(tmp_path), breaks_once)
+    source = ImapSource(settings.imap, None, None, timedelta(hours=24), 1 << 20, keeper)  # type: ignore[arg-type]  # the bell fetches nothing
+    stop = threading.Event()
+    rings: list[float] = []
+    reports: list[str | None] = []
+    bell = threading.Thread(target=source.watch, args=(stop, lambda: rings.append(time.monotonic()), reports.append), daemon=True)
+    bell.start()
+    try:
+        eventually(lambda: rings, timeout=15, message="IDLE after the failure")
+    finally:
+        stop.set()
+        bell.join(timeout=10)
+    assert reports == ["IDLE: RuntimeError: a bug", None]
 
 
 def test_a_new_refresh_token_in_the_configuration_wins_over_the_stored_one(tmp_path: Path, tokens: TokenServer) -> None:
@@ -254,6 +326,11 @@ def test_no_refresh_token_anywhere_says_to_run_connect(tmp_path: Path, tokens: T
      "tenant: flow app_only needs the practice's own directory"),
     ({"oauth2": {"provider": "google", "client_id": "c", "flow": "app_only"}}, "service_account_file: required with flow: app_only"),
     ({"oauth2": {"provider": "generic", "client_id": "c", "token_url": "https://x", "flow": "app_only"}}, "flow: app_only is for microsoft and google"),
+    ({"oauth2": {"provider": "microsoft", "client_id": "c", "scopes": ["https://outlook.office.com/IMAP.AccessAsUser.All", "offline_access"]}},
+     "scopes: offline_access is asked by msal itself"),
+    ({"imap": {"host": "h", "username": "intake@p.test", "auth": "oauth2"}, "smtp": {"host": "h", "username": "send@p.test", "auth": "oauth2"},
+      "oauth2": {"provider": "google", "client_id": "c", "refresh_token": "r"}},
+     "email.oauth2.refresh_token is one account's, but email.imap and email.smtp sign in as intake@p.test and send@p.test"),
 ])
 def test_a_broken_oauth2_configuration_names_the_key(tmp_path: Path, email: dict[str, Any], error: str) -> None:
     result = responder(write_config(tmp_path, email=email), "check")
@@ -340,6 +417,28 @@ def test_connect_signs_in_to_microsoft_with_a_device_code_and_stores_the_token_s
         microsoft.stop()
 
 
+def test_connect_signs_in_as_each_account_when_imap_and_smtp_are_two(tmp_path: Path, tls_files: TlsFiles) -> None:
+    microsoft = TokenServer(lifetime=3600, tls=tls_files).start()
+    try:
+        microsoft.sign_in_as("intake@practice.test")
+        microsoft.sign_in_as("replies@practice.test")
+        config = write_config(tmp_path, email={
+            "imap": {"host": "127.0.0.1", "username": "intake@practice.test", "auth": "oauth2"},
+            "smtp": {"host": "127.0.0.1", "username": "replies@practice.test", "auth": "oauth2"},
+            "oauth2": {"provider": "microsoft", "client_id": "app-1", "tenant": "harborlight.onmicrosoft.com",
+                       "token_url": microsoft.microsoft_token_url("harborlight.onmicrosoft.com")}})
+        result = responder(config, "connect", env={"REQUESTS_CA_BUNDLE": str(tls_files.ca_file)})
+        assert result.returncode == 0, result.stderr
+        said = result.stdout
+        assert said.index("Now sign in as intake@practice.test:") < said.index("ok   signed in to microsoft for intake@practice.test") \
+            < said.index("Now sign in as replies@practice.test:") < said.index("ok   signed in to microsoft for replies@practice.test")
+        store = Store(load(config).storage.url)
+        assert {store.refresh_token(user).refresh_token for user in ("intake@practice.test", "replies@practice.test")} \
+            == set(microsoft.active_refresh_tokens()) and len(microsoft.active_refresh_tokens()) == 2  # type: ignore[union-attr]
+    finally:
+        microsoft.stop()
+
+
 def test_connect_signs_in_to_microsoft_in_a_browser_when_the_app_has_a_secret(tmp_path: Path, tls_files: TlsFiles) -> None:
     """A web app registered with a secret (a confidential client) may not use a device code:
     Microsoft posts the code back to a loopback port instead, checked against the flow's state."""
@@ -420,7 +519,9 @@ def test_check_reports_the_flow_the_scopes_and_whether_a_token_could_be_had(
     tokens.revoke()
     refused = responder(config, "check", env=env)
     assert refused.returncode == 1
-    assert "FAIL oauth2 intake@practice.test: SignInNeeded: generic refused the refresh token (invalid_grant): run `responder connect`" in refused.stdout
+    [failed] = [line for line in refused.stdout.splitlines() if line.startswith("FAIL oauth2 intake@practice.test: SignInNeeded: ")]
+    assert "refresh-token flow, confidential client, at 127.0.0.1:" in failed and "; scopes mail; no token: generic refused the refresh token" \
+        " (invalid_grant): run `responder connect`" in failed, "a failure says the flow and scopes too"
     assert "rt-" not in result.stdout + refused.stdout, "no token is ever printed"
 
 
@@ -475,6 +576,10 @@ def test_microsoft_app_only_gets_tokens_with_the_apps_own_secret(tmp_path: Path,
         [form] = microsoft.forms
         assert form["grant_type"] == "client_credentials" and form["scope"] == "https://outlook.office365.com/.default"
         assert store.refresh_token("intake@practice.test") is None, "app-only keeps no refresh token"
+        refused = keeper.access_token()
+        microsoft.forget_access_tokens()  # revoked early: the server refuses it, and msal must not hand it back
+        keeper.refused(refused)
+        assert keeper.access_token() != refused and len(microsoft.forms) == 2
         assert "app-only flow" in keeper.check()
     finally:
         microsoft.stop()

@@ -40,7 +40,7 @@ class TokenServer:
         self._refresh: dict[str, str] = {}  # refresh token -> user
         self._codes: dict[str, str] = {}  # authorization code -> user
         self._devices: dict[str, str] = {}  # device code -> user
-        self._signing_in: str | None = None
+        self._signing_in: list[str] = []  # who signs in at the device page, in turn (the last one stays)
         self._apps: dict[tuple[str, str], str] = {}  # (client id, secret) -> the mailbox it may act for
         self._service_accounts: set[str] = set()
         self.assertions: list[dict[str, object]] = []  # the claims of each service account's JWT
@@ -124,10 +124,11 @@ class TokenServer:
 
     def sign_in_as(self, user: str) -> str:
         """The person who signs in next, at the device page or in the browser: returns the code
-        the browser brings back (a device code needs none: it is approved as it is asked)."""
+        the browser brings back (a device code needs none: it is approved as it is asked, for
+        the people told here in turn)."""
         code = "code-" + secrets.token_urlsafe(8)
         with self._lock:
-            self._signing_in = user
+            self._signing_in.append(user)
             self._codes[code] = user
         return code
 
@@ -188,10 +189,10 @@ class TokenServer:
         """RFC 8628's device authorization, approved at once for the person signing in."""
         with self._lock:
             self.forms.append(form)
-            if self._signing_in is None:
+            if not self._signing_in:
                 return 400, {"error": "invalid_request", "error_description": "nobody is signing in"}
             device = "dc-" + secrets.token_urlsafe(16)
-            self._devices[device] = self._signing_in
+            self._devices[device] = self._signing_in.pop(0) if len(self._signing_in) > 1 else self._signing_in[0]
         page = f"{self.base_url}/device"
         return 200, {"device_code": device, "user_code": "RSPD-0001", "verification_uri": page, "expires_in": 900, "interval": 1,
                      "message": f"To sign in, use a web browser to open the page {page} and enter the code RSPD-0001 to authenticate."}

@@ -42,9 +42,7 @@ def _token_login(client: IMAPClient, username: str, tokens: Tokens) -> None:
     token = tokens.access_token()
     try:
         login(username, token)
-    except LoginError as error:
-        if "AUTHENTICATIONFAILED" not in str(error):
-            raise
+    except LoginError:  # Exchange Online says only "AUTHENTICATE failed", with no response code
         tokens.refused(token)
         login(username, tokens.access_token())
 

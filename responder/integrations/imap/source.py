@@ -80,7 +80,8 @@ class ImapSource:
 
     def watch(self, stop: threading.Event, ring: Callable[[], None], report: Callable[[str | None], None] = lambda failure: None) -> None:
         """The bell: until ``stop``, wait in IDLE and call ``ring`` when mail may have come. Reconnects
-        with backoff (capped at 30 seconds) when the server goes away; never returns for that.
+        with backoff (capped at 30 seconds) when the server goes away or anything else fails;
+        returns only for a server without IDLE.
         ``report`` hears each failure, and None once IDLE is back."""
         failures = 0
         while not stop.is_set():
@@ -95,11 +96,12 @@ class ImapSource:
                     report(None)
                 failures = 0
                 self._idle(client, stop, ring)
-            except NETWORK_ERRORS as error:
+            except Exception as error:  # noqa: BLE001 - the bell never dies, whatever failed (the server, the store)
                 failures += 1
                 report(f"IDLE: {type(error).__name__}: {error}"[:300])  # a refused sign-in says what to do
                 delay = backoff(failures)
-                log.warning("IMAP IDLE on %s lost (%s); reconnecting in %ss", self.settings.host, type(error).__name__, delay)
+                log.warning("IMAP IDLE on %s lost (%s); reconnecting in %ss", self.settings.host, type(error).__name__, delay,
+                            exc_info=not isinstance(error, NETWORK_ERRORS))
                 stop.wait(delay)
             finally:
                 if client is not None:

@@ -7,11 +7,7 @@ from datetime import datetime, timedelta, timezone
 import requests
 
 from ...config import OAuth2
-from .tokens import Granted, Refresher, SignInNeeded, TokenUnavailable
-
-TIMEOUT_SECONDS = 15
-# RFC 6749 5.2: what no retry mends (the rest, and 5xx, pass).
-_REFUSALS = frozenset({"invalid_grant", "invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope"})
+from .tokens import REFUSALS, TIMEOUT_SECONDS, Granted, Refresher, SignInNeeded, TokenUnavailable
 
 
 def refresher(settings: OAuth2) -> Refresher:
@@ -35,12 +31,15 @@ def refresher(settings: OAuth2) -> Refresher:
 def granted(status: int, body: dict[str, object]) -> Granted:
     """A token response (RFC 6749 5.1) or its error (5.2), as responder takes it."""
     error = str(body.get("error") or "")
-    if error in _REFUSALS:
+    if error in REFUSALS:
         raise SignInNeeded(error)
     token = body.get("access_token")
     if status != 200 or not isinstance(token, str) or not token:
         raise TokenUnavailable(f"token endpoint answered {status}{' ' + error if error else ''}")
-    lifetime = float(str(body.get("expires_in", 3600)))
+    try:
+        lifetime = float(str(body.get("expires_in", 3600)))
+    except ValueError:
+        raise TokenUnavailable("token endpoint answered an expires_in that is no number") from None
     rotated = body.get("refresh_token")
     return Granted(token, datetime.now(timezone.utc) + timedelta(seconds=lifetime), rotated if isinstance(rotated, str) else None)
 

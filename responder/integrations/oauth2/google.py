@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import timezone
+from functools import partial
 
 import google.auth.credentials
 import google.auth.exceptions
@@ -14,14 +15,14 @@ import google.oauth2.credentials
 import google.oauth2.service_account
 
 from ...config import OAuth2
-from .tokens import Granted, Refresher, SignInNeeded, TokenUnavailable
+from .tokens import REFUSALS, SIGN_IN_SECONDS, TIMEOUT_SECONDS, Granted, Refresher, SignInNeeded, TokenUnavailable
 
 TOKEN_URL = "https://oauth2.googleapis.com/token"
 AUTH_URL = "https://accounts.google.com/o/oauth2/auth"
 
 
 def refresher(settings: OAuth2, account: str) -> Refresher:
-    request = google.auth.transport.requests.Request()
+    request = partial(google.auth.transport.requests.Request(), timeout=TIMEOUT_SECONDS)
 
     def refresh(refresh_token: str | None) -> Granted:
         credentials: google.auth.credentials.Credentials
@@ -35,8 +36,8 @@ def refresher(settings: OAuth2, account: str) -> Refresher:
             credentials.refresh(request)
         except google.auth.exceptions.RefreshError as error:
             details = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], dict) else {}
-            if not error.retryable:
-                raise SignInNeeded(str(details.get("error", "refused"))) from None
+            if details.get("error") in REFUSALS:
+                raise SignInNeeded(str(details["error"])) from None
             raise TokenUnavailable("Google's token endpoint failed") from None
         except google.auth.exceptions.GoogleAuthError as error:
             raise TokenUnavailable(f"Google's token endpoint failed: {type(error).__name__}") from None
@@ -64,15 +65,21 @@ def _service_account(settings: OAuth2, account: str) -> google.auth.credentials.
 def sign_in(settings: OAuth2) -> str:
     """The loopback flow: it prints the address to open in a browser; Google then sends the
     browser back to a port on this machine (forward it over SSH when responder runs elsewhere)."""
-    from google_auth_oauthlib.flow import InstalledAppFlow
+    from google_auth_oauthlib.flow import InstalledAppFlow, WSGITimeoutError
+    from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
     client = {"installed": {"client_id": settings.client_id, "client_secret": settings.client_secret or "",
                             "auth_uri": AUTH_URL, "token_uri": settings.token_url or TOKEN_URL,
                             "redirect_uris": ["http://localhost"]}}
     flow = InstalledAppFlow.from_client_config(client, scopes=list(settings.scope_list))
-    credentials = flow.run_local_server(host="localhost", port=0, open_browser=False, access_type="offline", prompt="consent",
-                                        authorization_prompt_message="Open this address in a browser and sign in as the practice's mailbox:\n{url}",
-                                        success_message="responder is signed in: you may close this window.")
+    try:
+        credentials = flow.run_local_server(host="localhost", port=0, open_browser=False, access_type="offline", prompt="consent",
+                                            authorization_prompt_message="Open this address in a browser and sign in as the practice's mailbox:\n{url}",
+                                            success_message="responder is signed in: you may close this window.", timeout_seconds=SIGN_IN_SECONDS)
+    except WSGITimeoutError:
+        raise SignInNeeded(f"nobody signed in within {SIGN_IN_SECONDS // 60} minutes") from None
+    except OAuth2Error as error:  # Google's refusal, or a return whose state is not this sign-in's
+        raise SignInNeeded(error.error or type(error).__name__) from None
     if not credentials.refresh_token:
         raise SignInNeeded("Google gave no refresh token")
     return str(credentials.refresh_token)

@@ -4,7 +4,8 @@ scopes; or, for an administrator's app-only setup, gets tokens with the app's ow
 (client credentials).
 
 msal remembers a refused request for a minute by its exact body (its throttling cache), which
-would hide a token restored at the provider: responder keeps no such cache.
+would hide a token restored at the provider, and keeps the tokens it had: responder keeps its own
+tokens and neither of those caches.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ import requests
 from msal.oauth2cli.authcode import AuthCodeReceiver
 
 from ...config import OAuth2
-from .tokens import Granted, Refresher, SignInNeeded, TokenUnavailable
+from .tokens import REFUSALS, SIGN_IN_SECONDS, TIMEOUT_SECONDS, Granted, Refresher, SignInNeeded, TokenUnavailable
 
 _AUTHORITY = "https://login.microsoftonline.com/"
 _TOKEN_PATH = "/oauth2/v2.0/token"
-SIGN_IN_SECONDS = 600  # how long connect waits for the person to finish signing in
 
 
 class _NoHttpCache(dict[Any, Any]):
@@ -35,7 +35,8 @@ def application(settings: OAuth2) -> msal.ClientApplication:
     # token_url, when set, names the token endpoint; msal wants the authority it belongs to.
     authority = settings.token_url.removesuffix(_TOKEN_PATH) if settings.token_url else _AUTHORITY + settings.tenant
     own_authority = settings.token_url is not None  # not Microsoft's: no instance discovery
-    common: dict[str, Any] = {"authority": authority, "http_cache": _NoHttpCache(), "instance_discovery": not own_authority}
+    common: dict[str, Any] = {"authority": authority, "http_cache": _NoHttpCache(), "instance_discovery": not own_authority,
+                              "timeout": TIMEOUT_SECONDS}
     if settings.client_secret:
         return msal.ConfidentialClientApplication(settings.client_id, client_credential=settings.client_secret, **common)
     return msal.PublicClientApplication(settings.client_id, **common)
@@ -50,6 +51,9 @@ def refresher(settings: OAuth2) -> Refresher:
             app = app or application(settings)
             if refresh_token is None:  # app-only: the client credentials grant, with the app's secret
                 assert isinstance(app, msal.ConfidentialClientApplication)
+                # msal would hand back the token it keeps, even one a server has just refused.
+                for cached in list(app.token_cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
+                    app.token_cache.remove_at(cached)
                 result = app.acquire_token_for_client(scopes=list(settings.scope_list))
             else:
                 result = app.acquire_token_by_refresh_token(refresh_token, scopes=list(settings.scope_list))
@@ -57,7 +61,7 @@ def refresher(settings: OAuth2) -> Refresher:
             raise TokenUnavailable(f"Microsoft's token endpoint failed: {type(error).__name__}") from None
         if "access_token" not in result:
             error = str(result.get("error", "no token"))
-            if error in ("invalid_grant", "invalid_client", "unauthorized_client", "interaction_required"):
+            if error in REFUSALS:
                 raise SignInNeeded(error)
             raise TokenUnavailable(f"Microsoft's token endpoint answered {error}")
         lifetime = float(result.get("expires_in", 3600))

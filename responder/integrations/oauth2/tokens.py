@@ -6,27 +6,41 @@ threads, so one lock guards the refresh. A refresh the provider refuses (``inval
 token revoked, expired, or rotated away) is no passing fault: only a new sign-in (``responder
 connect``) or a new ``refresh_token`` in the configuration mends it, so it is tried again with
 backoff up to a minute, and the store is read again each time, so a token stored by ``connect``
-in another process is picked up without a restart.
+in another process is picked up without a restart. Any other failure (the endpoint down, the
+store unreachable) gets the same backoff, so the threads that want a token do not each wait out
+a timeout, and a token that still lives is used to its end meanwhile.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from ...config import OAuth2
 from ...model import OAuthFlow, OAuthProvider
+from ...storage.seal import SealError
 from ...storage.store import Store
 
 # A token is refreshed once this much of its life is left (a quarter of it, for short-lived ones).
 _MARGIN = timedelta(seconds=60)
-_FIRST_RETRY, _LAST_RETRY = 1.0, 60.0  # seconds between refreshes once the provider refuses
+_FIRST_RETRY, _LAST_RETRY = 1.0, 60.0  # seconds between refreshes once one fails
+TIMEOUT_SECONDS = 15  # each provider library's wait for its token endpoint
+SIGN_IN_SECONDS = 600  # how long `responder connect` waits for the person to finish signing in
+# RFC 6749 5.2 (and Microsoft's interaction_required): what no retry mends, only a new sign-in.
+REFUSALS = frozenset({"invalid_grant", "invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope",
+                      "interaction_required"})
+STORE_ERRORS = (SQLAlchemyError, SealError)
+log = logging.getLogger(__name__)
 
 
 class SignInNeeded(Exception):
@@ -55,8 +69,8 @@ class Tokens:
 
     def __init__(self, account: str, settings: OAuth2, store: Store, refresher: Refresher,
                  on_refused: Callable[[str], None] = lambda why: None, on_recovered: Callable[[], None] = lambda: None) -> None:
-        """``on_refused`` hears why, each time the provider refuses the refresh token;
-        ``on_recovered``, when a token is had again after that."""
+        """``on_refused`` hears why, each time the provider refuses; ``on_recovered``, when a
+        token is had for the first time in this process or again after any failure."""
         self.account = account
         self.on_refused = on_refused
         self.on_recovered = on_recovered
@@ -66,32 +80,44 @@ class Tokens:
         self._lock = threading.Lock()
         self._current: Granted | None = None
         self._renew_at = datetime.min.replace(tzinfo=timezone.utc)
-        self._refused_at: float | None = None
+        self._failed_at: float | None = None  # when the last refresh failed (monotonic), until one succeeds
+        self._failure: SignInNeeded | TokenUnavailable | None = None  # why, said again while the wait lasts
         self._wait = _FIRST_RETRY
-        self.failure: str | None = None  # why no token can be had, said again while the wait lasts
+        self._had_one = False
+        self._unsaved: tuple[str, str | None] | None = None  # a rotated refresh token the store could not take yet
+        self._news: list[Callable[[], None]] = []  # hooks owed, called once the lock is let go
         self._source = "nowhere yet"  # where the refresh token in use came from
 
     def access_token(self) -> str:
         """A token with some life left, refreshed first if it has little."""
-        with self._lock:
-            if self._current is None or datetime.now(timezone.utc) >= self._renew_at:
-                self._refresh()
-            assert self._current is not None
-            return self._current.access_token
+        try:
+            with self._lock:
+                if self._current is None or datetime.now(timezone.utc) >= self._renew_at:
+                    self._refresh()
+                assert self._current is not None
+                return self._current.access_token
+        finally:
+            self._tell()
 
     def check(self) -> str:
         """For `responder check`: which flow and scopes, whose refresh token, and that a token could be had."""
-        with self._lock:
-            self._current = None
-            self._refresh()
         settings = self.settings
         client = "confidential client" if settings.client_secret else "public client"
         where = urlsplit(settings.token_url).netloc if settings.token_url else f"{settings.provider}'s token endpoint"
         scopes = " ".join(settings.scope_list) or "(none asked)"
+        flow = "app-only flow" if settings.flow == OAuthFlow.APP_ONLY else f"refresh-token flow, {client},"
+        said = f"OAuth2 {settings.provider} for {self.account}: {flow} at {where}; scopes {scopes}"
+        try:
+            with self._lock:
+                self._current, self._failed_at = None, None
+                self._refresh()
+        except (SignInNeeded, TokenUnavailable) as error:
+            raise type(error)(f"{said}; no token: {error}") from None
+        finally:
+            self._tell()
         if settings.flow == OAuthFlow.APP_ONLY:
-            return f"OAuth2 {settings.provider} for {self.account}: app-only flow at {where}; scopes {scopes}; an access token was had"
-        return (f"OAuth2 {settings.provider} for {self.account}: refresh-token flow, {client}, at {where}; scopes {scopes};"
-                f" refresh token from {self._source}; an access token was had")
+            return f"{said}; an access token was had"
+        return f"{said}; refresh token from {self._source}; an access token was had"
 
     def refused(self, token: str) -> None:
         """The server refused ``token`` (revoked, expired early): the next call refreshes."""
@@ -100,47 +126,92 @@ class Tokens:
                 self._current = None
 
     def _refresh(self) -> None:
-        if self._refused_at is not None and time.monotonic() - self._refused_at < self._wait:
-            raise SignInNeeded(self.failure or "the provider refused the refresh token")
-        refresh_token, seeded_from = self._refresh_token() if self.settings.flow == OAuthFlow.DELEGATED else (None, None)
+        """A new token; or, while a failure's wait lasts, the same failure again without asking
+        the provider. A token that still lives is used to its end whatever the refresh says."""
+        if self._failed_at is None or time.monotonic() - self._failed_at >= self._wait:
+            try:
+                granted = self._ask()
+            except (SignInNeeded, TokenUnavailable) as error:
+                self._wait = _FIRST_RETRY if self._failed_at is None else min(self._wait * 2, _LAST_RETRY)
+                self._failed_at, self._failure = time.monotonic(), error
+                if isinstance(error, SignInNeeded):
+                    self._news.append(partial(self.on_refused, str(error)))
+            else:
+                life = max(granted.expires_at - datetime.now(timezone.utc), timedelta(0))
+                self._renew_at = granted.expires_at - min(_MARGIN, life / 4)
+                if self._failed_at is not None or not self._had_one:
+                    self._news.append(self.on_recovered)
+                self._current, self._failed_at, self._failure, self._wait, self._had_one = granted, None, None, _FIRST_RETRY, True
+                return
+        if self._current is not None and self._current.expires_at > datetime.now(timezone.utc):
+            return
+        assert self._failure is not None
+        raise type(self._failure)(str(self._failure))
+
+    def _ask(self) -> Granted:
+        """The provider's token for the refresh token in use, or for the app's own credential."""
+        provider = self.settings.provider
+        if self.settings.flow == OAuthFlow.APP_ONLY:
+            try:
+                return self.refresher(None)
+            except SignInNeeded as error:
+                raise SignInNeeded(f"{provider} refused the app's credential ({error})") from None
+        refresh_token, seeded_from = self._refresh_token()
         try:
             try:
                 granted = self.refresher(refresh_token)
             except SignInNeeded:
                 # Another process (serve beside a cron poll) may have just rotated it: its successor is in the store.
-                if refresh_token is None or (newer := self._refresh_token())[0] == refresh_token:
+                if (newer := self._refresh_token())[0] == refresh_token:
                     raise
                 refresh_token, seeded_from = newer
                 granted = self.refresher(refresh_token)
         except SignInNeeded as error:
-            self._wait = _FIRST_RETRY if self._refused_at is None else min(self._wait * 2, _LAST_RETRY)
-            self._refused_at = time.monotonic()
-            self.failure = (f"{self.settings.provider} refused the refresh token ({error}): run `responder connect`"
-                            if refresh_token is not None else f"{self.settings.provider} refused the app's credential ({error})")
-            self.on_refused(self.failure)
-            raise SignInNeeded(self.failure) from None
-        if refresh_token is not None and granted.refresh_token and granted.refresh_token != refresh_token:
-            self.store.keep_refresh_token(self.account, granted.refresh_token, seeded_from)
-        life = max(granted.expires_at - datetime.now(timezone.utc), timedelta(0))
-        self._renew_at = granted.expires_at - min(_MARGIN, life / 4)
-        recovered = self._refused_at is not None
-        self._current, self._refused_at, self._wait, self.failure = granted, None, _FIRST_RETRY, None
-        if recovered:
-            self.on_recovered()
+            raise SignInNeeded(f"{provider} refused the refresh token ({error}): run `responder connect`") from None
+        if granted.refresh_token and granted.refresh_token != refresh_token:
+            self._keep(granted.refresh_token, seeded_from)
+        return granted
 
     def _refresh_token(self) -> tuple[str, str | None]:
         """The store's token, unless the configuration names a newer one; and the configured token
-        (as a digest) that the store's descends from."""
+        (as a digest) that the store's descends from. A rotated one the store could not take yet
+        comes first: the one it replaced is dead at the provider."""
+        if self._unsaved is not None:
+            self._keep(*self._unsaved)
+            if self._unsaved is not None:
+                return self._unsaved
         configured, seed = self.settings.refresh_token, _seed(self.settings)
-        stored = self.store.refresh_token(self.account)
+        try:
+            stored = self.store.refresh_token(self.account)
+        except STORE_ERRORS as error:
+            raise TokenUnavailable(f"the store cannot be read: {type(error).__name__}") from None
         if stored is not None and (seed is None or stored.seeded_from == seed):
             self._source = "the store (`responder connect`, or the provider's rotation)"
             return stored.refresh_token, stored.seeded_from
         if configured:
             self._source = "the configuration"
             return configured, seed
-        self.failure = "no refresh token yet: run `responder connect`"
-        raise SignInNeeded(self.failure)
+        raise SignInNeeded("no refresh token yet: run `responder connect`")
+
+    def _keep(self, refresh_token: str, seeded_from: str | None) -> None:
+        try:
+            self.store.keep_refresh_token(self.account, refresh_token, seeded_from)
+        except STORE_ERRORS as error:
+            log.warning("the rotated refresh token waits in memory: the store cannot take it (%s)", type(error).__name__)
+            self._unsaved = (refresh_token, seeded_from)
+        else:
+            self._unsaved = None
+
+    def _tell(self) -> None:
+        """The hooks owed, outside the lock: telling practice.notify sends a message, which must
+        not hold up every thread that wants a token."""
+        with self._lock:
+            news, self._news = self._news, []
+        for hook in news:
+            try:
+                hook()
+            except Exception:  # noqa: BLE001 - a hook that fails must not stop mail: the next refusal tells again
+                log.exception("an OAuth2 notice hook failed")
 
 
 def signed_in(store: Store, account: str, settings: OAuth2, refresh_token: str) -> None:

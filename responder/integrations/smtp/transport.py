@@ -29,7 +29,9 @@ class SmtpTransport:
             client = self._connect()
         except smtplib.SMTPAuthenticationError as error:
             # Wrong credentials are the operator's to fix; the replies wait rather than fail.
-            raise TransientError(f"SMTP login refused: {error.smtp_code}") from None
+            # The server's reason says what to fix (Microsoft's 5.7.139: SMTP AUTH is off for the tenant).
+            reason = error.smtp_error.decode("utf-8", "replace") if isinstance(error.smtp_error, bytes) else str(error.smtp_error)
+            raise TransientError(f"SMTP login refused: {error.smtp_code} {reason}"[:300]) from None
         except (SignInNeeded, TokenUnavailable) as error:
             raise TransientError(f"SMTP sign-in: {error}") from None
         except (OSError, smtplib.SMTPException) as error:
