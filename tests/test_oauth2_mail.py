@@ -377,8 +377,13 @@ def test_google_tokens_come_through_google_auth_with_the_mail_scope(tmp_path: Pa
         assert google.valid("intake@practice.test", keeper.access_token())
         [form] = google.forms
         assert form["scope"] == "https://mail.google.com/" and form["client_secret"] == "g-secret"
-        google.revoke()
+        google.down = True  # a 503 is an outage, not a refusal: nobody is told to sign in again
         keeper.refused(keeper.access_token())
+        with pytest.raises(TokenUnavailable):
+            keeper.access_token()
+        google.down = False
+        google.revoke()
+        time.sleep(1.1)  # the first wait after a failure
         with pytest.raises(SignInNeeded, match="invalid_grant"):
             keeper.access_token()
     finally:
