@@ -242,6 +242,31 @@ def test_an_outage_of_the_token_endpoint_is_waited_out_with_the_token_in_hand(tm
     assert tokens.valid("intake@practice.test", keeper.access_token()) and recovered == [True, True]
 
 
+def test_a_rotated_refresh_token_the_store_cannot_take_is_kept_until_it_can(tmp_path: Path, tokens: TokenServer) -> None:
+    """The provider rotated the token, so the one before is dead: losing the new one because the
+    store was busy would lock the account out until someone signs in again."""
+    url = f"sqlite:///{tmp_path / 'tokens.db'}"
+    migrate.upgrade(url)
+    store = Store(url, lock_timeout=0.2)
+    settings = oauth2_settings(tmp_path, provider="generic", client_id="c", token_url=tokens.token_url,
+                               refresh_token=tokens.refresh_token_for("intake@practice.test"))
+    keeper = tokens_for("intake@practice.test", settings, store)
+    writer = sqlite3.connect(tmp_path / "tokens.db", isolation_level=None, check_same_thread=False)
+    tokens.while_granting = lambda: writer.execute("BEGIN IMMEDIATE")  # another process takes the store meanwhile
+    try:
+        first = keeper.access_token()
+    finally:
+        tokens.while_granting = lambda: None
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert tokens.valid("intake@practice.test", first) and store.refresh_token("intake@practice.test") is None
+    tokens.forget_access_tokens()
+    keeper.refused(first)
+    assert tokens.valid("intake@practice.test", keeper.access_token()), "refreshed with the token kept in memory"
+    stored = store.refresh_token("intake@practice.test")
+    assert stored is not None and tokens.active_refresh_tokens() == [stored.refresh_token] and tokens.refusals == 0
+
+
 def test_a_notice_left_by_an_earlier_run_is_cleared_once_a_token_is_had(
         tmp_path: Path, mailbox: Dovecot, outgoing: SmtpSink, tokens: TokenServer) -> None:
     """Refused, told, then signed in again and restarted: the next refusal must be told too."""

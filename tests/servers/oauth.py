@@ -12,6 +12,7 @@ import secrets
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
@@ -36,6 +37,7 @@ class TokenServer:
         self.refreshes = 0  # successful refresh grants
         self.refusals = 0  # refused ones (invalid_grant)
         self.down = False  # while set, the token endpoint answers 503, as in an outage (introspection still answers)
+        self.while_granting: Callable[[], None] = lambda: None  # what happens elsewhere while a grant is being answered
         self.forms: list[dict[str, str]] = []  # every token and device-code request's form, in order
         self._refresh: dict[str, str] = {}  # refresh token -> user
         self._codes: dict[str, str] = {}  # authorization code -> user
@@ -137,6 +139,7 @@ class TokenServer:
             self.forms.append(form)
             if self.down:
                 return 503, {"error": "temporarily_unavailable"}
+            self.while_granting()
             grant = form.get("grant_type")
             if grant == "refresh_token":
                 user = self._refresh.get(form.get("refresh_token", ""))
