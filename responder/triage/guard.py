@@ -47,7 +47,7 @@ _REPORT_TYPES = ("multipart/report", "message/delivery-status", "message/disposi
 
 
 # Machines that write plain text: one-time codes, reminders, closed-shop and voicemail notices.
-_MACHINE_TEXT = rule("machine_text", RuleKind.AUTOMATIC, "a one-time code", r"""
+_MACHINE_TEXT = rule("machine_text", RuleKind.AUTOMATIC, "machine-written text (a code, a reminder, a closed-office or voicemail notice)", r"""
     \b(?:verification|security|login|log-in|sign-in|sign\ in|access|confirmation)\ code\b
   | \breply\ (?-i:[A-Z])\ to\ (?:confirm|cancel|reschedule)\b      # "Reply C to confirm"
   | \breminder\ from\ [A-Z]
@@ -103,7 +103,7 @@ def automatic_signs(message: Inbound) -> list[str]:
 
 
 def _automatic_text_signs(text: str) -> list[str]:
-    """Machines that write plain text: auto-replies and one-time codes."""
+    """Machines that write plain text: auto-replies, codes, reminders and notices."""
     signs = []
     if _AUTO_SUBJECT.pattern.match(text):
         signs.append(_AUTO_SUBJECT.reason)
