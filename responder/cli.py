@@ -10,9 +10,11 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from datetime import datetime, timezone
 from email.policy import default as default_policy
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -31,7 +33,11 @@ from .storage.store import Store, StoreError
 from .triage.classify import classify
 from .triage.parse import parse_file
 
+if TYPE_CHECKING:
+    from .service import Service
+
 log = logging.getLogger("responder")
+T = TypeVar("T")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             print("responder: template error: " + "; ".join(problems), file=sys.stderr)
             return 2
     try:
-        _store_ready(config, args.command)
+        _store_ready(config, args)
         return int(args.run(config, args))
     except KeyboardInterrupt:
         return 130
@@ -84,15 +90,33 @@ def main(argv: list[str] | None = None) -> int:
 # as it is and change no schema: a store missing or behind stops them, saying to run `responder
 # migrate`. The others do not open the store (check only reports on it).
 _STORE_AS_IT_IS = ("drafts", "conversations", "report", "reseal")
+# Except the lists, before anything was recorded (no store yet, or an empty one): they list nothing.
+_LISTS = (("drafts", "list"), ("conversations", "list"), ("report", "referrals"))
 
 
-def _store_ready(config: Config, command: str) -> None:
+def _store_ready(config: Config, args: argparse.Namespace) -> None:
     from .storage import migrate
 
-    if command in ("serve", "poll", "connect"):
+    if args.command in ("serve", "poll", "connect"):
         migrate.upgrade(config.storage.url, config.storage.lock_timeout_seconds)
-    elif command in _STORE_AS_IT_IS and (problem := migrate.problem(config.storage.url)):
+    elif args.command in _STORE_AS_IT_IS and (problem := migrate.problem(config.storage.url)):
+        if (args.command, getattr(args, "action", None) or getattr(args, "report", None)) in _LISTS \
+                and migrate.nothing_recorded(config.storage.url):
+            print(f"responder: {problem}", file=sys.stderr)
+            args.nothing_recorded = True
+            return
         raise StoreError(problem)
+
+
+def _recorded(config: Config, args: argparse.Namespace, read: Callable[[Service], T], nothing: T) -> T:
+    """What ``read`` finds in the store; ``nothing`` when nothing was ever recorded (a list before
+    the first serve or poll)."""
+    if getattr(args, "nothing_recorded", False):
+        return nothing
+    from .service import Service
+
+    with Service(config) as service:
+        return read(service)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -434,10 +458,7 @@ def _availability(config: Config, args: argparse.Namespace) -> int:
 
 
 def _report_referrals(config: Config, args: argparse.Namespace) -> int:
-    from .service import Service
-
-    with Service(config) as service:
-        sources = service.store.referral_sources(args.since, args.until)
+    sources = _recorded(config, args, lambda service: service.store.referral_sources(args.since, args.until), [])
     if args.json:
         print(json.dumps([s | {"first": s["first"].isoformat() + "Z", "last": s["last"].isoformat() + "Z"} for s in sources], ensure_ascii=False, indent=2))
         return 0
@@ -461,10 +482,7 @@ def _report_funnel(config: Config, args: argparse.Namespace) -> int:
 
 
 def _drafts_list(config: Config, args: argparse.Namespace) -> int:
-    from .service import Service
-
-    with Service(config) as service:
-        waiting = service.approvals.waiting()
+    waiting = _recorded(config, args, lambda service: service.approvals.waiting(), [])
     if args.json:
         print(json.dumps([draft.as_json() for draft in waiting], ensure_ascii=False, indent=2))
         return 0
@@ -527,10 +545,8 @@ def _drafts_reject(config: Config, args: argparse.Namespace) -> int:
 
 def _conversations_list(config: Config, args: argparse.Namespace) -> int:
     from .inbox import listed_json
-    from .service import Service
 
-    with Service(config) as service:
-        found, total = service.inbox.list(_viewer(), args.status, limit=args.limit)
+    found, total = _recorded(config, args, lambda service: service.inbox.list(_viewer(), args.status, limit=args.limit), ([], 0))
     if args.json:
         print(json.dumps([listed_json(c) for c in found], ensure_ascii=False, indent=2))
         return 0

@@ -303,17 +303,40 @@ def test_retention_clears_the_evidence_and_keeps_the_reasons(tmp_path: Path) -> 
 
 # The commands that use the store as it is (serve and poll migrate it first; the rest never open it).
 AS_IT_IS = [["drafts", "list"], ["drafts", "show", "1"], ["drafts", "approve", "1"], ["report", "referrals"], ["reseal"]]
+# The lists among them: before anything is recorded they list nothing, with exit 0 as the contract says.
+LISTS = [(["drafts", "list", "--json"], "[]"), (["drafts", "list"], "no drafts waiting"), (["conversations", "list", "--json"], "[]"),
+         (["conversations", "list"], "no conversations"), (["report", "referrals", "--json"], "[]")]
 
 
 def test_commands_that_only_read_the_store_leave_a_missing_one_missing(tmp_path: Path) -> None:
     config = config_for(tmp_path, "sqlite:///var/responder.db")
     for args in AS_IT_IS:
+        if args[:2] in [listed[:2] for listed, _ in LISTS]:
+            continue
         result = responder(config, *args)
         assert result.returncode == 1, args
         assert "there is no store at" in result.stderr and "run `responder migrate`" in result.stderr, (args, result.stderr)
+    for args, nothing in LISTS:
+        result = responder(config, *args)
+        assert result.returncode == 0 and result.stdout.strip() == nothing, (args, result.stdout, result.stderr)
+        assert "there is no store at" in result.stderr, "said, beside the empty list"
     checked = responder(config, "check")
     assert checked.returncode == 0 and "warn store: there is no store at" in checked.stdout
     assert not (tmp_path / "var").exists()
+
+
+def test_the_lists_list_nothing_from_an_empty_store_and_refuse_one_behind(tmp_path: Path) -> None:
+    """An empty database (a new PostgreSQL one, say) holds nothing yet; a store behind holds what
+    this release cannot read until it is migrated."""
+    (tmp_path / "responder.db").touch()
+    config = config_for(tmp_path, "sqlite:///responder.db")
+    for args, nothing in LISTS:
+        result = responder(config, *args)
+        assert result.returncode == 0 and result.stdout.strip() == nothing, (args, result.stderr)
+    shutil.copyfile(FIXTURES / "ae602ba.sqlite3", tmp_path / "responder.db")
+    for args, _ in LISTS:
+        result = responder(config, *args)
+        assert result.returncode == 1 and "run `responder migrate`" in result.stderr, args
 
 
 def test_commands_that_only_read_the_store_leave_an_old_one_as_it_was(tmp_path: Path) -> None:

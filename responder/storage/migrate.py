@@ -106,6 +106,20 @@ def problem(url: str) -> str | None:
     return f"the store at {_shown(url)} is at revision {revision}, this release needs {head()}: run `responder migrate`"
 
 
+def nothing_recorded(url: str) -> bool:
+    """Whether the store at ``url`` is missing or has no tables yet: nothing was ever recorded
+    there. Never creates anything."""
+    database = _sqlite_file(url)
+    if database is not None and not database.exists():
+        return True
+    engine = make_engine(url, 30)
+    try:
+        with engine.connect() as conn:
+            return not inspect(conn).get_table_names()
+    finally:
+        engine.dispose()
+
+
 def _revision(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
