@@ -41,6 +41,7 @@ class Task(StrEnum):
     CLIENT_MESSAGE = "client_message"  # a current client wrote
     REFERRAL = "referral"  # reach the client a professional referred
     CHECK_PERSON = "check_person"  # the headers say machine mail, the model a person: look at it
+    REACH_OUT = "reach_out"  # a person wrote but left no address to answer by (a web form with a phone number only)
 
 
 class Status(StrEnum):

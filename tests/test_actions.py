@@ -120,3 +120,16 @@ def test_mail_that_looks_automatic_but_reads_as_a_person_reaches_a_clinician(ser
                                                         Precedence="bulk"))
     assert machine.status == "skipped", "a machine's own mail still notifies nobody"
 
+
+
+def test_a_person_who_left_only_a_phone_number_is_called_back_not_forgotten(service: Service, smtp: SmtpSink) -> None:
+    """A contact form with no email, only "please call me": nobody can be answered by email, so
+    practice.notify is asked to reach them, with the message that holds the number."""
+    form = (CORPUS / "training" / "blind26" / "034-form-phone-only.eml").read_bytes()
+    outcome = service.pipeline.ingest_email("test", form)
+    assert (outcome.category, outcome.status) == ("new_inquiry", "notified")
+    [task] = sent(service, smtp, 1)
+    assert task.rcpt_tos == ["clinician@practice.test"] and task.message["Subject"].startswith("Please reach ")
+    body = task.message.get_content()
+    assert "there is no email address to reply to" in body and "Phone: 555-244-8170" in body and "please call me" in body
+    assert "Read as: new inquiry" in body

@@ -49,14 +49,15 @@ REPLY_TEMPLATES = {
     Category.CRISIS: Name.CRISIS,
 }
 # A task by email has a template of its own; by text, one says either.
-TASK_TEMPLATES = {Task.CLIENT_MESSAGE: Name.TASK_CLIENT_MESSAGE, Task.REFERRAL: Name.TASK_REFERRAL, Task.CHECK_PERSON: Name.TASK_CHECK_PERSON}
+TASK_TEMPLATES = {Task.CLIENT_MESSAGE: Name.TASK_CLIENT_MESSAGE, Task.REFERRAL: Name.TASK_REFERRAL, Task.CHECK_PERSON: Name.TASK_CHECK_PERSON,
+                  Task.REACH_OUT: Name.TASK_REACH_OUT}
 # The sample message each template is tried on by ``check`` and shown with on the clinicians'
 # page: one of the category it answers.
 SAMPLE_CATEGORY = {
     Name.FIRST_REPLY: Category.NEW_INQUIRY, Name.REFER_OUT: Category.NEW_INQUIRY, Name.HELP: Category.NEW_INQUIRY,
     Name.DRAFT_NOTICE: Category.NEW_INQUIRY, Name.FALLBACK: Category.NEW_INQUIRY,
     Name.REFERRAL_THANKS: Category.PROFESSIONAL_REFERRAL, Name.TASK_REFERRAL: Category.PROFESSIONAL_REFERRAL,
-    Name.TASK_CHECK_PERSON: Category.AUTOMATED,
+    Name.TASK_CHECK_PERSON: Category.AUTOMATED, Name.TASK_REACH_OUT: Category.NEW_INQUIRY,
     Name.ACKNOWLEDGEMENT: Category.EXISTING_CLIENT, Name.TASK_CLIENT_MESSAGE: Category.EXISTING_CLIENT, Name.TASK: Category.EXISTING_CLIENT,
     Name.CRISIS: Category.CRISIS, Name.CRISIS_ALERT: Category.CRISIS, Name.CONVERSATION_NOTICE: Category.NEW_INQUIRY,
 }

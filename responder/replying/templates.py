@@ -42,6 +42,7 @@ class Name(StrEnum):
     TASK_CLIENT_MESSAGE = "task_client_message"
     TASK_REFERRAL = "task_referral"
     TASK_CHECK_PERSON = "task_check_person"
+    TASK_REACH_OUT = "task_reach_out"
     CONVERSATION_NOTICE = "conversation_notice"
 
 
@@ -53,7 +54,8 @@ class Part(StrEnum):
 # Every kind, per channel, in the order they are exported and checked.
 KINDS: dict[Channel, tuple[Name, ...]] = {
     Channel.EMAIL: (Name.FIRST_REPLY, Name.REFER_OUT, Name.REFERRAL_THANKS, Name.ACKNOWLEDGEMENT, Name.CRISIS, Name.CRISIS_ALERT,
-                    Name.DRAFT_NOTICE, Name.FALLBACK, Name.TASK_CLIENT_MESSAGE, Name.TASK_REFERRAL, Name.TASK_CHECK_PERSON, Name.CONVERSATION_NOTICE),
+                    Name.DRAFT_NOTICE, Name.FALLBACK, Name.TASK_CLIENT_MESSAGE, Name.TASK_REFERRAL, Name.TASK_CHECK_PERSON,
+                    Name.TASK_REACH_OUT, Name.CONVERSATION_NOTICE),
     Channel.SMS: (Name.FIRST_REPLY, Name.REFER_OUT, Name.REFERRAL_THANKS, Name.ACKNOWLEDGEMENT, Name.CRISIS, Name.CRISIS_ALERT,
                   Name.HELP, Name.DRAFT_NOTICE, Name.FALLBACK, Name.TASK, Name.CONVERSATION_NOTICE),
 }
@@ -61,7 +63,7 @@ KINDS: dict[Channel, tuple[Name, ...]] = {
 PARTS: dict[Channel, tuple[Part, ...]] = {Channel.EMAIL: (Part.SUBJECT, Part.BODY), Channel.SMS: (Part.BODY,)}
 # Read by the clinicians (practice.notify), in English; the other kinds go to the person who wrote.
 FOR_CLINICIANS = frozenset({Name.CRISIS_ALERT, Name.DRAFT_NOTICE, Name.TASK, Name.TASK_CLIENT_MESSAGE, Name.TASK_REFERRAL, Name.TASK_CHECK_PERSON,
-                            Name.CONVERSATION_NOTICE})
+                            Name.TASK_REACH_OUT, Name.CONVERSATION_NOTICE})
 # Written in the person's language: all that goes to them but the answer to HELP, a keyword in no language.
 LOCALIZED = frozenset(set(Name) - FOR_CLINICIANS - {Name.HELP})
 # The languages replies are written in (triage/facts/language.py tells them apart); each has its

@@ -60,6 +60,7 @@ _WHEN = {
     Name.TASK_CLIENT_MESSAGE: "When a current client writes",
     Name.TASK_REFERRAL: "When a professional refers someone: reach the client",
     Name.TASK_CHECK_PERSON: "When mail looks automatic but reads as a person's: look at it",
+    Name.TASK_REACH_OUT: "When a person leaves no address to answer by (a web form with a phone number only): reach them",
     Name.CONVERSATION_NOTICE: "When a person writes again after the first reply (at most once per conversations.notice_every_minutes)",
 }
 _LANGUAGES = {ENGLISH: "English", "es": "Spanish"}
