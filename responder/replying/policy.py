@@ -23,13 +23,14 @@ def decide(classification: Classification, config: Config) -> Decision:
                         task=Task.CHECK_PERSON)
     if category in NEVER_ANSWERED:
         return Decision(Action.OFF, (f"{category}: never answered",))
-    if reply_to is None or config.practice.is_own(reply_to):
-        why = "no address to reply to" if reply_to is None else "the reply would go to the practice itself"
+    if reply_to is None:
         if category == Category.CRISIS:
-            return Decision(Action.OFF, (f"{why}: every clinician route alerted",), alert=True)
+            return Decision(Action.OFF, ("no address to reply to",), alert=True)
         # A person wrote (a web form that gave only a phone number, say): nobody can be answered
         # from here, so a clinician is asked to reach them rather than nobody knowing.
-        return Decision(Action.OFF, (f"{why}: a clinician is asked to reach them",), task=Task.REACH_OUT)
+        return Decision(Action.OFF, ("no address to reply to: a clinician is asked to reach them",), task=Task.REACH_OUT)
+    if config.practice.is_own(reply_to):  # the practice's own staff, forwarding or testing
+        return Decision(Action.OFF, ("the reply would go to the practice itself",), alert=category == Category.CRISIS)
     if category == Category.CRISIS:
         action = Action.CRISIS if mode == Action.AUTO else mode
         return Decision(action, (f"crisis: resources {'at once' if mode == Action.AUTO else 'per mode ' + mode}, clinician alerted",), alert=True)
