@@ -31,7 +31,7 @@ from responder.storage.schema import metadata
 from responder.storage.store import Store, utcnow
 
 __all__ = ["backend", "postgres"]  # fixtures, used by name
-HEAD = "0007"
+HEAD = "0008"
 
 
 def config_for(folder: Path, url: str, **sections: Any) -> Path:
@@ -206,7 +206,7 @@ def test_a_store_made_by_the_first_release_migrates(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "responder.db") as conn:
         indexes = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
         outbox_sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'outbox'").fetchone()[0]
-    assert indexes == {"ix_messages_status", "ix_outbox_to", "ix_outbox_to_lower", "ix_messages_conversation_id", "ix_outbox_msgid",
+    assert indexes == {"ix_messages_status_channel_category", "ix_outbox_state_kind_message", "ix_outbox_to", "ix_outbox_to_lower", "ix_messages_conversation_id", "ix_outbox_msgid",
                        "uq_outbox_automatic", "uq_outbox_human", "ix_access_log_at", "ix_conversations_waiting", "ix_conversations_activity",
                        "ix_conversations_clinician", "ix_outbox_message_id", "ix_identities_conversation_id", "ix_conversations_waitlist_since"}
     assert "UNIQUE" not in outbox_sql  # one of each kind per message and channel is now uq_outbox_automatic's, but for human replies
@@ -235,7 +235,7 @@ def test_a_store_of_mixed_shapes_migrates(tmp_path: Path) -> None:
     assert after["outbox"] == [{**row, "claimed_by": None, "author": None} for row in before["outbox"]]
     assert after["drafts"] == before["drafts"] and after["referrals"] == before["referrals"]
     with sqlite3.connect(tmp_path / "responder.db") as conn:
-        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'ix_messages_status'").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'ix_messages_status_channel_category'").fetchone() == (1,)
     conn.close()
 
 

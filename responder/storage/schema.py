@@ -114,8 +114,12 @@ Index("uq_outbox_automatic", outbox.c.message_id, outbox.c.kind, outbox.c.channe
       sqlite_where=_AUTOMATIC, postgresql_where=_AUTOMATIC)
 Index("uq_outbox_human", outbox.c.msgid, unique=True, sqlite_where=_HUMAN, postgresql_where=_HUMAN)
 
-# Texts waiting to be settled are found by their status, among every message ever recorded.
-Index("ix_messages_status", messages.c.status)
+# Texts waiting to be settled are found by their status, among every message ever recorded; and
+# /metrics counts every message by status, channel and category at each scrape, from this index
+# alone rather than the rows (past their sealed bodies). So does it count the outbox by state and
+# kind (migration 0008).
+Index("ix_messages_status_channel_category", messages.c.status, messages.c.channel, messages.c.category)
+Index("ix_outbox_state_kind_message", outbox.c.state, outbox.c.kind, outbox.c.message_id)
 # Who was answered lately (the throttle, a first text's opt-out line): looked up for every
 # message, so indexed; without it each lookup read the whole outbox, bodies and all.
 Index("ix_outbox_to_lower", func.lower(outbox.c.to_addr), outbox.c.created_at)
