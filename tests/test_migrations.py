@@ -206,7 +206,8 @@ def test_a_store_made_by_the_first_release_migrates(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "responder.db") as conn:
         indexes = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")}
         outbox_sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'outbox'").fetchone()[0]
-    assert indexes == {"ix_messages_status_channel_category", "ix_outbox_state_kind_message", "ix_outbox_to", "ix_outbox_to_lower", "ix_messages_conversation_id", "ix_outbox_msgid",
+    assert indexes == {"ix_messages_status_channel_category", "ix_outbox_state_kind_message", "ix_outbox_to", "ix_outbox_to_lower",
+                       "ix_messages_conversation_id", "ix_outbox_msgid",
                        "uq_outbox_automatic", "uq_outbox_human", "ix_access_log_at", "ix_conversations_waiting", "ix_conversations_activity",
                        "ix_conversations_clinician", "ix_outbox_message_id", "ix_identities_conversation_id", "ix_conversations_waitlist_since"}
     assert "UNIQUE" not in outbox_sql  # one of each kind per message and channel is now uq_outbox_automatic's, but for human replies
