@@ -100,12 +100,11 @@ def _store_ready(config: Config, args: argparse.Namespace) -> None:
     if args.command in ("serve", "poll", "connect"):
         migrate.upgrade(config.storage.url, config.storage.lock_timeout_seconds)
     elif args.command in _STORE_AS_IT_IS and (problem := migrate.problem(config.storage.url)):
-        if (args.command, getattr(args, "action", None) or getattr(args, "report", None)) in _LISTS \
-                and migrate.nothing_recorded(config.storage.url):
+        if problem.nothing_recorded and (args.command, getattr(args, "action", None) or getattr(args, "report", None)) in _LISTS:
             print(f"responder: {problem}", file=sys.stderr)
             args.nothing_recorded = True
             return
-        raise StoreError(problem)
+        raise StoreError(str(problem))
 
 
 def _recorded(config: Config, args: argparse.Namespace, read: Callable[[Service], T], nothing: T) -> T:

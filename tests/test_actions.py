@@ -129,7 +129,7 @@ def test_a_person_who_left_only_a_phone_number_is_called_back_not_forgotten(serv
     outcome = service.pipeline.ingest_email("test", form)
     assert (outcome.category, outcome.status) == ("new_inquiry", "notified")
     [task] = sent(service, smtp, 1)
-    assert task.rcpt_tos == ["clinician@practice.test"] and task.message["Subject"].startswith("Please reach ")
+    assert task.rcpt_tos == ["clinician@practice.test"] and task.message["Subject"].startswith("Please reach Gail:"), "the person, not the form"
     body = task.message.get_content()
     assert "there is no email address to reply to" in body and "Phone: 555-244-8170" in body and "please call me" in body
     assert "Read as: new inquiry" in body

@@ -150,9 +150,10 @@ class Composer:
         return self._to_person(Kind.REPLY, name, inbound, classification, first_text, offers)
 
     def tasks(self, inbound: Inbound, classification: Classification, task: Task, clinician: PracticeClinician | None = None) -> list[Outgoing]:
-        """Something for a clinician to do ("client_message": a current client wrote; "referral":
-        reach the client a professional referred), to practice.notify and to ``clinician`` (the
-        one who fits). By email with the message, by text without."""
+        """Something for a clinician to do (model.Task: a current client wrote, reach a referred
+        client, look at mail that may be a person's, reach someone who left no address), to
+        practice.notify and to ``clinician`` (the one who fits). By email with the message, by
+        text without."""
         context = self._context(inbound, classification) | {"task": task, "message_text": inbound.fresh_text or inbound.text}
         emails, numbers = self._routes(clinician)
         found: list[Outgoing] = []

@@ -19,6 +19,7 @@ and filled in by hand; tests/test_migrations.py then checks that a migrated stor
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -82,13 +83,24 @@ def upgrade(url: str, lock_timeout: float = 30) -> tuple[str | None, str]:
         engine.dispose()
 
 
-def problem(url: str) -> str | None:
+@dataclass(frozen=True)
+class Problem:
+    """Why this release cannot use a store as it is, with what to do."""
+
+    why: str
+    nothing_recorded: bool = False  # the store is missing or has no tables: nothing was ever recorded there
+
+    def __str__(self) -> str:
+        return self.why
+
+
+def problem(url: str) -> Problem | None:
     """Why this release cannot use the store at ``url`` as it is, missing or behind, with what to
     do; None when it can. Raises StoreError for a store a newer release migrated. Never creates
     or changes anything."""
     database = _sqlite_file(url)
     if database is not None and not database.exists():
-        return f"there is no store at {_shown(url)} yet: run `responder migrate` (serve and poll create it at start)"
+        return Problem(f"there is no store at {_shown(url)} yet: run `responder migrate` (serve and poll create it at start)", True)
     engine = make_engine(url, 30)
     try:
         with engine.connect() as conn:
@@ -99,25 +111,11 @@ def problem(url: str) -> str | None:
     if revision == head():
         return None
     if revision is None and not tables:
-        return f"the store at {_shown(url)} is empty: run `responder migrate` (serve and poll do it at start)"
+        return Problem(f"the store at {_shown(url)} is empty: run `responder migrate` (serve and poll do it at start)", True)
     if revision is None:
-        return f"the store at {_shown(url)} was made by a release before migrations: run `responder migrate` to bring it up to this one"
+        return Problem(f"the store at {_shown(url)} was made by a release before migrations: run `responder migrate` to bring it up to this one")
     _refuse_newer(revision, url)
-    return f"the store at {_shown(url)} is at revision {revision}, this release needs {head()}: run `responder migrate`"
-
-
-def nothing_recorded(url: str) -> bool:
-    """Whether the store at ``url`` is missing or has no tables yet: nothing was ever recorded
-    there. Never creates anything."""
-    database = _sqlite_file(url)
-    if database is not None and not database.exists():
-        return True
-    engine = make_engine(url, 30)
-    try:
-        with engine.connect() as conn:
-            return not inspect(conn).get_table_names()
-    finally:
-        engine.dispose()
+    return Problem(f"the store at {_shown(url)} is at revision {revision}, this release needs {head()}: run `responder migrate`")
 
 
 def _revision(conn: Connection) -> str | None:

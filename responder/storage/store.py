@@ -222,10 +222,10 @@ class Store:
 
     def tallies(self) -> Tallies:
         """Counts for /metrics, read from the rows themselves so that they agree across restarts
-        and across workers sharing one database. Grouped by the category column as it is, so that
-        the index's order serves the grouping (migration 0008); a message not yet classified (a
-        text being settled) counts as category "none"."""
-        channel, category = messages.c.channel, messages.c.category
+        and across workers sharing one database; from indexes that hold every column counted
+        (migration 0008), not from the rows past their sealed bodies. A message not yet
+        classified (a text being settled) counts as category "none"."""
+        channel, category = messages.c.channel, func.coalesce(messages.c.category, "none")
         with self.engine.connect() as conn:
             received = conn.execute(select(channel, category, func.count()).group_by(channel, category)).all()
             replies = (select(channel, category, outbox.c.state, func.count())
@@ -242,8 +242,7 @@ class Store:
             outcomes = [(by, cat, "replied" if state == ReplyState.SENT else "failed", n) for by, cat, state, n in conn.execute(replies).all()]
             outcomes += [(by, cat, "drafted", n) for by, cat, n in conn.execute(drafted).all()]
             outcomes += [(by, cat, "skipped", n) for by, cat, n in conn.execute(skipped).all()]
-        return Tallies(received=[(by, cat or "none", n) for by, cat, n in received],
-                       outcomes=[(by, cat or "none", outcome, n) for by, cat, outcome, n in outcomes], outbox_depth=dict(depth))
+        return Tallies(received=[tuple(row) for row in received], outcomes=outcomes, outbox_depth=dict(depth))  # type: ignore[arg-type]
 
     def reseal(self, batch: int = 200) -> int:
         """Seal what is stored in the clear under the newest key, and seal again under it what an
