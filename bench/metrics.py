@@ -6,8 +6,8 @@ Every scrape counts the store anew (responder/metrics.py): Store.tallies() group
 ``messages`` table by channel and category, joined to ``outbox`` (replies sent or failed) and to
 ``drafts``, and counts skipped messages and what the outbox still owes; then the first clinician's
 reply per conversation (funnel.first_human_histogram) and the conversations by status. Read
-from the tables, tallies() took 482 ms a scrape at 100,000 messages on SQLite (p50, at 8c8e482);
-from migration 0008's indexes, which hold every column it counts, 142 ms (README, Speed).
+from the tables, tallies() took 482-538 ms a scrape at 100,000 messages on SQLite (p50, two runs);
+from migration 0008's indexes, which hold every column it counts, 142-185 ms (three runs; README, Speed).
 
 The store is bench/conversations.py's (its builder, configuration and store URL, reused), then
 dressed as a year of the pipeline leaves it, so that each of tallies' statements has rows to
