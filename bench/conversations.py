@@ -557,14 +557,24 @@ def main() -> int:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run(args: argparse.Namespace, folder: Path, url: str, sqlite_file: Path | None) -> int:
+# What a benchmark does with the fresh store: args, the service, the store's URL and SQLite file,
+# when the build began (before the migration) and the load average then; returns the exit code.
+Measure = Callable[[argparse.Namespace, Service, str, Path | None, float, float], int]
+
+
+def run(args: argparse.Namespace, folder: Path, url: str, sqlite_file: Path | None, measure: Measure | None = None) -> int:
+    """Migrate the store at ``url``, refuse one that holds conversations already, then build and
+    ``measure`` it (this script's measure_store unless another benchmark gives its own)."""
     config = configure(folder, url, args.plain)
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
     migrate.upgrade(url)
     service = Service(config)
     try:
-        return measure_store(args, service, url, sqlite_file, started, load_before)
+        with service.store.engine.connect() as conn:
+            if conn.execute(text("SELECT count(*) FROM conversations")).scalar_one():
+                raise SystemExit(f"{url}: not an empty store; give a fresh database")
+        return (measure or measure_store)(args, service, url, sqlite_file, started, load_before)
     finally:
         service.store.engine.dispose()  # PostgreSQL stops only once its clients are gone
 
@@ -572,9 +582,6 @@ def run(args: argparse.Namespace, folder: Path, url: str, sqlite_file: Path | No
 def measure_store(args: argparse.Namespace, service: Service, url: str, sqlite_file: Path | None, started: float,
                   load_before: float) -> int:
     """Build the store (timed from ``started``, its migration included), then measure and report."""
-    with service.store.engine.connect() as conn:
-        if conn.execute(text("SELECT count(*) FROM conversations")).scalar_one():
-            raise SystemExit(f"{url}: not an empty store; give a fresh database")
     built = build(service, args.messages, args.conversations, args.seed)
     build_seconds = time.perf_counter() - started
     count_pages(service, built)

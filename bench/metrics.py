@@ -58,7 +58,7 @@ from sqlalchemy import bindparam, insert, literal, select, text, update
 
 from responder.model import Access, Category, Channel, DraftEvent, DraftState, Kind, ReplyState, Status
 from responder.service import Service
-from responder.storage import migrate, schema
+from responder.storage import schema
 from responder.storage.store import utcnow
 
 MACHINE_SHARE = 0.12  # of all messages: newsletters, notifications, vendors; no conversation
@@ -355,30 +355,15 @@ def main() -> int:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-metrics-"))
     try:
         with conversations.store_url(folder, args.postgres) as (url, sqlite_file):
-            return run(args, folder, url, sqlite_file)
+            return conversations.run(args, folder, url, sqlite_file, measure_store)
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def run(args: argparse.Namespace, folder: Path, url: str, sqlite_file: Path | None) -> int:
-    config = conversations.configure(folder, url, args.plain)
-    load_before = os.getloadavg()[0]
-    started = time.perf_counter()
-    migrate.upgrade(url)
-    service = Service(config)
-    try:
-        return measure_store(args, service, url, sqlite_file, started, load_before)
-    finally:
-        service.store.engine.dispose()  # PostgreSQL stops only once its clients are gone
-
-
 def measure_store(args: argparse.Namespace, service: Service, url: str, sqlite_file: Path | None, started: float,
                   load_before: float) -> int:
     """Build and dress the store (timed from ``started``, its migration included), then measure and report."""
-    with service.store.engine.connect() as conn:
-        if conn.execute(text("SELECT count(*) FROM conversations")).scalar_one():
-            raise SystemExit(f"{url}: not an empty store; give a fresh database")
     machine = round(args.messages * MACHINE_SHARE)
     built = conversations.build(service, args.messages - machine, args.conversations or args.messages // 5, args.seed)
     dressed = dress(service, machine, args.seed)
