@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,23 @@ def new_store(folder: Path) -> Store:
 def oauth2_of(service: Service) -> OAuth2:
     assert service.config.email is not None and service.config.email.oauth2 is not None
     return service.config.email.oauth2
+
+
+@contextmanager
+def watching(source: ImapSource) -> Iterator[tuple[list[float], list[str | None]]]:
+    """``source``'s IDLE bell in a thread, as serve runs it: when it rang and what it reported, as
+    they come; stopped on leaving, and seen to stop."""
+    stop = threading.Event()
+    rings: list[float] = []
+    reports: list[str | None] = []
+    bell = threading.Thread(target=source.watch, args=(stop, lambda: rings.append(time.monotonic()), reports.append), daemon=True)
+    bell.start()
+    try:
+        yield rings, reports
+    finally:
+        stop.set()
+        bell.join(timeout=10)
+    assert not bell.is_alive(), "the bell stops when told"
 
 
 def oauth_config(folder: Path, mailbox: Dovecot, outgoing: SmtpSink, tokens: TokenServer, **oauth2: Any) -> Path:
@@ -188,30 +206,24 @@ def test_idle_outlives_its_token_and_a_refresh_that_fails_mid_idle_mends_by_itse
     service = Service(migrated(load(config)))
     [source] = service.sources
     assert isinstance(source, ImapSource)
-    stop = threading.Event()
-    rings: list[float] = []
-    reports: list[str | None] = []
-    bell = threading.Thread(target=source.watch, args=(stop, lambda: rings.append(time.monotonic()), reports.append), daemon=True)
-    bell.start()
     try:
-        eventually(lambda: rings, message="the ring as IDLE starts")
-        time.sleep(LIFETIME + 0.5)  # the token IDLE signed in with dies; the session lives on
-        mailbox.deliver(inquiry(sender="late@example.org"))
-        eventually(lambda: len(rings) >= 2, message="news in IDLE after its token died")
-        assert reports == [] and tokens.refreshes == 1
-        tokens.down = True
-        mailbox.restart()  # the session ends: signing in again needs a new token, and none can be had
-        eventually(lambda: any("token endpoint answered 503" in str(report) for report in reports), message="the failed sign-in reported")
-        mailbox.deliver(inquiry(sender="meanwhile@example.org"))
-        rung = len(rings)
-        tokens.down = False
-        eventually(lambda: reports[-1] is None, timeout=20, message="IDLE back, without a restart")
-        eventually(lambda: len(rings) > rung, message="the ring that fetches what came meanwhile")
+        with watching(source) as (rings, reports):
+            eventually(lambda: rings, message="the ring as IDLE starts")
+            time.sleep(LIFETIME + 0.5)  # the token IDLE signed in with dies; the session lives on
+            mailbox.deliver(inquiry(sender="late@example.org"))
+            eventually(lambda: len(rings) >= 2, message="news in IDLE after its token died")
+            assert reports == [] and tokens.refreshes == 1
+            tokens.down = True
+            mailbox.restart()  # the session ends: signing in again needs a new token, and none can be had
+            eventually(lambda: any("token endpoint answered 503" in str(report) for report in reports), message="the failed sign-in reported")
+            mailbox.deliver(inquiry(sender="meanwhile@example.org"))
+            rung = len(rings)
+            tokens.down = False
+            eventually(lambda: reports[-1] is None, timeout=20, message="IDLE back, without a restart")
+            eventually(lambda: len(rings) > rung, message="the ring that fetches what came meanwhile")
     finally:
-        stop.set()
-        bell.join(timeout=10)
         service.close()
-    assert not bell.is_alive() and tokens.refreshes == 2
+    assert tokens.refreshes == 2
 
 
 def test_an_outage_of_the_token_endpoint_is_waited_out_with_the_token_in_hand(tmp_path: Path, tokens: TokenServer) -> None:
@@ -297,16 +309,8 @@ def test_the_idle_bell_outlives_a_failure_nobody_foresaw(tmp_path: Path, mailbox
 
     keeper = Tokens(mailbox.user, settings.oauth2, new_store(tmp_path), breaks_once)
     source = ImapSource(settings.imap, None, None, timedelta(hours=24), 1 << 20, keeper)  # type: ignore[arg-type]  # the bell fetches nothing
-    stop = threading.Event()
-    rings: list[float] = []
-    reports: list[str | None] = []
-    bell = threading.Thread(target=source.watch, args=(stop, lambda: rings.append(time.monotonic()), reports.append), daemon=True)
-    bell.start()
-    try:
+    with watching(source) as (rings, reports):
         eventually(lambda: rings, timeout=15, message="IDLE after the failure")
-    finally:
-        stop.set()
-        bell.join(timeout=10)
     assert reports == ["IDLE: RuntimeError: a bug", None]
 
 
